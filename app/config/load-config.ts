@@ -1,0 +1,339 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import {
+  DEFAULT_BASE_URLS,
+  DEFAULT_MODELS,
+  ENVIRONMENT_DEFAULTS,
+  ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  LOG_LEVELS,
+  type LogLevel,
+  PROVIDER_NAMES,
+  type ProviderName,
+  type TargetSpec,
+} from "./defaults";
+import { EMPTY_FILE_CONFIG, type FileConfig, parseFileConfig } from "./file-config";
+
+/** Connection settings for one provider. */
+export interface ProviderSettings {
+  /** The key pool, in rotation order; empty when the provider needs no key or none is set. */
+  readonly apiKeys: readonly string[];
+  readonly baseUrl: string;
+}
+
+/** The gateway's validated configuration. */
+export interface GatewayConfig {
+  readonly environment: EnvironmentName;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: LogLevel;
+  readonly provider: ProviderName;
+  readonly model: string;
+  readonly fallbacks: readonly TargetSpec[];
+  readonly timeoutSeconds: number;
+  readonly maxRetries: number;
+  readonly breakerThreshold: number;
+  readonly breakerCooldownSeconds: number;
+  readonly degradedReply: boolean;
+  readonly cachingEnabled: boolean;
+  readonly cacheTtlSeconds: number;
+  readonly monitoringEnabled: boolean;
+  readonly dailyBudgetUsd: number;
+  readonly budgetEnforce: boolean;
+  readonly providers: Readonly<Record<ProviderName, ProviderSettings>>;
+  readonly redisUrl: string | undefined;
+  readonly databaseUrl: string | undefined;
+  readonly chromaUrl: string | undefined;
+  readonly gatewayApiKeys: readonly string[];
+  readonly secretsId: string | undefined;
+  readonly alertWebhookUrl: string | undefined;
+  readonly configFile: string | undefined;
+  readonly dataDir: string;
+  readonly shutdownTimeoutSeconds: number;
+  /** Routing, prices and limits from `AI_CONFIG_FILE`. */
+  readonly file: FileConfig;
+}
+
+/** Thrown when the configuration is invalid; the message names every problem at once. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(readonly problems: readonly string[]) {
+    const count = `${problems.length} problem${problems.length === 1 ? "" : "s"}`;
+    super(`Invalid configuration (${count}):\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+  }
+}
+
+/** Variable-name prefixes of each provider's keys; the first also names its base URL. */
+const KEY_PREFIXES: Readonly<Record<ProviderName, readonly string[]>> = {
+  openai: ["OPENAI"],
+  claude: ["CLAUDE", "ANTHROPIC"],
+  gemini: ["GEMINI"],
+  groq: ["GROQ"],
+  ollama: ["OLLAMA"],
+};
+
+/** Providers that are called without an API key. */
+const KEYLESS: ReadonlySet<ProviderName> = new Set(["ollama"]);
+
+/** Variables whose values are secret or may embed one: errors name them, never their value. */
+const SECRET_VARIABLES = new Set(["REDIS_URL", "DATABASE_URL", "ALERT_WEBHOOK_URL", "GATEWAY_API_KEYS"]);
+
+// Every schema below sees the trimmed string or undefined (unset and empty are the same).
+const shown = (input: unknown, variable: string) =>
+  SECRET_VARIABLES.has(variable) ? "the value" : `"${String(input)}"`;
+
+const number = (_variable: string, rule: { min: number; max?: number; integer?: boolean; what: string }) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return undefined;
+      const value = Number(raw);
+      const ok =
+        raw !== "" &&
+        Number.isFinite(value) &&
+        value >= rule.min &&
+        (rule.max === undefined || value <= rule.max) &&
+        (!rule.integer || Number.isInteger(value));
+      if (ok) return value;
+      ctx.addIssue({ code: "custom", message: `"${raw}" is not allowed; expected ${rule.what}` });
+      return z.NEVER;
+    });
+
+const boolean = () =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined) return undefined;
+      const lower = raw.toLowerCase();
+      if (["true", "1", "yes", "on"].includes(lower)) return true;
+      if (["false", "0", "no", "off"].includes(lower)) return false;
+      ctx.addIssue({ code: "custom", message: `"${raw}" is not allowed; expected true or false` });
+      return z.NEVER;
+    });
+
+const url = (variable: string, example: string) =>
+  z
+    .string()
+    .optional()
+    .refine((raw) => raw === undefined || URL.canParse(raw), {
+      error: (issue) => `${shown(issue.input, variable)} is not a valid URL; expected for example ${example}`,
+    });
+
+const oneOf = <T extends string>(values: readonly [T, ...T[]], noun: string) =>
+  z.enum(values, {
+    error: (issue) => `"${String(issue.input)}" is not ${noun}; use one of ${values.join(", ")}`,
+  });
+
+const fallbackList = z
+  .string()
+  .optional()
+  .transform((raw, ctx): TargetSpec[] | undefined => {
+    if (raw === undefined) return undefined;
+    const targets: TargetSpec[] = [];
+    for (const entry of raw
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean)) {
+      const [name = "", model, ...rest] = entry.split("/");
+      if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${name}" is not a provider; use one of ${PROVIDER_NAMES.join(", ")}`,
+        });
+      } else if (model === "" || (rest.length > 0 && rest.join("/") === "")) {
+        ctx.addIssue({
+          code: "custom",
+          message: `"${entry}" has an empty model; write "${name}" or "${name}/<model>"`,
+        });
+      } else {
+        const provider = name as ProviderName;
+        const fullModel = model === undefined ? DEFAULT_MODELS[provider] : [model, ...rest].join("/");
+        targets.push({ provider, model: fullModel });
+      }
+    }
+    return targets;
+  });
+
+/** The variables of DESIGN.md section 4 (and this kit's additions), each parsed on its own. */
+const envSchema = z.object({
+  ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed").optional(),
+  PORT: number("PORT", { min: 0, max: 65535, integer: true, what: "a port number from 0 to 65535" }),
+  HOST: z.string().optional(),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((raw) => raw?.toLowerCase())
+    .pipe(oneOf(LOG_LEVELS, "allowed").optional()),
+  AI_PROVIDER: oneOf(PROVIDER_NAMES, "a provider").optional(),
+  AI_MODEL: z.string().optional(),
+  AI_FALLBACK_PROVIDERS: fallbackList,
+  AI_TIMEOUT_SECONDS: number("AI_TIMEOUT_SECONDS", { min: 0.001, what: "a positive number of seconds" }),
+  AI_MAX_RETRIES: number("AI_MAX_RETRIES", { min: 0, integer: true, what: "a whole number, 0 or more" }),
+  AI_BREAKER_THRESHOLD: number("AI_BREAKER_THRESHOLD", {
+    min: 1,
+    integer: true,
+    what: "a whole number of failures, 1 or more",
+  }),
+  AI_BREAKER_COOLDOWN_SECONDS: number("AI_BREAKER_COOLDOWN_SECONDS", {
+    min: 0.001,
+    what: "a positive number of seconds",
+  }),
+  AI_DEGRADED_REPLY: boolean(),
+  AI_CACHE_ENABLED: boolean(),
+  AI_CACHE_TTL_SECONDS: number("AI_CACHE_TTL_SECONDS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of seconds, 1 or more",
+  }),
+  AI_MONITORING_ENABLED: boolean(),
+  AI_DAILY_BUDGET: number("AI_DAILY_BUDGET", { min: 0, what: "a number of USD, 0 or more" }),
+  AI_BUDGET_ENFORCE: boolean(),
+  REDIS_URL: url("REDIS_URL", "redis://127.0.0.1:6379"),
+  DATABASE_URL: url("DATABASE_URL", "postgres://user@127.0.0.1:5432/db"),
+  CHROMA_URL: url("CHROMA_URL", "http://127.0.0.1:8000"),
+  ALERT_WEBHOOK_URL: url("ALERT_WEBHOOK_URL", "https://hooks.example.com/ai"),
+  GATEWAY_API_KEYS: z.string().optional(),
+  AI_SECRETS_ID: z.string().optional(),
+  AI_CONFIG_FILE: z.string().optional(),
+  DATA_DIR: z.string().optional(),
+  SHUTDOWN_TIMEOUT_SECONDS: number("SHUTDOWN_TIMEOUT_SECONDS", {
+    min: 0,
+    what: "a number of seconds, 0 or more",
+  }),
+  ...Object.fromEntries(
+    PROVIDER_NAMES.map((name) => [
+      `${KEY_PREFIXES[name][0]}_BASE_URL`,
+      url(`${KEY_PREFIXES[name][0]}_BASE_URL`, "https://host:port/v1"),
+    ]),
+  ),
+});
+
+type EnvVars = z.output<typeof envSchema>;
+
+/** Options for {@link loadConfig}. */
+export interface LoadConfigOptions {
+  /** Reads `AI_CONFIG_FILE`; injected by tests. */
+  readonly readFile?: (path: string) => string;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Reads, validates and resolves the configuration from environment variables
+ * (DESIGN.md section 4). Throws a {@link ConfigError} naming every missing or
+ * invalid setting with its value and what is allowed. Secret values never
+ * appear in the message.
+ */
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): GatewayConfig {
+  const trimmed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const clean = value?.trim();
+    if (clean) trimmed[name] = clean;
+  }
+
+  // Each variable is parsed on its own so one message names every bad one;
+  // a bad variable falls back to its default, its problem already recorded.
+  const problems: string[] = [];
+  const vars: Partial<EnvVars> = {};
+  for (const [name, schema] of Object.entries(envSchema.shape) as [keyof EnvVars, z.ZodType][]) {
+    const result = schema.safeParse(trimmed[name]);
+    if (result.success) (vars as Record<string, unknown>)[name] = result.data;
+    else problems.push(...result.error.issues.map((issue) => `${name}: ${issue.message}`));
+  }
+  const good = <K extends keyof EnvVars>(name: K): EnvVars[K] | undefined => vars[name];
+
+  const environment: EnvironmentName = good("ENVIRONMENT") ?? "development";
+  const defaults = ENVIRONMENT_DEFAULTS[environment];
+  const provider = good("AI_PROVIDER") ?? defaults.provider;
+  const fallbacks = good("AI_FALLBACK_PROVIDERS") ?? [...defaults.fallbacks];
+
+  const providers = {} as Record<ProviderName, ProviderSettings>;
+  for (const name of PROVIDER_NAMES) {
+    const keys: string[] = [];
+    for (const prefix of KEY_PREFIXES[name]) {
+      const single = trimmed[`${prefix}_API_KEY`];
+      if (single) keys.push(single);
+      for (let index = 1; trimmed[`${prefix}_API_KEY_${index}`]; index++)
+        keys.push(trimmed[`${prefix}_API_KEY_${index}`]!);
+    }
+    const baseUrl = good(`${KEY_PREFIXES[name][0]}_BASE_URL` as keyof typeof vars) as string | undefined;
+    providers[name] = { apiKeys: [...new Set(keys)], baseUrl: baseUrl ?? DEFAULT_BASE_URLS[name] };
+  }
+
+  const gatewayApiKeys = (trimmed["GATEWAY_API_KEYS"] ?? "")
+    .split(",")
+    .map((key) => key.trim())
+    .filter(Boolean);
+  const secretsId = trimmed["AI_SECRETS_ID"];
+
+  if (environment !== "development") {
+    if (gatewayApiKeys.length === 0) {
+      problems.push(`GATEWAY_API_KEYS: missing; required in ${environment} (a comma list of client keys)`);
+    }
+    // With AI_SECRETS_ID the provider keys arrive from Secrets Manager at start instead.
+    if (!secretsId) {
+      for (const name of new Set<ProviderName>([provider, ...fallbacks.map((target) => target.provider)])) {
+        if (KEYLESS.has(name) || providers[name].apiKeys.length > 0) continue;
+        const variables = KEY_PREFIXES[name].map((prefix) => `${prefix}_API_KEY`).join(" or ");
+        problems.push(
+          `${variables}: missing; required in ${environment} because routing uses ${name} (or set AI_SECRETS_ID)`,
+        );
+      }
+    }
+  }
+
+  const configFile = trimmed["AI_CONFIG_FILE"];
+  let file: FileConfig = EMPTY_FILE_CONFIG;
+  if (configFile) {
+    const readFile = options.readFile ?? ((path: string) => readFileSync(path, "utf8"));
+    let text: string | undefined;
+    try {
+      text = readFile(configFile);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? "error";
+      problems.push(
+        `AI_CONFIG_FILE: "${configFile}" cannot be read (${code}); point it at a readable JSON file`,
+      );
+    }
+    if (text !== undefined) {
+      const result = parseFileConfig(text);
+      if (result.ok) file = result.value;
+      else problems.push(...result.problems.map((problem) => `AI_CONFIG_FILE (${configFile}): ${problem}`));
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  return {
+    environment,
+    port: good("PORT") ?? 8080,
+    host: good("HOST") ?? "0.0.0.0",
+    logLevel: good("LOG_LEVEL") ?? defaults.logLevel,
+    provider,
+    model: good("AI_MODEL") ?? (good("AI_PROVIDER") ? DEFAULT_MODELS[provider] : defaults.model),
+    fallbacks,
+    timeoutSeconds: good("AI_TIMEOUT_SECONDS") ?? defaults.timeoutSeconds,
+    maxRetries: good("AI_MAX_RETRIES") ?? defaults.maxRetries,
+    breakerThreshold: good("AI_BREAKER_THRESHOLD") ?? 5,
+    breakerCooldownSeconds: good("AI_BREAKER_COOLDOWN_SECONDS") ?? 60,
+    degradedReply: good("AI_DEGRADED_REPLY") ?? false,
+    cachingEnabled: good("AI_CACHE_ENABLED") ?? defaults.cachingEnabled,
+    cacheTtlSeconds: good("AI_CACHE_TTL_SECONDS") ?? defaults.cacheTtlSeconds,
+    monitoringEnabled: good("AI_MONITORING_ENABLED") ?? defaults.monitoringEnabled,
+    dailyBudgetUsd: good("AI_DAILY_BUDGET") ?? defaults.dailyBudgetUsd,
+    budgetEnforce: good("AI_BUDGET_ENFORCE") ?? false,
+    providers,
+    redisUrl: good("REDIS_URL"),
+    databaseUrl: good("DATABASE_URL"),
+    chromaUrl: good("CHROMA_URL"),
+    gatewayApiKeys,
+    secretsId,
+    alertWebhookUrl: good("ALERT_WEBHOOK_URL"),
+    configFile,
+    dataDir: good("DATA_DIR") ?? ".data",
+    shutdownTimeoutSeconds: good("SHUTDOWN_TIMEOUT_SECONDS") ?? 25,
+    file,
+  };
+}

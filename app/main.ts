@@ -1,0 +1,117 @@
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Logger } from "pino";
+import { ConfigStore } from "./config/config-store";
+import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
+import { GatewayEvents } from "./observability/events";
+import { createLogger } from "./observability/logger";
+import { type AppDeps, createApp, systemClock } from "./server";
+
+/** A running gateway. */
+export interface RunningGateway {
+  readonly server: Server;
+  readonly port: number;
+  readonly deps: AppDeps;
+  /** Stops accepting, waits for in-flight requests up to the deadline, runs the shutdown hooks. */
+  close(): Promise<void>;
+}
+
+/** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
+export type ShutdownHook = () => Promise<void> | void;
+
+/** Builds the dependencies from the configuration. Later subsystems register their own shutdown hooks. */
+export async function buildDeps(
+  config: GatewayConfig,
+  logger: Logger,
+): Promise<{ deps: AppDeps; hooks: ShutdownHook[] }> {
+  const hooks: ShutdownHook[] = [];
+  const events = new GatewayEvents((error, hook) =>
+    logger.error({ err: error, hook }, "event listener failed"),
+  );
+  const deps: AppDeps = { config: new ConfigStore(config), logger, events, clock: systemClock };
+  return { deps, hooks };
+}
+
+/** Starts the gateway on the configured address. */
+export async function startGateway(
+  config: GatewayConfig,
+  logger: Logger = createLogger({ level: config.logLevel }),
+): Promise<RunningGateway> {
+  const { deps, hooks } = await buildDeps(config, logger);
+  const app = createApp(deps);
+  const server = app.listen(config.port, config.host);
+  await once(server, "listening");
+  // Upstream load balancers keep connections open for 60 s or more; outlive them
+  // so the gateway never closes a socket a client is about to reuse.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, host: config.host, environment: config.environment }, "gateway listening");
+
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const deadline = config.shutdownTimeoutSeconds * 1000;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => {
+        logger.warn({ deadlineMs: deadline }, "shutdown deadline reached; closing remaining connections");
+        server.closeAllConnections();
+      }, deadline);
+      timer.unref();
+      await closed;
+      clearTimeout(timer);
+      for (const hook of hooks.reverse()) {
+        try {
+          await hook();
+        } catch (error) {
+          logger.error({ err: error }, "shutdown hook failed");
+        }
+      }
+    })();
+    return closing;
+  };
+  return { server, port, deps, close };
+}
+
+/** Process entry: load config (fail fast), start, drain on SIGTERM/SIGINT. */
+export async function main(): Promise<void> {
+  let config: GatewayConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel });
+  const gateway = await startGateway(config, logger);
+  const shutdown = (signal: NodeJS.Signals) => {
+    logger.info({ signal }, "shutting down");
+    gateway.close().then(
+      () => {
+        logger.info("shutdown complete");
+        logger.flush();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", shutdown);
+  process.once("SIGINT", shutdown);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `gateway failed to start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
+    process.exit(1);
+  });
+}

@@ -1,0 +1,45 @@
+import pino, { type DestinationStream, type Logger } from "pino";
+import type { LogLevel } from "../config/defaults";
+
+/** Paths pino censors in every log line: credentials in headers, keys in objects. */
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  'req.headers["x-api-key"]',
+  'req.headers["api-key"]',
+  'req.headers["x-goog-api-key"]',
+  "headers.authorization",
+  'headers["x-api-key"]',
+  "authorization",
+  "apiKey",
+  "apiKeys",
+  "api_key",
+  "*.apiKey",
+  "*.apiKeys",
+  "*.api_key",
+  "*.authorization",
+  "*.password",
+  "config.providers.*.apiKeys",
+  "config.gatewayApiKeys",
+];
+
+/** Options of {@link createLogger}. */
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  /** Where lines go; stdout by default, a memory stream in tests. */
+  readonly destination?: DestinationStream;
+}
+
+/** A structured JSON logger with keys and authorization headers redacted. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino(
+    {
+      level: options.level ?? "info",
+      base: { service: "ai-gateway" },
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination,
+  );
+}

@@ -1,0 +1,30 @@
+import { ConfigStore } from "../app/config/config-store";
+import { loadConfig } from "../app/config/load-config";
+import { GatewayEvents } from "../app/observability/events";
+import { createLogger } from "../app/observability/logger";
+import { createApp } from "../app/server";
+import { listen } from "../test/helpers/http";
+import { load, report } from "./_autocannon";
+
+// The floor every other figure is measured against: the gateway answering a
+// route that touches nothing.
+async function main(): Promise<void> {
+  const app = createApp({
+    config: new ConfigStore(loadConfig({})),
+    logger: createLogger({ level: "info" }),
+    events: new GatewayEvents(),
+  });
+  const server = await listen(app);
+  const results = [
+    await load({ label: "GET /health/live, 1 connection", url: `${server.url}/health/live`, connections: 1 }),
+    await load({
+      label: "GET /health/live, 50 connections",
+      url: `${server.url}/health/live`,
+      connections: 50,
+    }),
+  ];
+  report(results);
+  await server.close();
+}
+
+void main();

@@ -1,0 +1,107 @@
+import {
+  ENVIRONMENT_DEFAULTS,
+  ENVIRONMENT_NAMES,
+  type EnvironmentName,
+  type GatewayDefaults,
+} from "../app/config/defaults";
+
+/** CPU and memory in Kubernetes quantities. */
+export interface ResourceQuantities {
+  readonly cpu: string;
+  readonly memory: string;
+}
+
+/** Where the stack deploys and how the gateway runs there. */
+export interface EnvironmentConfig {
+  readonly name: EnvironmentName;
+  /** `docker` for the local machine, `kubernetes` for clusters (DESIGN.md section 2). */
+  readonly platform: "docker" | "kubernetes";
+  /** The gateway's behaviour: provider, model, fallbacks, timeouts, retries, log level, caching, monitoring. */
+  readonly gateway: GatewayDefaults & { readonly budgetEnforce: boolean };
+  /** Kubernetes namespace the stack's resources live in. */
+  readonly namespace: string;
+  /** The gateway container image, repository without tag. */
+  readonly imageRepository: string;
+  /** The immutable tag deployed; CI passes the built tag through `GATEWAY_IMAGE_TAG`. */
+  readonly imageTag: string;
+  /** Replicas when autoscaling is off; the floor when it is on. */
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  /** HPA target average CPU utilisation, percent of requests. */
+  readonly targetCpuPercent: number;
+  readonly requests: ResourceQuantities;
+  readonly limits: ResourceQuantities;
+  /** Blue-green slot that receives production traffic. */
+  readonly activeSlot: "blue" | "green";
+  /** Storage for the data services, in GiB. */
+  readonly postgresStorageGiB: number;
+  readonly redisStorageGiB: number;
+  readonly chromaStorageGiB: number;
+}
+
+const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };
+const GUIDE_LIMITS: ResourceQuantities = { cpu: "2000m", memory: "2Gi" };
+
+/** The three environments of DESIGN.md section 4, with the guide's values. */
+export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = {
+  development: {
+    name: "development",
+    platform: "docker",
+    gateway: { ...ENVIRONMENT_DEFAULTS.development, budgetEnforce: false },
+    namespace: "ai-dev",
+    imageRepository: "ai-deploy-kit/gateway",
+    imageTag: "dev",
+    minReplicas: 1,
+    maxReplicas: 1,
+    targetCpuPercent: 70,
+    requests: { cpu: "250m", memory: "256Mi" },
+    limits: { cpu: "1000m", memory: "1Gi" },
+    activeSlot: "blue",
+    postgresStorageGiB: 5,
+    redisStorageGiB: 1,
+    chromaStorageGiB: 5,
+  },
+  staging: {
+    name: "staging",
+    platform: "kubernetes",
+    gateway: { ...ENVIRONMENT_DEFAULTS.staging, budgetEnforce: false },
+    namespace: "ai-staging",
+    imageRepository: "ghcr.io/example/ai-gateway",
+    imageTag: "0.1.0",
+    minReplicas: 2,
+    maxReplicas: 4,
+    targetCpuPercent: 70,
+    requests: GUIDE_REQUESTS,
+    limits: GUIDE_LIMITS,
+    activeSlot: "blue",
+    postgresStorageGiB: 20,
+    redisStorageGiB: 5,
+    chromaStorageGiB: 20,
+  },
+  production: {
+    name: "production",
+    platform: "kubernetes",
+    gateway: { ...ENVIRONMENT_DEFAULTS.production, budgetEnforce: true },
+    namespace: "ai-production",
+    imageRepository: "ghcr.io/example/ai-gateway",
+    imageTag: "0.1.0",
+    // The guide runs three replicas; the HPA keeps that as its floor.
+    minReplicas: 3,
+    maxReplicas: 10,
+    targetCpuPercent: 70,
+    requests: GUIDE_REQUESTS,
+    limits: GUIDE_LIMITS,
+    activeSlot: "blue",
+    postgresStorageGiB: 100,
+    redisStorageGiB: 10,
+    chromaStorageGiB: 50,
+  },
+};
+
+/** Looks up an environment by name; throws naming the allowed ones. */
+export function environmentConfig(name: string): EnvironmentConfig {
+  if (!(ENVIRONMENT_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`unknown environment "${name}"; use one of ${ENVIRONMENT_NAMES.join(", ")}`);
+  }
+  return ENVIRONMENTS[name as EnvironmentName];
+}
