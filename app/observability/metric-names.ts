@@ -1,0 +1,65 @@
+/**
+ * The Prometheus metric names the gateway exports (README "Metrics"). Alert
+ * rules, dashboards and tests refer to these constants so a rename cannot
+ * silently break an alert. Label sets are listed beside each; label values are
+ * bounded (providers, models from config, statuses, reasons), never request ids
+ * or prompts.
+ */
+export const METRIC = {
+  /** counter {provider, model, status, cache}: chat requests answered. */
+  requests: "ai_gateway_requests_total",
+  /** histogram seconds {provider, model, stream}: arrival to last byte. */
+  requestDuration: "ai_gateway_request_duration_seconds",
+  /** histogram seconds {provider, model}: time waiting on upstreams. */
+  upstreamDuration: "ai_gateway_upstream_duration_seconds",
+  /** histogram seconds {stream}: request time not spent waiting on an upstream. */
+  overhead: "ai_gateway_overhead_seconds",
+  /** counter {provider, model, direction=input|output}. */
+  tokens: "ai_gateway_tokens_total",
+  /** counter {provider, model}: USD spent. */
+  cost: "ai_gateway_cost_usd_total",
+  /** counter {provider, model}: models served without a price (priced 0). */
+  unpricedRequests: "ai_gateway_unpriced_requests_total",
+  /** counter {provider, reason}: upstream attempts retried. */
+  retries: "ai_gateway_retries_total",
+  /** counter {from, to, reason}: failovers to the next target. */
+  fallbacks: "ai_gateway_fallbacks_total",
+  /** counter {provider, type}: upstream errors by classification. */
+  upstreamErrors: "ai_gateway_upstream_errors_total",
+  /** gauge {provider}: 0 closed, 1 half-open, 2 open. */
+  circuitState: "ai_gateway_circuit_state",
+  /** counter {provider}: key rotations after 401/429. */
+  keyRotations: "ai_gateway_key_rotations_total",
+  /** counter {store=redis|memory}. */
+  cacheHits: "ai_gateway_cache_hits_total",
+  /** counter {store=redis|memory}. */
+  cacheMisses: "ai_gateway_cache_misses_total",
+  /** counter {store, operation}: cache operations that failed (Redis down). */
+  cacheErrors: "ai_gateway_cache_errors_total",
+  /** gauge: USD spent today (UTC). */
+  budgetSpent: "ai_gateway_budget_spent_usd",
+  /** gauge: the daily budget in USD. */
+  budgetLimit: "ai_gateway_budget_limit_usd",
+  /** counter {level=warning|critical}: budget alerts raised. */
+  budgetAlerts: "ai_gateway_budget_alerts_total",
+  /** gauge: ledger rows waiting in the local spool file. */
+  ledgerSpoolDepth: "ai_gateway_ledger_spool_depth",
+  /** counter {outcome=written|spooled|replayed|failed}: ledger rows. */
+  ledgerRows: "ai_gateway_ledger_rows_total",
+  /** gauge: async jobs waiting or running. */
+  jobsQueued: "ai_gateway_jobs_queued",
+  /** counter {status=completed|failed}. */
+  jobsFinished: "ai_gateway_jobs_finished_total",
+  /** counter {reason=requests|tokens}: client requests refused by rate limits. */
+  rateLimited: "ai_gateway_rate_limited_total",
+  /** counter {action=log|block}: prompts that matched an injection heuristic. */
+  injectionDetected: "ai_gateway_prompt_injection_total",
+  /** counter {source}: alerts raised (budget, breaker, auth, failover, secrets). */
+  alerts: "ai_gateway_alerts_total",
+} as const;
+
+/** Default process metrics prom-client exports that alert rules use. */
+export const PROCESS_METRIC = {
+  residentMemory: "process_resident_memory_bytes",
+  cpuSeconds: "process_cpu_seconds_total",
+} as const;
