@@ -73,12 +73,30 @@ export async function runChecks(
 
 /** Something that answers PING (an ioredis client). */
 export interface Pingable {
+  readonly status: string;
   ping(): Promise<string>;
+  once(event: "ready", listener: () => void): unknown;
+  off(event: "ready", listener: () => void): unknown;
 }
 
-/** Redis answers PING. */
+/**
+ * Redis answers PING. A client still making its first connection gets until
+ * the deadline to finish it (the request-path client queues nothing offline,
+ * so a PING before then would fail at once).
+ */
 export function redisCheck(redis: Pingable): HealthCheck {
-  return async () => {
+  return async (signal) => {
+    if (redis.status === "wait" || redis.status === "connecting" || redis.status === "connect") {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          redis.off("ready", done);
+          signal.removeEventListener("abort", done);
+          resolve();
+        };
+        redis.once("ready", done);
+        signal.addEventListener("abort", done);
+      });
+    }
     const reply = await redis.ping();
     if (reply !== "PONG") throw new Error(`unexpected PING reply ${JSON.stringify(reply).slice(0, 40)}`);
     return undefined;

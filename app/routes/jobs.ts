@@ -53,8 +53,9 @@ export interface JobRouteOptions extends RequestCheckOptions {
 export function jobRoutes(options: JobRouteOptions): Router {
   const router = Router();
   router.post("/v1/jobs", async function submitJob(req, res) {
-    const { callbackUrl, ...rest } = (req.body ?? {}) as Record<string, unknown>;
-    const request = parseChatRequest(typeof req.body === "object" && req.body !== null ? rest : req.body);
+    const isObject = typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
+    const { callbackUrl, ...rest } = (isObject ? req.body : {}) as Record<string, unknown>;
+    const request = parseChatRequest(isObject ? rest : req.body);
     const callback = parseCallbackUrl(callbackUrl);
     checkChatRequest(options, request, res.locals["requestId"]);
     const id = await options.jobs.submit({
