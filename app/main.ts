@@ -4,8 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
+import type { ConfigReloader } from "./config/reload";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
+import { buildOps } from "./ops-build";
 import { type AppDeps, createApp, systemClock } from "./server";
 
 /** A running gateway. */
@@ -15,6 +17,8 @@ export interface RunningGateway {
   readonly deps: AppDeps;
   /** Stops accepting, waits for in-flight requests up to the deadline, runs the shutdown hooks. */
   close(): Promise<void>;
+  /** Reloads `AI_CONFIG_FILE` (SIGHUP). */
+  reloadConfig(reason: string): void;
 }
 
 /** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
@@ -24,13 +28,18 @@ export type ShutdownHook = () => Promise<void> | void;
 export async function buildDeps(
   config: GatewayConfig,
   logger: Logger,
-): Promise<{ deps: AppDeps; hooks: ShutdownHook[] }> {
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ deps: AppDeps; hooks: ShutdownHook[]; reloader: ConfigReloader }> {
   const hooks: ShutdownHook[] = [];
   const events = new GatewayEvents((error, hook) =>
     logger.error({ err: error, hook }, "event listener failed"),
   );
-  const deps: AppDeps = { config: new ConfigStore(config), logger, events, clock: systemClock };
-  return { deps, hooks };
+  const store = new ConfigStore(config);
+  // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
+  const ops = await buildOps({ store, env, logger, events, clock: systemClock });
+  hooks.push(...ops.hooks);
+  const deps: AppDeps = { config: store, logger, events, clock: systemClock, ops: ops.ops };
+  return { deps, hooks, reloader: ops.reloader };
 }
 
 /** Starts the gateway on the configured address. */
@@ -38,7 +47,7 @@ export async function startGateway(
   config: GatewayConfig,
   logger: Logger = createLogger({ level: config.logLevel }),
 ): Promise<RunningGateway> {
-  const { deps, hooks } = await buildDeps(config, logger);
+  const { deps, hooks, reloader } = await buildDeps(config, logger);
   const app = createApp(deps);
   const server = app.listen(config.port, config.host);
   await once(server, "listening");
@@ -52,9 +61,15 @@ export async function startGateway(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Readiness answers 503 from here on, so balancers stop sending new work.
+      deps.ops?.lifecycle?.beginShutdown();
       const deadline = config.shutdownTimeoutSeconds * 1000;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Keep-alive connections turn idle as their last response ends; close them as they do.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      idle.unref();
+      void closed.then(() => clearInterval(idle));
       const timer = setTimeout(() => {
         logger.warn({ deadlineMs: deadline }, "shutdown deadline reached; closing remaining connections");
         server.closeAllConnections();
@@ -72,7 +87,7 @@ export async function startGateway(
     })();
     return closing;
   };
-  return { server, port, deps, close };
+  return { server, port, deps, close, reloadConfig: (reason) => reloader.reload(reason) };
 }
 
 /** Process entry: load config (fail fast), start, drain on SIGTERM/SIGINT. */
@@ -88,7 +103,11 @@ export async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Installed before listening: SIGHUP's default action would kill the process.
+  let reload: ((reason: string) => void) | undefined;
+  process.on("SIGHUP", () => reload?.("SIGHUP"));
   const gateway = await startGateway(config, logger);
+  reload = gateway.reloadConfig;
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info({ signal }, "shutting down");
     gateway.close().then(

@@ -53,7 +53,9 @@ export class SecretsRefresher {
       text = output.SecretString;
     } catch (error) {
       const name = (error as { name?: string }).name ?? "Error";
-      throw new SecretsError(`cannot read secret ${secretId} (${name})`, name);
+      // AWS service errors are named; anything else (no region, no network) says what in its message.
+      const why = name === "Error" ? `${name}: ${String((error as Error).message).slice(0, 120)}` : name;
+      throw new SecretsError(`cannot read secret ${secretId} (${why})`, name);
     }
     if (text === undefined)
       throw new SecretsError(`secret ${secretId} has no SecretString`, "NoSecretString");

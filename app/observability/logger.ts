@@ -21,6 +21,14 @@ export const REDACT_PATHS = [
   "*.password",
   "config.providers.*.apiKeys",
   "config.gatewayApiKeys",
+  // Connection URLs may embed a password; the webhook URL may embed a token.
+  "config.databaseUrl",
+  "config.redisUrl",
+  "config.chromaUrl",
+  "config.alertWebhookUrl",
+  "*.databaseUrl",
+  "*.redisUrl",
+  "*.alertWebhookUrl",
 ];
 
 /** Options of {@link createLogger}. */
