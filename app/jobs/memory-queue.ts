@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { HttpError } from "../errors";
 import type { Clock } from "../server";
 import { finishedView, type JobRunnerOptions, runJob } from "./run-job";
 import type { JobOutcome, JobQueue, JobSubmission, JobView } from "./types";
@@ -29,7 +30,14 @@ export class MemoryJobQueue implements JobQueue {
   constructor(private readonly options: MemoryJobQueueOptions) {}
 
   async submit(job: JobSubmission): Promise<string> {
-    if (this.closed) throw new Error("job queue is closed");
+    if (this.closed) {
+      throw new HttpError(503, {
+        message: "job queue is closed; the gateway is shutting down",
+        type: "server_error",
+        code: "shutting_down",
+        headers: { "retry-after": "1" },
+      });
+    }
     this.sweep();
     const id = randomUUID();
     this.entries.set(id, { job });

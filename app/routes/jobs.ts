@@ -11,7 +11,7 @@ import { checkChatRequest, type RequestCheckOptions } from "../security/request-
  * `model` and a non-empty `messages` array, not streaming); the completion
  * itself validates the rest.
  */
-export function parseChatRequest(body: unknown, where = "body"): ChatRequestBody {
+export function parseJobRequest(body: unknown, where = "body"): ChatRequestBody {
   const bad = (message: string) =>
     new HttpError(400, {
       message: `${where}: ${message}`,
@@ -55,7 +55,7 @@ export function jobRoutes(options: JobRouteOptions): Router {
   router.post("/v1/jobs", async function submitJob(req, res) {
     const isObject = typeof req.body === "object" && req.body !== null && !Array.isArray(req.body);
     const { callbackUrl, ...rest } = (isObject ? req.body : {}) as Record<string, unknown>;
-    const request = parseChatRequest(isObject ? rest : req.body);
+    const request = parseJobRequest(isObject ? rest : req.body);
     const callback = parseCallbackUrl(callbackUrl);
     checkChatRequest(options, request, res.locals["requestId"]);
     const id = await options.jobs.submit({
@@ -136,7 +136,7 @@ export function batchRoute(options: BatchRouteOptions): RequestHandler {
     const results = await mapConcurrent(requests, limits.batchConcurrency, async (item, index) => {
       const requestId = `${batchId}:${index}`;
       try {
-        const request = parseChatRequest(item, `requests[${index}]`);
+        const request = parseJobRequest(item, `requests[${index}]`);
         checkChatRequest(options, request, requestId);
         return { success: true as const, response: await options.complete(request, { requestId, tenant }) };
       } catch (error) {

@@ -230,3 +230,31 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
     });
   }
 });
+
+describe("in-process queue shutdown", () => {
+  it("drains running and waiting jobs before close resolves", async () => {
+    const stand = standInComplete();
+    const deps = testDeps();
+    const jobs = new MemoryJobQueue({
+      complete: stand.complete,
+      logger: deps.logger,
+      clock: { now: () => Date.now() },
+      concurrency: 1,
+    });
+    stand.hold();
+    const ids = [
+      await jobs.submit({ request: chat("a"), tenant: "t" }),
+      await jobs.submit({ request: chat("b"), tenant: "t" }),
+    ];
+    let closed = false;
+    const closing = jobs.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(closed).toBe(false);
+    await expect(jobs.submit({ request: chat("late"), tenant: "t" })).rejects.toThrow("job queue is closed");
+    stand.release();
+    await closing;
+    for (const id of ids) expect((await jobs.get(id, "t"))?.status).toBe("completed");
+  });
+});
