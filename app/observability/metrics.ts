@@ -45,6 +45,13 @@ export interface Metrics {
   injectionDetected(action: "log" | "block"): void;
   alert(source: string): void;
   keyRotation(provider: string): void;
+  /**
+   * Generic recording by metric name (a `METRIC` constant), for modules that
+   * take a small sink instead of this API. Unknown names and kinds are ignored;
+   * `provider` and `model` label values are bounded as everywhere else.
+   */
+  inc(name: string, labels?: Readonly<Record<string, string>>, value?: number): void;
+  set(name: string, value: number, labels?: Readonly<Record<string, string>>): void;
   /** Unsubscribes from the events. */
   close(): void;
 }
@@ -280,9 +287,25 @@ export function createMetrics(options: MetricsOptions): Metrics {
   ];
   options.config.onChange((next) => budgetLimit.set(next.dailyBudgetUsd));
 
+  const bounded = (labels: Readonly<Record<string, string>> = {}): Record<string, string> => {
+    const out: Record<string, string> = { ...labels };
+    if ("provider" in out) out["provider"] = provider(out["provider"]);
+    if ("model" in out) out["model"] = model(out["model"]);
+    return out;
+  };
+
   return {
     registry,
     contentType: registry.contentType,
+    inc: (name, labels, value = 1) => {
+      const metric = registry.getSingleMetric(name);
+      if (metric instanceof Counter) metric.inc(bounded(labels), value);
+      else if (metric instanceof Gauge) metric.inc(bounded(labels), value);
+    },
+    set: (name, value, labels) => {
+      const metric = registry.getSingleMetric(name);
+      if (metric instanceof Gauge) metric.set(bounded(labels), value);
+    },
     render: () => registry.metrics(),
     cacheLookup: (store, hit) => (hit ? cacheHits : cacheMisses).inc({ store }),
     cacheError: (store, operation) => cacheErrors.inc({ store, operation }),

@@ -130,3 +130,19 @@ describe("metrics", () => {
     expect(sample(await metrics.render(), METRIC.budgetLimit)).toBe(75);
   });
 });
+
+describe("metrics sink by name", () => {
+  it("records counters and gauges by METRIC name with bounded labels, ignoring unknown names", async () => {
+    const deps = testDeps({ AI_PROVIDER: "openai", AI_MODEL: "gpt-4o" });
+    const metrics = createMetrics({ events: deps.events, config: deps.config, processMetrics: false });
+    metrics.inc(METRIC.ledgerRows, { outcome: "spooled" }, 3);
+    metrics.inc(METRIC.unpricedRequests, { provider: "openai", model: "secret-prompt-as-model" });
+    metrics.set(METRIC.ledgerSpoolDepth, 9);
+    metrics.inc("not_a_metric", { a: "b" });
+    const text = await metrics.render();
+    expect(sample(text, METRIC.ledgerRows, { outcome: "spooled" })).toBe(3);
+    expect(sample(text, METRIC.unpricedRequests, { provider: "openai", model: "other" })).toBe(1);
+    expect(sample(text, METRIC.ledgerSpoolDepth)).toBe(9);
+    expect(text).not.toContain("not_a_metric");
+  });
+});
