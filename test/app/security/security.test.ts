@@ -14,6 +14,7 @@ import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
 import { listen } from "../../helpers/http";
 import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { deadPort } from "../../helpers/tcp-proxy";
 
 async function configFile(content: unknown): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), "security-")), "config.json");
@@ -181,6 +182,29 @@ describe("client security", () => {
       expect(refused?.headers.get("retry-after")).toBeTruthy();
       expect(((await refused!.json()) as ErrorBody).error.code).toBe("rate_limit_tokens");
     });
+  });
+
+  it("keeps limiting in process when Redis is unreachable instead of failing requests", async () => {
+    const path = await configFile({ limits: { requestsPerMinute: 2 } });
+    const deps = testDeps({ AI_CONFIG_FILE: path });
+    const client = createRedis({
+      url: `redis://127.0.0.1:${await deadPort()}`,
+      logger: deps.logger,
+      name: "rl-dead",
+    });
+    cleanups.push(() => client.disconnect());
+    const limiter = new ClientRateLimiter({
+      config: deps.config,
+      redis: client,
+      keyPrefix: uniquePrefix("rl"),
+      logger: deps.logger,
+    });
+    const stand = standInComplete();
+    const server = await listen(createApp({ ...deps, ops: { complete: stand.complete, limiter } }));
+    cleanups.push(() => server.close());
+    const statuses = [];
+    for (let i = 0; i < 3; i++) statuses.push((await batch(server.url)).status);
+    expect(statuses).toEqual([200, 200, 429]);
   });
 
   describe("request limits and prompt checks", () => {
