@@ -52,18 +52,28 @@ export class ClientRateLimiter {
     return limiter;
   }
 
-  /** Counts `weight` requests for the tenant; throws a 429 HttpError when a limit is reached. */
-  async admit(tenant: string, weight = 1): Promise<void> {
+  /**
+   * Counts `weight` requests for the tenant; throws a 429 HttpError when a
+   * limit is reached. Returns OpenAI-style `x-ratelimit-*` headers to send.
+   */
+  async admit(tenant: string, weight = 1): Promise<Record<string, string>> {
+    const headers: Record<string, string> = {};
     const limits = limitsOf(this.options.config.get());
     if (limits.tokensPerMinute !== undefined) {
       const used = await this.limiter("tokens", limits.tokensPerMinute).get(tenant);
       if (used && used.consumedPoints >= limits.tokensPerMinute) {
         throw this.refuse("tokens", used.msBeforeNext, `${limits.tokensPerMinute} tokens per minute`);
       }
+      headers["x-ratelimit-limit-tokens"] = String(limits.tokensPerMinute);
+      headers["x-ratelimit-remaining-tokens"] = String(
+        Math.max(0, limits.tokensPerMinute - (used?.consumedPoints ?? 0)),
+      );
     }
     if (limits.requestsPerMinute !== undefined) {
       try {
-        await this.limiter("requests", limits.requestsPerMinute).consume(tenant, weight);
+        const result = await this.limiter("requests", limits.requestsPerMinute).consume(tenant, weight);
+        headers["x-ratelimit-limit-requests"] = String(limits.requestsPerMinute);
+        headers["x-ratelimit-remaining-requests"] = String(result.remainingPoints);
       } catch (rejection) {
         if (!(rejection instanceof RateLimiterRes)) throw rejection;
         throw this.refuse(
@@ -73,6 +83,7 @@ export class ClientRateLimiter {
         );
       }
     }
+    return headers;
   }
 
   /** Charges tokens a tenant used (fed from `onResponse`); later requests are refused once over. */
@@ -110,7 +121,8 @@ export class ClientRateLimiter {
  */
 export function rateLimit(options: { limiter: ClientRateLimiter }): RequestHandler {
   return async function limitRate(_req, res, next) {
-    await options.limiter.admit(String(res.locals["tenant"] ?? "anonymous"));
+    const headers = await options.limiter.admit(String(res.locals["tenant"] ?? "anonymous"));
+    for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
     next();
   };
 }

@@ -211,6 +211,23 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
     expect(text).toContain("ai_gateway_jobs_queued 0");
   });
 
+  it("drains a running job before close resolves", async () => {
+    const { url, stand, jobs } = await build();
+    stand.hold();
+    const { id } = (await (await submit(url, chat("drain"))).json()) as { id: string };
+    await vi.waitFor(() => expect(stand.inFlight()).toBe(1), { timeout: 10_000 });
+    let closed = false;
+    const closing = jobs.close().then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(closed).toBe(false);
+    stand.release();
+    await closing;
+    expect(stand.calls.map((call) => call.ctx.requestId)).toEqual([id]);
+    queues.splice(queues.indexOf(jobs), 1);
+  });
+
   if (kind === "redis") {
     it("serves the poll from any replica and runs a job accepted by a process that went away", async () => {
       const prefix = uniquePrefix("jobs-restart");

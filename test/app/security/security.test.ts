@@ -138,7 +138,10 @@ describe("client security", () => {
       const path = await configFile({ limits: { requestsPerMinute: 2 } });
       const { url, metrics } = await start({ AI_CONFIG_FILE: path, GATEWAY_API_KEYS: "k-one,k-two" }, redis);
       const one = { authorization: "Bearer k-one" };
-      expect((await batch(url, one)).status).toBe(200);
+      const first = await batch(url, one);
+      expect(first.status).toBe(200);
+      expect(first.headers.get("x-ratelimit-limit-requests")).toBe("2");
+      expect(first.headers.get("x-ratelimit-remaining-requests")).toBe("1");
       expect((await batch(url, one)).status).toBe(200);
       const refused = await batch(url, one);
       expect(refused.status).toBe(429);
