@@ -35,7 +35,11 @@ export interface ResolvedOps {
 export function resolveOps(deps: AppDeps): ResolvedOps {
   const ops = deps.ops ?? {};
   const metrics = ops.metrics ?? createMetrics({ events: deps.events, config: deps.config });
-  const limiter = ops.limiter ?? new ClientRateLimiter({ config: deps.config, logger: deps.logger, metrics });
+  let limiter = ops.limiter;
+  if (!limiter) {
+    limiter = new ClientRateLimiter({ config: deps.config, logger: deps.logger, metrics });
+    limiter.subscribe(deps.events);
+  }
   const lifecycle = ops.lifecycle ?? new Lifecycle();
   return { metrics, limiter, lifecycle, health: { clock: deps.clock, ...ops.health, lifecycle } };
 }
