@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { HttpError } from "../errors";
 import type { Clock } from "../server";
 import { finishedView, type JobRunnerOptions, runJob } from "./run-job";
 import type { JobOutcome, JobQueue, JobSubmission, JobView } from "./types";
@@ -19,6 +20,17 @@ export interface BullJobQueueOptions extends JobRunnerOptions {
   readonly concurrency?: number;
   /** Run a worker in this process; false makes a producer only. @default true */
   readonly worker?: boolean;
+  /** How long a submit or poll may wait on Redis before answering 503. @default 5_000 */
+  readonly redisTimeoutMs?: number;
+}
+
+function unavailable(): HttpError {
+  return new HttpError(503, {
+    message: "The job queue is unavailable (Redis unreachable); retry shortly",
+    type: "server_error",
+    code: "job_queue_unavailable",
+    headers: { "retry-after": "5" },
+  });
 }
 
 interface StoredJob extends JobSubmission {}
@@ -34,6 +46,7 @@ export class BullJobQueue implements JobQueue {
   private readonly worker: Worker<StoredJob, JobOutcome> | undefined;
   private readonly connections: Redis[] = [];
   private readonly ttlMs: number;
+  private readonly producer: Redis;
 
   constructor(private readonly options: BullJobQueueOptions) {
     const name = options.queueName ?? "ai-gateway-jobs";
@@ -50,7 +63,8 @@ export class BullJobQueue implements JobQueue {
       this.connections.push(client);
       return client;
     };
-    this.queue = new Queue<StoredJob, JobOutcome>(name, { connection: connect("queue"), prefix });
+    this.producer = connect("queue");
+    this.queue = new Queue<StoredJob, JobOutcome>(name, { connection: this.producer, prefix });
     this.queue.on("error", (error) =>
       options.logger.warn({ err: { message: error.message } }, "job queue error"),
     );
@@ -66,18 +80,41 @@ export class BullJobQueue implements JobQueue {
     }
   }
 
+  /**
+   * BullMQ's connections queue commands while Redis is down (blocking workers
+   * need that); a client request must not hang on it, so it gets a 503.
+   */
+  private async withRedis<T>(operation: () => Promise<T>): Promise<T> {
+    if (["reconnecting", "close", "end"].includes(this.producer.status)) throw unavailable();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(unavailable()), this.options.redisTimeoutMs ?? 5_000);
+    });
+    try {
+      return await Promise.race([operation(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async submit(job: JobSubmission): Promise<string> {
     const id = randomUUID();
     const ageSeconds = Math.ceil(this.ttlMs / 1000);
-    await this.queue.add("chat", job, {
-      jobId: id,
-      removeOnComplete: { age: ageSeconds },
-      removeOnFail: { age: ageSeconds },
-    });
+    await this.withRedis(() =>
+      this.queue.add("chat", job, {
+        jobId: id,
+        removeOnComplete: { age: ageSeconds },
+        removeOnFail: { age: ageSeconds },
+      }),
+    );
     return id;
   }
 
   async get(id: string, tenant: string): Promise<JobView | undefined> {
+    return this.withRedis(() => this.read(id, tenant));
+  }
+
+  private async read(id: string, tenant: string): Promise<JobView | undefined> {
     const job = await this.queue.getJob(id);
     if (!job || job.data.tenant !== tenant) return undefined;
     // BullMQ trims finished jobs lazily; the TTL is enforced here as well.
@@ -101,10 +138,20 @@ export class BullJobQueue implements JobQueue {
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
-  async close(): Promise<void> {
-    // Worker.close waits for the jobs it is running; waiting ones stay in Redis for other replicas.
-    await this.worker?.close();
-    await this.queue.close();
-    await Promise.all(this.connections.map((client) => client.quit().catch(() => client.disconnect())));
+  async close(deadlineMs = 30_000): Promise<void> {
+    // Worker.close waits for the jobs it is running; waiting ones stay in Redis
+    // for other replicas. With Redis down nothing can be handed back, so do not wait.
+    const healthy = this.producer.status === "ready";
+    const graceful = (async () => {
+      await this.worker?.close(!healthy);
+      await this.queue.close();
+    })().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, healthy ? deadlineMs : 0);
+    });
+    await Promise.race([graceful, deadline]);
+    clearTimeout(timer);
+    for (const client of this.connections) client.disconnect();
   }
 }

@@ -11,6 +11,7 @@ import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
 import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { deadPort } from "../../helpers/tcp-proxy";
 
 type Kind = "memory" | "redis";
 
@@ -246,6 +247,45 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
       expect(replicaA.stand.calls).toHaveLength(1);
     });
   }
+});
+
+describe("BullMQ queue with Redis unreachable", () => {
+  it("answers 503 instead of hanging, and the app keeps serving", async () => {
+    const stand = standInComplete();
+    const deps = testDeps();
+    const jobs = new BullJobQueue({
+      complete: stand.complete,
+      logger: deps.logger,
+      clock: { now: () => Date.now() },
+      redisUrl: `redis://127.0.0.1:${await deadPort()}`,
+      prefix: uniquePrefix("jobs-dead"),
+      redisTimeoutMs: 200,
+    });
+    const server = await listen(createApp({ ...deps, ops: { jobs, complete: stand.complete } }));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${server.url}/v1/jobs`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify(chat("x")),
+        });
+        expect(response.status).toBe(503);
+        expect(await response.json()).toEqual({
+          error: {
+            message: "The job queue is unavailable (Redis unreachable); retry shortly",
+            type: "server_error",
+            code: "job_queue_unavailable",
+          },
+        });
+      }
+      const poll = await fetch(`${server.url}/v1/jobs/00000000-0000-4000-8000-000000000000`);
+      expect(poll.status).toBe(503);
+      expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    } finally {
+      await server.close();
+      await jobs.close();
+    }
+  });
 });
 
 describe("in-process queue shutdown", () => {
