@@ -9,7 +9,7 @@ import {
   type ProviderStatesSource,
   runChecks,
 } from "../observability/health";
-import { type Clock, systemClock } from "../server";
+import type { Clock } from "../server";
 
 /** What the health routes check; everything is injected so each subsystem wires its own check. */
 export interface HealthRouteOptions {
@@ -52,7 +52,8 @@ export function routedProviders(config: GatewayConfig): ProviderName[] {
  * included, 200 healthy or 503 degraded). No probe ever calls a paid model.
  */
 export function healthRoutes(options: HealthRouteOptions = {}): Router {
-  const clock = options.clock ?? systemClock;
+  // Not server.ts's systemClock: server.ts imports this module, and a cycle would see it undefined.
+  const clock = options.clock ?? { now: () => Date.now() };
   const timeoutMs = options.timeoutMs ?? 2_000;
   const router = Router();
 
