@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { version } from "../package.json";
 import type { ConfigStore } from "./config/config-store";
 import { ConfigReloader } from "./config/reload";
-import { SecretsRefresher } from "./config/secrets";
+import { SecretsError, SecretsRefresher, secretsProblems } from "./config/secrets";
 import { createRedis } from "./data/redis";
 import { BullJobQueue } from "./jobs/bullmq-queue";
 import { MemoryJobQueue } from "./jobs/memory-queue";
@@ -68,7 +68,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   hooks.push(() => metrics.close());
   const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
 
-  const reloader = new ConfigReloader({ store, env: options.env, logger });
+  const reloader = new ConfigReloader({ store, env: options.env, logger, validate: secretsProblems });
   if (config.secretsId) {
     const client = new SecretsManagerClient({});
     const refresher = new SecretsRefresher({
@@ -87,6 +87,14 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
       },
     });
     await refresher.start();
+    const problems = secretsProblems(store.get());
+    if (problems.length > 0) {
+      refresher.close();
+      throw new SecretsError(
+        `the configuration is incomplete after reading the secret:\n  - ${problems.join("\n  - ")}`,
+        "Incomplete",
+      );
+    }
     hooks.push(() => {
       refresher.close();
       client.destroy();

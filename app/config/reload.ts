@@ -21,6 +21,8 @@ export interface ConfigReloaderOptions {
   readonly pollIntervalMs?: number;
   /** Change events within this window make one reload (editors write files in bursts). @default 200 */
   readonly debounceMs?: number;
+  /** Checks beyond `loadConfig`'s (such as keys that must arrive from the secret); problems reject the config. */
+  readonly validate?: (config: GatewayConfig) => string[];
 }
 
 /** The top-level settings that differ, by name only (values may be secret). */
@@ -54,6 +56,8 @@ export class ConfigReloader {
     let next: GatewayConfig;
     try {
       next = this.load({ ...this.options.env, ...this.overlay });
+      const problems = this.options.validate?.(next) ?? [];
+      if (problems.length > 0) throw new ConfigError(problems);
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       logger.error(

@@ -1,10 +1,44 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Logger } from "pino";
 import type { AlertSink } from "../observability/alerts";
+import type { ProviderName } from "./defaults";
+import type { GatewayConfig } from "./load-config";
 
 /** The variables a secret may carry: provider keys (with pool suffixes) and the client keys. */
 export const SECRET_VARIABLE =
   /^(?:(?:OPENAI|CLAUDE|ANTHROPIC|GEMINI|GROQ)_API_KEY(?:_\d+)?|GATEWAY_API_KEYS)$/;
+
+/** Providers called without a key. */
+const KEYLESS: ReadonlySet<ProviderName> = new Set(["ollama"]);
+
+/**
+ * What must hold once the secret is applied, outside development: client keys
+ * (from the environment or the secret) and a key for every provider the
+ * routing uses. `loadConfig` defers these checks to here when `AI_SECRETS_ID`
+ * is set. Returns the problems, naming variables, never values.
+ */
+export function secretsProblems(config: GatewayConfig): string[] {
+  if (config.environment === "development" || !config.secretsId) return [];
+  const problems: string[] = [];
+  if (config.gatewayApiKeys.length === 0) {
+    problems.push(
+      `GATEWAY_API_KEYS: missing; required in ${config.environment}: set it or add it to the secret ${config.secretsId}`,
+    );
+  }
+  const routed = new Set<ProviderName>([
+    config.provider,
+    ...config.fallbacks.map((target) => target.provider),
+  ]);
+  for (const route of Object.values(config.file.routes))
+    for (const target of route.targets) routed.add(target.provider);
+  for (const name of routed) {
+    if (KEYLESS.has(name) || config.providers[name].apiKeys.length > 0) continue;
+    problems.push(
+      `${name} API key: missing; routing uses ${name}, and neither the environment nor the secret ${config.secretsId} has one`,
+    );
+  }
+  return problems;
+}
 
 /** Thrown when the secret cannot be read or is not what we expect; the message never holds a value. */
 export class SecretsError extends Error {

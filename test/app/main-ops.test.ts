@@ -121,7 +121,10 @@ describe("main: operations", () => {
   it("loads provider keys from Secrets Manager at start, and fails fast when the secret is unreadable", async () => {
     const fake = await FakeSecretsManager.start();
     cleanups.push(() => fake.close());
-    fake.createSecret("prod/gw", { OPENAI_API_KEY: "sk-canary-from-secret" });
+    fake.createSecret("prod/gw", {
+      OPENAI_API_KEY: "sk-canary-from-secret",
+      CLAUDE_API_KEY: "sk-ant-canary-secret",
+    });
     const aws = {
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "AKIAFAKE",
@@ -155,5 +158,19 @@ describe("main: operations", () => {
       "gateway failed to start: cannot read secret prod/absent (ResourceNotFoundException)",
     );
     expect(JSON.stringify(good.lines) + stderr).not.toContain("sk-canary-from-secret");
+
+    // A secret without a key for the routed provider cannot serve: refuse to start.
+    fake.createSecret("prod/keyless", { GROQ_API_KEY: "gsk-canary-unused" });
+    const incomplete = start({ ...env, AI_SECRETS_ID: "prod/keyless" });
+    children.push(incomplete.process);
+    let incompleteErr = "";
+    incomplete.process.stderr!.on("data", (chunk: Buffer) => {
+      incompleteErr += chunk.toString();
+    });
+    expect((await once(incomplete.process, "exit"))[0]).toBe(1);
+    expect(incompleteErr).toContain(
+      "openai API key: missing; routing uses openai, and neither the environment nor the secret prod/keyless has one",
+    );
+    expect(incompleteErr).not.toContain("gsk-canary-unused");
   });
 });

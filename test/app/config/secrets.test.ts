@@ -4,11 +4,11 @@ import type { AddressInfo } from "node:net";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { ConfigReloader } from "../../../app/config/reload";
-import { SecretsRefresher } from "../../../app/config/secrets";
+import { SecretsRefresher, secretsProblems } from "../../../app/config/secrets";
 import { createAlertSink } from "../../../app/observability/alerts";
 import { createMetrics } from "../../../app/observability/metrics";
 import { FakeSecretsManager } from "../../fakes/secrets-manager";
-import { testDeps } from "../../helpers/deps";
+import { testConfig, testDeps } from "../../helpers/deps";
 
 const ENV = {
   ENVIRONMENT: "production",
@@ -153,5 +153,52 @@ describe("secrets from AWS Secrets Manager", () => {
     await expect(refresher.read()).rejects.toThrow(
       "secret prod/ai-gateway: OPENAI_API_KEY must be non-empty strings",
     );
+  });
+});
+
+describe("secretsProblems", () => {
+  it("names the client keys and every routed provider without a key once the secret is applied", () => {
+    const base = testConfig({ ENVIRONMENT: "production", GATEWAY_API_KEYS: "gk", AI_SECRETS_ID: "prod/x" });
+    const config = {
+      ...base,
+      gatewayApiKeys: [],
+      providers: { ...base.providers, claude: { ...base.providers.claude, apiKeys: [] } },
+    };
+    expect(secretsProblems(config)).toEqual([
+      "GATEWAY_API_KEYS: missing; required in production: set it or add it to the secret prod/x",
+      "openai API key: missing; routing uses openai, and neither the environment nor the secret prod/x has one",
+      "claude API key: missing; routing uses claude, and neither the environment nor the secret prod/x has one",
+    ]);
+    expect(secretsProblems({ ...config, environment: "development" })).toEqual([]);
+  });
+
+  it("makes a refresh that drops a needed key keep the last good keys", async () => {
+    const fake = await FakeSecretsManager.start();
+    try {
+      fake.createSecret("prod/ai-gateway", { OPENAI_API_KEY: "sk-good", CLAUDE_API_KEY: "sk-ant" });
+      const deps = testDeps(ENV);
+      const reloader = new ConfigReloader({
+        store: deps.config,
+        env: ENV,
+        logger: deps.logger,
+        validate: secretsProblems,
+      });
+      const client = new SecretsManagerClient(fake.clientConfig());
+      const refresher = new SecretsRefresher({
+        client,
+        secretId: "prod/ai-gateway",
+        logger: deps.logger,
+        alert: () => {},
+        apply: (variables) => reloader.setOverlay(variables),
+      });
+      await refresher.start();
+      fake.setSecretValue("prod/ai-gateway", { CLAUDE_API_KEY: "sk-ant" });
+      await refresher.refresh();
+      expect(deps.config.get().providers.openai.apiKeys).toEqual(["sk-good"]);
+      refresher.close();
+      client.destroy();
+    } finally {
+      await fake.close();
+    }
   });
 });
