@@ -3,7 +3,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { AppSecrets } from "../../constructs/kubernetes/app-secrets";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
-import { all, synth } from "../helpers/synth";
+import { all, synth, tfVar } from "../helpers/synth";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-gateway-AbCdEf";
 const ROLE = "arn:aws:iam::123456789012:role/ai-gateway";
@@ -20,12 +20,12 @@ describe("AppSecrets", () => {
     expect(text).toHaveResourceWithProperties(SecretV1, {
       metadata: expect.objectContaining({ name: "ai-gateway-secrets", namespace: "ai" }),
       data: {
-        OPENAI_API_KEY: "${var.openai_api_key}",
-        CLAUDE_API_KEY: "${var.claude_api_key}",
-        GEMINI_API_KEY: "${var.gemini_api_key}",
-        GROQ_API_KEY: "${var.groq_api_key}",
-        GATEWAY_API_KEYS: "${var.gateway_api_keys}",
-        ALERT_WEBHOOK_URL: "${var.alert_webhook_url}",
+        OPENAI_API_KEY: tfVar("openai_api_key"),
+        CLAUDE_API_KEY: tfVar("claude_api_key"),
+        GEMINI_API_KEY: tfVar("gemini_api_key"),
+        GROQ_API_KEY: tfVar("groq_api_key"),
+        GATEWAY_API_KEYS: tfVar("gateway_api_keys"),
+        ALERT_WEBHOOK_URL: tfVar("alert_webhook_url"),
       },
     });
     for (const variable of Object.values(json.variable ?? {})) {

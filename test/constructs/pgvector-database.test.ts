@@ -6,7 +6,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { PgvectorDatabase } from "../../constructs/kubernetes/pgvector-database";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
-import { all, container, named, podSpec, synth } from "../helpers/synth";
+import { all, container, named, podSpec, synth, tfVar } from "../helpers/synth";
 
 function build(props: ConstructorParameters<typeof PgvectorDatabase>[2] = {}): PgvectorDatabase {
   return new PgvectorDatabase(new TerraformStack(Testing.app(), "test"), "Database", props);
@@ -76,7 +76,7 @@ describe("PgvectorDatabase", () => {
   it("takes its password from a Secret filled by a sensitive variable", () => {
     expect(json.variable?.["ai_postgres_password"]).toMatchObject({ sensitive: true, type: "string" });
     expect(text).toHaveResourceWithProperties(SecretV1, {
-      data: { password: "${var.ai_postgres_password}" },
+      data: { password: tfVar("ai_postgres_password") },
     });
     expect(container(statefulSet)["env"]).toContainEqual({
       name: "POSTGRES_PASSWORD",

@@ -41,3 +41,8 @@ export function podSpec(body: Body): Body {
 export function container(body: Body): Body {
   return (podSpec(body)["container"] as Body[])[0] as Body;
 }
+
+/** The synthesized reference to a Terraform variable, `${var.<name>}`. */
+export function tfVar(name: string): string {
+  return `$\{var.${name}}`;
+}
