@@ -128,7 +128,8 @@ describe("GatewayMonitoring", () => {
     const rule = all(json, "kubernetes_manifest")
       .map((body) => body["manifest"] as Body)
       .find((manifest) => manifest["kind"] === "PrometheusRule");
-    const rules = (((rule?.["spec"] as Body)["groups"] as Body[])[0] as Body)["rules"] as Body[];
+    if (!rule) throw new Error("no PrometheusRule synthesized");
+    const rules = (((rule["spec"] as Body)["groups"] as Body[])[0] as Body)["rules"] as Body[];
     expect(rules).toHaveLength(8);
     for (const entry of rules) {
       expect(entry["annotations"]).toMatchObject({
