@@ -65,7 +65,6 @@ export function statefulDataService(scope: Construct, spec: DataServiceSpec): St
 
   const statefulSet = new StatefulSetV1(scope, "Resource", {
     metadata,
-    waitForRollout: false,
     spec: {
       serviceName: `${spec.name}-headless`,
       replicas: "1",

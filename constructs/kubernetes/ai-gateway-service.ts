@@ -312,7 +312,7 @@ export class AiGatewayService extends Construct {
     const http = (path: string) => ({ httpGet: { path, port: this.portName } });
     this.deployment = new DeploymentV1(this, "Resource", {
       metadata,
-      waitForRollout: false,
+      // The default wait_for_rollout stays on: a release whose pods never get ready fails the deploy.
       ...(this.autoscalingEnabled ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
       spec: {
         ...(this.replicas === undefined ? {} : { replicas: String(this.replicas) }),

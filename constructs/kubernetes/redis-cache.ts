@@ -8,6 +8,7 @@ import {
   checkInteger,
   checkName,
   checkResources,
+  memoryBytes,
   scratchVolume,
   selectorLabels,
 } from "./_pod";
@@ -128,6 +129,8 @@ export class RedisCache extends Construct {
     this.secretName = bound.secretName ?? `${this.name}-auth`;
     this.passwordVariable = bound.variables[this.passwordKey];
 
+    // Stay below the container limit: Redis refuses writes (noeviction, which BullMQ needs) instead of being OOM-killed.
+    const maxMemoryMiB = Math.floor((memoryBytes(memoryLimit) * 0.75) / 2 ** 20);
     const passwordFromSecret = { secretKeyRef: { name: this.secretName, key: this.passwordKey } };
     const ping = ["sh", "-c", "redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG"];
     this.statefulSet = statefulDataService(this, {
@@ -151,6 +154,10 @@ export class RedisCache extends Construct {
         args: [
           "--appendonly",
           "yes",
+          "--maxmemory",
+          `${maxMemoryMiB}mb`,
+          "--maxmemory-policy",
+          "noeviction",
           "--dir",
           "/data",
           "--requirepass",

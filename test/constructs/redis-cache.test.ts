@@ -21,6 +21,10 @@ describe("RedisCache", () => {
       command: ["redis-server"],
       args: expect.arrayContaining(["--appendonly", "yes", "--requirepass", "$(REDIS_PASSWORD)"]),
     });
+    // 75 % of the 512Mi limit, so Redis refuses writes before the kernel kills it.
+    expect(container(statefulSet)["args"]).toEqual(
+      expect.arrayContaining(["--maxmemory", "384mb", "--maxmemory-policy", "noeviction"]),
+    );
     const args = container(statefulSet)["args"] as string[];
     for (const command of ["FLUSHALL", "FLUSHDB", "CONFIG", "DEBUG", "SHUTDOWN", "MODULE"]) {
       const at = args.indexOf(command);
