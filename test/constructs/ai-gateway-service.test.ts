@@ -317,4 +317,40 @@ describe("AiGatewayService", () => {
       'AiGatewayService: secrets namespace ("other") differs from namespace ("ai"); pods can only read Secrets in their own namespace',
     );
   });
+
+  it("fails when maxReplicas is zero", () => {
+    expect(() => build({ minReplicas: 1, maxReplicas: 0 })).toThrow(
+      "AiGatewayService: maxReplicas (0) must be a whole number of at least 1; an HPA needs at least one replica",
+    );
+  });
+
+  it("fails when fixed replicas are negative", () => {
+    expect(() => build({ autoscalingEnabled: false, replicas: -1 })).toThrow(
+      "AiGatewayService: replicas (-1) must be a whole number of at least 0; use 0 to park the deployment",
+    );
+  });
+
+  it("fails when the CPU target is zero", () => {
+    expect(() => build({ targetCpuPercent: 0 })).toThrow(
+      "AiGatewayService: targetCpuPercent (0) must be a whole number of at least 1; use for example 70",
+    );
+  });
+
+  it("fails when the memory target is fractional", () => {
+    expect(() => build({ targetMemoryPercent: 75.5 })).toThrow(
+      "AiGatewayService: targetMemoryPercent (75.5) must be a whole number of at least 1; use for example 80",
+    );
+  });
+
+  it("fails when the shutdown timeout is negative", () => {
+    expect(() => build({ shutdownTimeoutSeconds: -1 })).toThrow(
+      "AiGatewayService: shutdownTimeoutSeconds (-1) must be a whole number of at least 0; use for example 25",
+    );
+  });
+
+  it("fails when the memory limit is not a quantity", () => {
+    expect(() => build({ memoryLimit: "2 GB" })).toThrow(
+      'AiGatewayService: memoryLimit ("2 GB") is not a positive Kubernetes quantity; use for example "2Gi"',
+    );
+  });
 });

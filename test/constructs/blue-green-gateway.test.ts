@@ -113,4 +113,11 @@ describe("BlueGreenGateway", () => {
       "BlueGreenGateway: idleSlotReplicas (-1) must be a whole number of at least 0; use 0 to park the idle slot",
     );
   });
+
+  it("fails when activeSlot is neither blue nor green", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, activeSlot: "red" as "blue" })).toThrow(
+      'BlueGreenGateway: activeSlot ("red") must be "blue" or "green"',
+    );
+  });
 });

@@ -2,6 +2,7 @@ import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { ChromaStore } from "../../constructs/kubernetes/chroma-store";
+import { SecretSource } from "../../constructs/kubernetes/secret-source";
 import { container, named, synth } from "../helpers/synth";
 
 function build(props: ConstructorParameters<typeof ChromaStore>[2] = {}): ChromaStore {
@@ -76,6 +77,15 @@ describe("ChromaStore", () => {
   it("fails when the image is untagged", () => {
     expect(() => build({ image: "chromadb/chroma" })).toThrow(
       'ChromaStore: image ("chromadb/chroma") has no tag; pin an immutable tag such as "chromadb/chroma:1.0.0" or a digest',
+    );
+  });
+
+  it("fails when the token comes from AWS Secrets Manager", () => {
+    const source = SecretSource.fromAwsSecretsManager(
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-AbCdEf",
+    );
+    expect(() => build({ token: source })).toThrow(
+      "ChromaStore: token (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)",
     );
   });
 });

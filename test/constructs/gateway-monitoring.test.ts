@@ -166,4 +166,24 @@ describe("GatewayMonitoring", () => {
       "GatewayMonitoring: scrapeIntervalSeconds (1) must be a whole number of at least 5",
     );
   });
+
+  it("fails when the memory threshold is above 100 percent", () => {
+    expect(() => build({ memoryPercent: 120 })).toThrow(
+      "GatewayMonitoring: memoryPercent (120) must be above 0 and at most 100",
+    );
+  });
+
+  it("fails when the token spike factor is zero", () => {
+    expect(() => build({ tokenSpikeFactor: 0 })).toThrow(
+      "GatewayMonitoring: tokenSpikeFactor (0) must be above 0",
+    );
+  });
+
+  it("fails when the gateway has no memory limit", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    const gateway = { name: "ai-gateway", namespace: "ai", portName: "http", memoryLimitBytes: Number.NaN };
+    expect(() => new GatewayMonitoring(stack, "Monitoring", { gateway })).toThrow(
+      "GatewayMonitoring: gateway.memoryLimitBytes (NaN) must be positive; give the gateway a memory limit",
+    );
+  });
 });

@@ -113,4 +113,10 @@ describe("LocalAiEnvironment", () => {
       'LocalAiEnvironment: namePrefix ("AI Dev") must be lower-case letters, digits and "-"',
     );
   });
+
+  it("fails when the gateway memory is below 128 MiB", () => {
+    expect(() => build({ gatewayMemoryMiB: 64 })).toThrow(
+      "LocalAiEnvironment: gatewayMemoryMiB (64) must be a whole number of at least 128",
+    );
+  });
 });

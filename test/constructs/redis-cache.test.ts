@@ -3,6 +3,7 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { RedisCache } from "../../constructs/kubernetes/redis-cache";
+import { SecretSource } from "../../constructs/kubernetes/secret-source";
 import { container, named, podSpec, synth } from "../helpers/synth";
 
 function build(props: ConstructorParameters<typeof RedisCache>[2] = {}): RedisCache {
@@ -96,6 +97,15 @@ describe("RedisCache", () => {
   it("fails when the CPU request exceeds the limit", () => {
     expect(() => build({ cpuRequest: "1", cpuLimit: "500m" })).toThrow(
       "RedisCache: cpuRequest (1) must not exceed cpuLimit (500m)",
+    );
+  });
+
+  it("fails when the password comes from AWS Secrets Manager", () => {
+    const source = SecretSource.fromAwsSecretsManager(
+      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-AbCdEf",
+    );
+    expect(() => build({ password: source })).toThrow(
+      "RedisCache: password (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)",
     );
   });
 });
