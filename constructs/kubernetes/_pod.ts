@@ -107,9 +107,9 @@ export function checkResources(
 /** Throws unless `image` names a tag or digest. */
 export function checkImage(owner: string, prop: string, image: string): void {
   const lastSegment = image.slice(image.lastIndexOf("/") + 1);
-  if (!image.includes("@sha256:") && !lastSegment.includes(":")) {
+  if (!image.includes("@sha256:") && (!lastSegment.includes(":") || lastSegment.endsWith(":"))) {
     throw new Error(
-      `${owner}: ${prop} ("${image}") has no tag; pin an immutable tag such as "${image}:1.0.0" or a digest`,
+      `${owner}: ${prop} ("${image}") has no tag; pin an immutable tag such as "${image.replace(/:$/, "")}:1.0.0" or a digest`,
     );
   }
 }

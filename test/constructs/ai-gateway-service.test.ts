@@ -353,4 +353,10 @@ describe("AiGatewayService", () => {
       'AiGatewayService: memoryLimit ("2 GB") is not a positive Kubernetes quantity; use for example "2Gi"',
     );
   });
+
+  it("fails when the tag after the colon is empty", () => {
+    expect(() => build({ image: "ghcr.io/acme/ai-gateway:" })).toThrow(
+      'AiGatewayService: image ("ghcr.io/acme/ai-gateway:") has no tag; pin an immutable tag such as "ghcr.io/acme/ai-gateway:1.0.0" or a digest',
+    );
+  });
 });
