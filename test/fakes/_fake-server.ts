@@ -16,7 +16,7 @@ export interface FakeUsage {
 
 /**
  * What the fake does with one request:
- * - `answer`: a normal answer (JSON, or SSE when the request streams);
+ * - `answer`: a normal answer (JSON, or SSE when the request streams, optionally slowed by `chunkDelayMs`);
  * - `rate_limit`: 429 with `Retry-After` (seconds as a string) and any extra headers;
  * - `error`: an error status with the vendor's error body (400, 401, 403, 404, 500, 503, ...);
  * - `malformed`: 200 with a body that is not JSON;
@@ -35,6 +35,8 @@ export type FakeAction =
       readonly text?: string;
       readonly usage?: FakeUsage;
       readonly chunks?: readonly string[];
+      /** Streams only: pause between frames after the first content chunk. */
+      readonly chunkDelayMs?: number;
     }
   | {
       readonly kind: "rate_limit";
@@ -106,6 +108,9 @@ export class FakeUpstream {
   private readonly queue: FakeStep[] = [];
   private readonly sockets = new Set<Socket>();
   private readonly waiters: { count: number; resolve: () => void }[] = [];
+  private readonly abortWaiters: (() => void)[] = [];
+  /** Chat requests whose client (the gateway) hung up before the answer was complete. */
+  abortedRequests = 0;
   private counter = 0;
   private server: Server | undefined;
   /** `http://127.0.0.1:<port>` once started. */
@@ -146,6 +151,12 @@ export class FakeUpstream {
   waitForRequests(count: number): Promise<void> {
     if (this.requests.length >= count) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ count, resolve }));
+  }
+
+  /** Resolves once a client has hung up on a request before its answer was complete. */
+  waitForAbort(): Promise<void> {
+    if (this.abortedRequests > 0) return Promise.resolve();
+    return new Promise((resolve) => this.abortWaiters.push(resolve));
   }
 
   /** Forgets recorded requests and queued steps. */
@@ -189,6 +200,11 @@ export class FakeUpstream {
     if (operation.op === "models") return this.json(res, 200, this.format.models());
 
     const step = this.queue.shift() ?? this.options.defaultStep ?? { kind: "answer" };
+    res.on("close", () => {
+      if (res.writableFinished || step.kind === "reset" || step.kind === "stream_dies") return;
+      this.abortedRequests++;
+      for (const waiter of this.abortWaiters.splice(0)) waiter();
+    });
     if (step.delayMs) await new Promise((resolve) => setTimeout(resolve, step.delayMs));
     if (res.destroyed) return;
     const id = `${this.format.name}-${++this.counter}`;
@@ -200,10 +216,26 @@ export class FakeUpstream {
           return this.json(res, 200, this.format.completion({ model: operation.model, text, usage, id }));
         }
         const parts = step.chunks ?? splitText(text);
-        this.sse(
-          res,
-          this.format.streamFrames({ model: operation.model, chunks: parts, usage, id, complete: true }),
-        );
+        const frames = this.format.streamFrames({
+          model: operation.model,
+          chunks: parts,
+          usage,
+          id,
+          complete: true,
+        });
+        if (!step.chunkDelayMs) {
+          this.sse(res, frames);
+          res.end();
+          return;
+        }
+        // Headers and the frames up to the first content chunk at once, then one frame per pause.
+        const opening = frames.findIndex((frame) => frame.includes(JSON.stringify(parts[0] ?? "")));
+        this.sse(res, frames.slice(0, opening + 1));
+        for (const frame of frames.slice(opening + 1)) {
+          await new Promise((resolve) => setTimeout(resolve, step.chunkDelayMs));
+          if (res.destroyed) return;
+          res.write(frame);
+        }
         res.end();
         return;
       }
