@@ -75,7 +75,7 @@ const toolMessage = z.strictObject({
 const message = z.discriminatedUnion("role", [systemMessage, userMessage, assistantMessage, toolMessage], {
   error: (issue) =>
     issue.code === "invalid_union" && issue.note === "No matching discriminator"
-      ? "role must be one of system, developer, user, assistant, tool"
+      ? "must be one of system, developer, user, assistant, tool"
       : "must be a message object with a role",
 });
 

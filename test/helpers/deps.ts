@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { ConfigStore } from "../../app/config/config-store";
 import { type GatewayConfig, loadConfig } from "../../app/config/load-config";
-import { ChatGateway } from "../../app/gateway/chat-gateway";
+import { ChatGateway, type ChatGatewayOptions } from "../../app/gateway/chat-gateway";
 import { GatewayEvents } from "../../app/observability/events";
 import { createLogger } from "../../app/observability/logger";
 import type { AppDeps } from "../../app/server";
@@ -28,6 +28,7 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
 export function testDeps(
   env: Record<string, string> = {},
   overrides: Partial<AppDeps> = {},
+  gatewayOptions: Partial<ChatGatewayOptions> = {},
 ): AppDeps & { logs: LogCapture } {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs });
@@ -38,7 +39,7 @@ export function testDeps(
     logger,
     events,
     clock: { now: () => Date.now() },
-    gateway: overrides.gateway ?? new ChatGateway({ config, logger, events }),
+    gateway: overrides.gateway ?? new ChatGateway({ config, logger, events, ...gatewayOptions }),
     ...overrides,
     logs,
   };

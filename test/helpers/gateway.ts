@@ -1,5 +1,4 @@
 import OpenAI from "openai";
-import { ChatGateway } from "../../app/gateway/chat-gateway";
 import type { ResilienceClock } from "../../app/resilience/clock";
 import type { AppDeps } from "../../app/server";
 import { createApp } from "../../app/server";
@@ -60,9 +59,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gatewa
     ...options.env,
   };
   const clock = options.clock ?? new ManualClock();
-  const base = testDeps(env);
-  const gateway = new ChatGateway({ config: base.config, logger: base.logger, events: base.events, clock });
-  const deps = { ...base, gateway };
+  const deps = testDeps(env, {}, { clock });
+  const gateway = deps.gateway;
   const server: Listening = await listen(createApp(deps));
   const client = new OpenAI({
     apiKey: "client-key",
@@ -79,7 +77,6 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gatewa
     async close() {
       await server.close();
       await gateway.close();
-      await base.gateway.close();
       await Promise.all([openai, claude, gemini, groq, ollama].map((fake) => fake.close()));
     },
   };
