@@ -55,7 +55,7 @@ describe("POST /v1/chat/completions", () => {
     expect(response.headers.get("x-ai-provider")).toBe("groq");
     expect(h.fakes.gemini.chatRequests()[0]?.path).toBe("/v1beta/models/gemini-1.5-pro:generateContent");
     expect(h.fakes.groq.chatRequests()[0]?.path).toBe("/openai/v1/chat/completions");
-    expect((h.fakes.groq.chatRequests()[0]?.body as { model: string }).model).toBe("llama-3.1-8b-instant");
+    expect(h.fakes.groq.chatRequests()[0]?.body).toMatchObject({ model: "llama-3.1-8b-instant" });
   });
 
   it("spreads a round-robin alias across its targets", async () => {
