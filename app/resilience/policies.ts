@@ -153,7 +153,7 @@ export async function executeResilient<T>(options: ExecuteOptions<T>): Promise<T
   );
   const timeoutPolicy = timeout(options.retry.timeoutMs, {
     strategy: TimeoutStrategy.Cooperative,
-    abortOnReturn: true,
+    abortOnReturn: false,
   });
   let pendingDelay = 0;
   retryPolicy.onRetry((event) => {

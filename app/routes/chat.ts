@@ -42,7 +42,7 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
     }
     const result = await gateway.complete(request, ctx);
     setChatHeaders(res, result, cache);
-    res.json(result.response);
+    sendJson(res, result.response);
   });
 
   return router;
@@ -105,6 +105,14 @@ export async function sendStream(res: Response, result: StreamResult, cache: Cac
     res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
   }
   res.end();
+}
+
+/** Writes a JSON body without Express's `send` (ETag, freshness and charset work the gateway does not need). */
+export function sendJson(res: Response, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(body);
 }
 
 function sseData(chunk: ChatCompletionChunk): string {
