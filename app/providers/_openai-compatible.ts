@@ -99,9 +99,12 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       let done = false;
       try {
         for await (const event of response.events()) {
+          // Past [DONE], read on to the end of the body rather than break: breaking
+          // destroys the body, and with it the pooled keep-alive connection.
+          if (done) continue;
           if (event.data === "[DONE]") {
             done = true;
-            break;
+            continue;
           }
           const chunk = parseEventJson<
             ChatCompletionChunk & {

@@ -309,6 +309,8 @@ export class ClaudeAdapter implements ProviderAdapter {
         }) satisfies ChatCompletionChunk;
       try {
         for await (const event of response.events()) {
+          // Past message_stop, read on to the end of the body (keeps the pooled connection).
+          if (done) continue;
           const data = parseEventJson<ClaudeStreamEvent>("claude", event.data);
           switch (data.type) {
             case "message_start":
@@ -364,7 +366,6 @@ export class ClaudeAdapter implements ProviderAdapter {
                 "claude",
               );
           }
-          if (done) break;
         }
       } finally {
         if (!done) response.discard();

@@ -87,7 +87,7 @@ export async function sendStream(res: Response, result: StreamResult, cache: Cac
   res.setHeader("content-type", "text/event-stream; charset=utf-8");
   res.setHeader("cache-control", "no-cache");
   res.setHeader("x-accel-buffering", "no");
-  res.flushHeaders();
+  // No flushHeaders(): the first chunk is already in hand, so headers leave with it in one write.
   try {
     for await (const chunk of result.chunks) {
       if (res.destroyed) return;
@@ -119,7 +119,13 @@ function sseData(chunk: ChatCompletionChunk): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
+// Chunks parsed from one upstream read leave in one socket write: cork on the
+// first, uncork once the current I/O callbacks are done.
 function write(res: Response, text: string): Promise<void> | undefined {
+  if (!res.writableCorked) {
+    res.cork();
+    setImmediate(() => res.uncork());
+  }
   if (res.write(text)) return undefined;
   return new Promise<void>((resolve) => {
     const done = () => {
