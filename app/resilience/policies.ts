@@ -181,6 +181,10 @@ export async function executeResilient<T>(options: ExecuteOptions<T>): Promise<T
           options.signal.addEventListener("abort", onAbort, { once: true });
           try {
             return await options.attempt({ attempt: attempt + 1, signal: controller.signal });
+          } catch (error) {
+            // A failed attempt needs no link: many retries must not pile listeners on one signal.
+            options.signal.removeEventListener("abort", onAbort);
+            throw error;
           } finally {
             deadline.removeEventListener("abort", onAbort);
           }
