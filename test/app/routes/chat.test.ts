@@ -144,7 +144,7 @@ describe("POST /v1/chat/completions", () => {
   });
 
   it("answers 504 naming the providers when the last one timed out", async () => {
-    h = await startHarness({ env: { AI_TIMEOUT_SECONDS: "0.05", AI_FALLBACK_PROVIDERS: "claude" } });
+    h = await startHarness({ env: { AI_TIMEOUT_SECONDS: "0.5", AI_FALLBACK_PROVIDERS: "claude" } });
     h.fakes.openai.script({ kind: "error", status: 503 });
     h.fakes.claude.script({ kind: "hang" });
     const failure = await h.client.chat.completions
@@ -154,7 +154,7 @@ describe("POST /v1/chat/completions", () => {
     expect((failure as APIError).status).toBe(504);
     expect((failure as APIError).error).toEqual({
       message:
-        "All providers failed: openai/gpt-4o: upstream (openai: 503 The server had an error while processing your request); claude/claude-3-5-haiku-latest: timeout (claude: no answer within 0.05 s)",
+        "All providers failed: openai/gpt-4o: upstream (openai: 503 The server had an error while processing your request); claude/claude-3-5-haiku-latest: timeout (claude: no answer within 0.5 s)",
       type: "timeout_error",
       code: "upstream_timeout",
     });
