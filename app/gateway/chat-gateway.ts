@@ -162,7 +162,7 @@ export class ChatGateway {
   readonly adapters: ProviderRegistry;
   readonly router: Router;
   private readonly keys: KeyPools;
-  private readonly breakers: ProviderBreakers;
+  private breakers: ProviderBreakers;
   private readonly clock: ResilienceClock;
   private readonly random: () => number;
   private readonly logger: Logger;
@@ -185,7 +185,20 @@ export class ChatGateway {
     this.router = new Router(this.random);
     if (options.logEvents !== false) logGatewayEvents(this.events, this.logger);
     this.keys = new KeyPools((provider) => this.store.get().providers[provider].apiKeys);
-    this.breakers = new ProviderBreakers(
+    this.breakers = this.createBreakers(config);
+    // A reload that changes the breaker settings starts fresh breakers with them.
+    this.store.onChange((next, previous) => {
+      if (
+        next.breakerThreshold !== previous.breakerThreshold ||
+        next.breakerCooldownSeconds !== previous.breakerCooldownSeconds
+      ) {
+        this.breakers = this.createBreakers(next);
+      }
+    });
+  }
+
+  private createBreakers(config: GatewayConfig): ProviderBreakers {
+    return new ProviderBreakers(
       { threshold: config.breakerThreshold, cooldownMs: config.breakerCooldownSeconds * 1000 },
       (provider, state) => {
         this.events.emit("onCircuitChange", { provider, state });

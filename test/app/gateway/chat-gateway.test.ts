@@ -88,4 +88,20 @@ describe("ChatGateway used directly (batch, jobs, cache)", () => {
       key: { key: 1, of: 1 },
     });
   });
+
+  it("applies breaker settings from a config reload without a restart", async () => {
+    h = await startHarness();
+    const config = h.deps.config.get();
+    h.deps.config.set({ ...config, breakerThreshold: 1 });
+    h.fakes.openai.script({ kind: "error", status: 500 });
+    const request = parseChatRequest({ model: "gpt-4o", messages: [{ role: "user", content: "x" }] });
+    await expect(h.deps.gateway.complete(request, ctx())).rejects.toThrow("All providers failed");
+    expect(h.deps.gateway.providerStates().find((state) => state.provider === "openai")?.circuit).toBe(
+      "open",
+    );
+    await expect(h.deps.gateway.complete(request, ctx())).rejects.toThrow(
+      "All providers failed: openai/gpt-4o: circuit_open (openai: circuit open)",
+    );
+    expect(h.fakes.openai.chatRequests()).toHaveLength(1);
+  });
 });
