@@ -92,7 +92,12 @@ async function main(): Promise<void> {
     model: "gpt-4o",
     messages: [{ role: "user", content: "Say something short." }],
   });
-  for (const mode of ["express", "forward"]) {
+  const references: Record<string, string> = {
+    express: "reference: bare Express reply",
+    forward: "reference: Express + undici Pool.request forward",
+    fetch: "reference: Express + global fetch forward",
+  };
+  for (const mode of ["express", "forward", "fetch"]) {
     const reference = await startChild(mode, fake.origin);
     await autocannon({
       url: reference.url,
@@ -102,10 +107,7 @@ async function main(): Promise<void> {
       headers: { "content-type": "application/json" },
       body: plainBody,
     });
-    const label =
-      mode === "express"
-        ? "reference: bare Express reply"
-        : "reference: Express + undici Pool.request forward";
+    const label = references[mode];
     rows.push(await measure(`${label}, 50 conn`, reference.child, reference.url, 50, plainBody));
     await stopChild(reference.child);
   }
