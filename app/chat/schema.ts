@@ -112,7 +112,7 @@ const responseFormat = z.discriminatedUnion(
       }),
     }),
   ],
-  { error: "type must be one of text, json_object, json_schema" },
+  { error: "must be one of text, json_object, json_schema" },
 );
 
 const bounded = (min: number, max: number) =>
