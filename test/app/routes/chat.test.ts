@@ -188,4 +188,18 @@ describe("POST /v1/chat/completions", () => {
     expect(h.deps.logs.lines.join("\n")).not.toContain("sk-secret-value");
     expect(h.fakes.openai.chatRequests()[0]?.headers.authorization).toBe("Bearer sk-secret-value-123456");
   });
+
+  it("streams the degraded reply when configured and every target failed before the first chunk", async () => {
+    h = await startHarness({ env: { AI_DEGRADED_REPLY: "true" } });
+    h.fakes.openai.script({ kind: "error", status: 503 });
+    const { data: stream, response } = await h.client.chat.completions
+      .create({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }], stream: true })
+      .withResponse();
+    expect(response.headers.get("x-ai-degraded")).toBe("true");
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe(
+      "I apologize, but I'm experiencing technical difficulties. Please try again in a moment or contact support if the issue persists.",
+    );
+  });
 });
