@@ -506,7 +506,7 @@ export class ChatGateway {
     let httpError: HttpError;
     let attempts = 0;
     if (error instanceof AllTargetsFailed) {
-      httpError = allFailed(error.failures);
+      httpError = allFailed(error.failures, error.attempts);
       attempts = error.attempts;
     } else if (error instanceof HttpError) httpError = error;
     else {
@@ -637,7 +637,7 @@ function badRequest(error: BadRequestError): HttpError {
   });
 }
 
-function allFailed(failures: readonly TargetFailure[]): HttpError {
+function allFailed(failures: readonly TargetFailure[], attempts: number): HttpError {
   const last = failures.at(-1);
   const timedOut = last?.kind === "timeout";
   const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
@@ -645,5 +645,6 @@ function allFailed(failures: readonly TargetFailure[]): HttpError {
     message: `All providers failed: ${tried}`,
     type: timedOut ? "timeout_error" : "upstream_error",
     code: timedOut ? "upstream_timeout" : "all_providers_failed",
+    headers: { "x-ai-attempts": String(attempts) },
   });
 }

@@ -152,6 +152,7 @@ describe("POST /v1/chat/completions", () => {
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(APIError);
     expect((failure as APIError).status).toBe(504);
+    expect((failure as APIError).headers?.get("x-ai-attempts")).toBe("2");
     expect((failure as APIError).error).toEqual({
       message:
         "All providers failed: openai/gpt-4o: upstream (openai: 503 The server had an error while processing your request); claude/claude-3-5-haiku-latest: timeout (claude: no answer within 0.5 s)",
