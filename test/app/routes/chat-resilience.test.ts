@@ -74,6 +74,21 @@ describe("chat resilience through the OpenAI SDK", () => {
     expect(h.deps.logs.lines.join("\n")).not.toContain("sk-pool-");
   });
 
+  it("rotates to the next key of the pool on a 429 and retries with it", async () => {
+    h = await startHarness({
+      env: {
+        OPENAI_API_KEY: "",
+        OPENAI_API_KEY_1: "sk-pool-one",
+        OPENAI_API_KEY_2: "sk-pool-two",
+        AI_MAX_RETRIES: "1",
+      },
+    });
+    h.fakes.openai.script({ kind: "rate_limit" });
+    const { response } = await h.client.chat.completions.create(ask).withResponse();
+    expect(response.headers.get("x-ai-attempts")).toBe("2");
+    expect(h.fakes.openai.chatRequests().map((r) => r.apiKey)).toEqual(["sk-pool-one", "sk-pool-two"]);
+  });
+
   it("opens the breaker after 5 failures, skips the provider, and closes after one probe past the cool-down", async () => {
     h = await startHarness({ env: { AI_FALLBACK_PROVIDERS: "claude", AI_BREAKER_COOLDOWN_SECONDS: "60" } });
     const circuit: CircuitChangeEvent[] = [];
