@@ -5,6 +5,8 @@ import type { Logger } from "pino";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
 import type { ConfigReloader } from "./config/reload";
+import { ChatGateway } from "./gateway/chat-gateway";
+import { gatewayOps } from "./jobs/gateway-complete";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { buildOps } from "./ops-build";
@@ -35,10 +37,25 @@ export async function buildDeps(
     logger.error({ err: error, hook }, "event listener failed"),
   );
   const store = new ConfigStore(config);
+  const gateway = new ChatGateway({ config: store, logger, events });
+  hooks.push(() => gateway.close());
   // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
-  const ops = await buildOps({ store, env, logger, events, clock: systemClock });
+  // Registered after the gateway, so at shutdown jobs drain before it closes.
+  const ops = await buildOps({
+    store,
+    env,
+    logger,
+    events,
+    clock: systemClock,
+    ...gatewayOps(gateway, store, systemClock),
+  });
   hooks.push(...ops.hooks);
-  const deps: AppDeps = { config: store, logger, events, clock: systemClock, ops: ops.ops };
+  hooks.push(
+    gateway.onAlert((alert) =>
+      ops.alert({ ...alert, severity: "warning", details: { provider: alert.provider } }),
+    ),
+  );
+  const deps: AppDeps = { config: store, logger, events, clock: systemClock, gateway, ops: ops.ops };
   return { deps, hooks, reloader: ops.reloader };
 }
 

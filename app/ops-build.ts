@@ -10,7 +10,7 @@ import { BullJobQueue } from "./jobs/bullmq-queue";
 import { MemoryJobQueue } from "./jobs/memory-queue";
 import type { CompleteFn, JobQueue } from "./jobs/types";
 import { Lifecycle } from "./lifecycle";
-import { createAlertSink } from "./observability/alerts";
+import { type AlertSink, createAlertSink } from "./observability/alerts";
 import type { GatewayEvents } from "./observability/events";
 import {
   chromaCheck,
@@ -50,6 +50,8 @@ export interface BuildOpsOptions {
 /** The built operations parts and what must run at shutdown, in registration order. */
 export interface BuiltOps {
   readonly ops: OpsDeps;
+  /** Raises operational alerts (log, metric, webhook); the gateway's breaker and key alerts go here. */
+  readonly alert: AlertSink;
   readonly reloader: ConfigReloader;
   readonly hooks: Hook[];
 }
@@ -163,5 +165,5 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
     ...(jobs ? { jobs } : {}),
     ...(options.complete ? { complete: options.complete } : {}),
   };
-  return { ops, reloader, hooks };
+  return { ops, alert, reloader, hooks };
 }

@@ -1,11 +1,21 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { ConfigStore } from "./config/config-store";
+import type { ChatGateway } from "./gateway/chat-gateway";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
-import { mountClientGuards, mountJobRoutes, type OpsDeps, resolveOps, securityHeaders } from "./ops";
+import {
+  mountClientGuards,
+  mountJobRoutes,
+  mountPromptChecks,
+  type OpsDeps,
+  resolveOps,
+  securityHeaders,
+} from "./ops";
+import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
+import { modelRoutes } from "./routes/models";
 
 /** A source of the current time, injected so tests control it. */
 export interface Clock {
@@ -22,9 +32,14 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly clock?: Clock;
+  /** The chat service: routing, retry, breakers, failover (app/gateway). */
+  readonly gateway: ChatGateway;
   /** Health, metrics, client guards, jobs and batch (app/ops.ts). */
   readonly ops?: OpsDeps;
 }
+
+/** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** Builds the Express gateway: middleware in the order of DESIGN.md section 5, error handler last. */
 export function createApp(deps: AppDeps): Express {
@@ -36,7 +51,12 @@ export function createApp(deps: AppDeps): Express {
   app.use(requestId());
   securityHeaders(app);
   app.use(healthRoutes(ops.health));
+  // Client auth, rate limit and the JSON body limit (read per request, so a
+  // reload applies) for every /v1 route; then prompt checks on chat.
   mountClientGuards(app, deps, ops);
+  mountPromptChecks(app, deps, ops);
+  app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
+  app.use(chatRoutes({ gateway: deps.gateway, config: deps.config, clock: deps.clock ?? systemClock }));
   mountJobRoutes(app, deps, ops);
 
   app.use(notFound());

@@ -1,6 +1,7 @@
 import { ConfigStore } from "../app/config/config-store";
 import { loadConfig } from "../app/config/load-config";
 import { createRedis } from "../app/data/redis";
+import { ChatGateway } from "../app/gateway/chat-gateway";
 import { GatewayEvents } from "../app/observability/events";
 import { redisCheck } from "../app/observability/health";
 import { createLogger } from "../app/observability/logger";
@@ -33,10 +34,12 @@ async function main(): Promise<void> {
     keyPrefix: `bench:${Date.now()}`,
   });
   const complete = async () => ({ object: "chat.completion", choices: [] });
+  const gateway = new ChatGateway({ config, logger, events });
   const app = createApp({
     config,
     logger,
     events,
+    gateway,
     ops: { metrics, limiter, complete, health: { ready: { redis: redisCheck(redis) } } },
   });
   const server = await listen(app);
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
   report(results);
   await server.close();
   await redis.quit();
+  await gateway.close();
 }
 
 void main();

@@ -100,7 +100,7 @@ export function inspectChatRequest(body: unknown, config: GatewayConfig): CheckO
   const limits = limitsOf(config);
   if (messages.length > limits.maxMessages) {
     throw new HttpError(400, {
-      message: `Too many messages: ${messages.length}; the limit is ${limits.maxMessages}`,
+      message: `Too many messages: ${messages.length} (the limit is ${limits.maxMessages})`,
       type: "invalid_request_error",
       code: "too_many_messages",
     });
@@ -114,7 +114,7 @@ export function inspectChatRequest(body: unknown, config: GatewayConfig): CheckO
   }
   if (characters > limits.maxPromptCharacters) {
     throw new HttpError(413, {
-      message: `Prompt too long: ${characters} characters; the limit is ${limits.maxPromptCharacters}`,
+      message: `Prompt too large: ${characters} characters (the limit is ${limits.maxPromptCharacters})`,
       type: "request_too_large",
       code: "prompt_too_large",
     });

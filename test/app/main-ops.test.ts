@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
+import { startOpenAIFake } from "../fakes";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 
 interface Child {
@@ -66,8 +67,40 @@ describe("main: operations", () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
 
-  it("on SIGTERM lets an in-flight request finish with 200, then exits 0", async () => {
-    // A slow Chroma heartbeat keeps GET /health in flight until the test releases it.
+  it("on SIGTERM lets an in-flight chat request finish with 200, then exits 0", async () => {
+    const openai = await startOpenAIFake();
+    cleanups.push(() => openai.close());
+    // The upstream answers slowly, so the chat request is still in flight when SIGTERM arrives.
+    openai.script({ kind: "answer", text: "finished during shutdown", delayMs: 800 });
+    const child = start({
+      AI_PROVIDER: "openai",
+      AI_MODEL: "gpt-4o",
+      OPENAI_API_KEY: "sk-test-shutdown",
+      OPENAI_BASE_URL: `${openai.origin}/v1`,
+    });
+    children.push(child.process);
+    const port = await listening(child);
+    const base = `http://127.0.0.1:${port}`;
+    expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+    const inFlight = fetch(`${base}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
+    });
+    await openai.waitForRequests(1);
+    child.process.kill("SIGTERM");
+    await child.waitFor((line) => line["msg"] === "shutting down");
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(
+      ((await response.json()) as { choices: { message: { content: string } }[] }).choices[0]?.message
+        .content,
+    ).toBe("finished during shutdown");
+    const [code] = await once(child.process, "exit");
+    expect(code).toBe(0);
+  });
+
+  it("keeps in-flight /health answering while draining (slow Chroma heartbeat)", async () => {
     const held: ServerResponse[] = [];
     let arrived: () => void = () => {};
     const heartbeatArrived = new Promise<void>((resolve) => {
@@ -80,7 +113,6 @@ describe("main: operations", () => {
     chroma.listen(0, "127.0.0.1");
     await once(chroma, "listening");
     cleanups.push(() => chroma.close());
-
     const child = start({ CHROMA_URL: `http://127.0.0.1:${(chroma.address() as AddressInfo).port}` });
     children.push(child.process);
     const port = await listening(child);
@@ -90,12 +122,9 @@ describe("main: operations", () => {
     await child.waitFor((line) => line["msg"] === "shutting down");
     for (const res of held) res.end('{"nanosecond heartbeat":1}');
     const response = await inFlight;
-    expect(response.status).toBe(200);
-    expect(((await response.json()) as { checks: { chroma: { status: string } } }).checks.chroma.status).toBe(
-      "up",
-    );
-    const [code] = await once(child.process, "exit");
-    expect(code).toBe(0);
+    const body = (await response.json()) as { checks: { chroma: { status: string } } };
+    expect(body.checks.chroma.status).toBe("up");
+    expect((await once(child.process, "exit"))[0]).toBe(0);
   });
 
   it("reloads AI_CONFIG_FILE on SIGHUP", async () => {
