@@ -87,7 +87,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
     return known.has(name) ? name : OTHER;
   };
-  const provider = (name: string | undefined): string => (name && PROVIDERS.has(name) ? name : OTHER);
+  // `none`: an error no single provider answered (validation, every target failed).
+  const provider = (name: string | undefined): string =>
+    name === undefined ? "none" : PROVIDERS.has(name) ? name : OTHER;
 
   const requests = new Counter({
     name: METRIC.requests,
