@@ -10,7 +10,7 @@ import { createApp } from "../../../app/server";
 import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
-import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { deleteKeys, REDIS_URL, uniquePrefix } from "../../helpers/services";
 import { deadPort } from "../../helpers/tcp-proxy";
 
 type Kind = "memory" | "redis";
@@ -18,9 +18,12 @@ type Kind = "memory" | "redis";
 describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
   const servers: Listening[] = [];
   const queues: JobQueue[] = [];
+  const prefixes = new Set<string>();
   afterEach(async () => {
     for (const server of servers.splice(0)) await server.close();
     for (const queue of queues.splice(0)) await queue.close();
+    for (const prefix of prefixes) await deleteKeys(prefix);
+    prefixes.clear();
   });
 
   const build = async (
@@ -42,13 +45,15 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
       clock: options.clock ?? { now: () => Date.now() },
       resultTtlSeconds: options.ttlSeconds ?? 300,
     };
+    const prefix = options.prefix ?? uniquePrefix("jobs");
+    prefixes.add(prefix);
     const jobs: JobQueue =
       kind === "memory"
         ? new MemoryJobQueue(common)
         : new BullJobQueue({
             ...common,
             redisUrl: REDIS_URL,
-            prefix: options.prefix ?? uniquePrefix("jobs"),
+            prefix,
             worker: options.worker ?? true,
           });
     queues.push(jobs);

@@ -5,7 +5,6 @@ import { createApp } from "../../../app/server";
 import { chat, standInComplete } from "../../helpers/complete";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
-import { REDIS_URL } from "../../helpers/services";
 import { deadPort } from "../../helpers/tcp-proxy";
 
 const CANARIES = {
@@ -15,6 +14,7 @@ const CANARIES = {
   GROQ_API_KEY: "gsk-canary-groq-88aa",
   GATEWAY_API_KEYS: "gk-canary-client-0c9d,gk-canary-client-two-3e1f",
   DB_PASSWORD: "pw-canary-database-6b0f",
+  REDIS_PASSWORD: "pw-canary-redis-a7c3",
 };
 
 describe("secrets never leak", () => {
@@ -36,7 +36,8 @@ describe("secrets never leak", () => {
       CLAUDE_API_KEY: CANARIES.CLAUDE_API_KEY,
       GROQ_API_KEY: CANARIES.GROQ_API_KEY,
       GATEWAY_API_KEYS: CANARIES.GATEWAY_API_KEYS,
-      REDIS_URL,
+      // Dead ports: the checks fail, so their error messages are exercised too.
+      REDIS_URL: `redis://default:${CANARIES.REDIS_PASSWORD}@127.0.0.1:${await deadPort()}`,
       DATABASE_URL: `postgres://postgres:${CANARIES.DB_PASSWORD}@127.0.0.1:${await deadPort()}/test`,
       CHROMA_URL: `http://user:${CANARIES.DB_PASSWORD}@127.0.0.1:${await deadPort()}`,
     };
@@ -57,7 +58,7 @@ describe("secrets never leak", () => {
       return response.status;
     };
     expect(await call("/health")).toBe(503);
-    expect(await call("/health/ready")).toBe(200);
+    expect(await call("/health/ready")).toBe(503);
     expect(
       await call("/v1/batch", {
         method: "POST",
@@ -86,6 +87,7 @@ describe("secrets never leak", () => {
       CANARIES.GROQ_API_KEY,
       ...CANARIES.GATEWAY_API_KEYS.split(","),
       CANARIES.DB_PASSWORD,
+      CANARIES.REDIS_PASSWORD,
     ];
     for (const value of values) expect(everything, value).not.toContain(value);
     // The checks did run against the planted URLs (so their errors were exercised).
