@@ -136,7 +136,9 @@ export class BullJobQueue implements JobQueue {
   async depth(): Promise<number> {
     // Read at every /metrics scrape: never wait on a connection that is not up.
     if (this.producer.status !== "ready") throw unavailable();
-    const counts = await this.withRedis(() => this.queue.getJobCounts("waiting", "active", "delayed", "prioritized"));
+    const counts = await this.withRedis(() =>
+      this.queue.getJobCounts("waiting", "active", "delayed", "prioritized"),
+    );
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
