@@ -162,6 +162,23 @@ function movesOf(stack: JsonObject): Map<string, string> {
   return moves;
 }
 
+/**
+ * For a list of blocks that each carry a distinct string `name`, a two-way
+ * map between index and name (index → name and name → index); otherwise
+ * undefined and the list is compared by index.
+ */
+function namesOf(list: readonly Json[]): (Map<number, string> & Map<string, number>) | undefined {
+  if (list.length === 0) return undefined;
+  const map = new Map<number | string, number | string>();
+  for (const [index, item] of list.entries()) {
+    const name = isObject(item) ? item["name"] : undefined;
+    if (typeof name !== "string" || map.has(name)) return undefined;
+    map.set(index, name);
+    map.set(name, index);
+  }
+  return map as Map<number, string> & Map<string, number>;
+}
+
 /** Every attribute that differs between two bodies, leaf by leaf, in path order. */
 export function attributeChanges(
   kind: BlockKind,
@@ -180,6 +197,22 @@ export function attributeChanges(
       return;
     }
     if (Array.isArray(left) && Array.isArray(right)) {
+      const leftNames = namesOf(left);
+      const rightNames = namesOf(right);
+      if (leftNames && rightNames) {
+        // Blocks with unique names (env, container, port, volume) pair by name, so one
+        // inserted entry shows as one addition instead of shifting every later index.
+        // Paths use the working tree's index, or the base's for a removed entry.
+        right.forEach((item, index) => {
+          const before = leftNames.get(rightNames.get(index)!);
+          visit(before === undefined ? undefined : left[before], item, [...segments, index]);
+        });
+        const kept = new Set(rightNames.values());
+        left.forEach((item, index) => {
+          if (!kept.has(leftNames.get(index)!)) visit(item, undefined, [...segments, index]);
+        });
+        return;
+      }
       for (let index = 0; index < Math.max(left.length, right.length); index++) {
         visit(left[index], right[index], [...segments, index]);
       }
@@ -215,7 +248,7 @@ export function attributeChanges(
       segments,
       before: left,
       after: right,
-      sensitive: isSensitive(scope, segments),
+      sensitive: isSensitive(scope, segments, [left, right]),
       forcesReplacement,
     });
   };

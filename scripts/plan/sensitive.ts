@@ -53,9 +53,13 @@ export interface SensitivityScope {
  * `env` entry whose `name` is a secret variable, or a value that looks like a
  * credential.
  */
-export function isSensitive(scope: SensitivityScope, segments: readonly PathSegment[]): boolean {
+export function isSensitive(
+  scope: SensitivityScope,
+  segments: readonly PathSegment[],
+  leafValues: readonly (Json | undefined)[] = [],
+): boolean {
   const bodies = [scope.before, scope.after];
-  const values = bodies.map((body) => valueAt(body, segments));
+  const values = [...bodies.map((body) => valueAt(body, segments)), ...leafValues];
   // A switch or an absent value reveals nothing.
   if (values.every((value) => value === undefined || value === null || typeof value === "boolean")) {
     return false;

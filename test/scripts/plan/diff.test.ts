@@ -131,6 +131,32 @@ describe("attribute diff", () => {
     }
   });
 
+  it("pairs named blocks by name, so an inserted env entry is one addition, not a shift", () => {
+    const deployment = (env: Array<{ name: string; value: string }>) =>
+      stack({
+        kubernetes_deployment_v1: { Gw: { ...meta("s/Gw"), spec: { container: [{ name: "gw", env }] } } },
+      });
+    const before = deployment([
+      { name: "A", value: "1" },
+      { name: "C", value: "3" },
+      { name: "D", value: "4" },
+    ]);
+    const after = deployment([
+      { name: "A", value: "1" },
+      { name: "B", value: "2" },
+      { name: "C", value: "3" },
+      { name: "OPENAI_API_KEY", value: "sk-added-key-value" },
+    ]);
+    expect(lines(before, after)).toEqual([
+      '`spec.container[0].env[1].name`: (none) → `"B"`',
+      '`spec.container[0].env[1].value`: (none) → `"2"`',
+      '`spec.container[0].env[3].name`: (none) → `"OPENAI_API_KEY"`',
+      "`spec.container[0].env[3].value`: (none) → (sensitive)",
+      '`spec.container[0].env[2].name`: `"D"` → (none)',
+      '`spec.container[0].env[2].value`: `"4"` → (none)',
+    ]);
+  });
+
   it("masks a sensitive variable's default and a sensitive output's value", () => {
     const before: JsonObject = {
       variable: { key: { type: "string", sensitive: true, default: "hunter2" } },
