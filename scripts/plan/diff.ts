@@ -256,15 +256,35 @@ export function attributeChanges(
   return changes;
 }
 
-/** What identifies the real object a resource manages, independent of its construct id. */
+/** The real object a resource manages, independent of its construct id. */
+export interface ObjectIdentity {
+  /** The attribute that names it: `metadata.name`, `manifest.metadata.name` or `name`. */
+  readonly field: string;
+  readonly name: string;
+  readonly namespace: string | undefined;
+}
+
+/** What names the object a block manages, when it says. */
+export function objectIdentity(block: Block): ObjectIdentity | undefined {
+  for (const prefix of [["metadata"], ["manifest", "metadata"], []]) {
+    const name = valueAt(block.body, [...prefix, "name"]);
+    if (typeof name !== "string" || name === "") continue;
+    const namespace = valueAt(block.body, [...prefix, "namespace"]);
+    return {
+      field: [...prefix, "name"].join("."),
+      name,
+      namespace: typeof namespace === "string" ? namespace : undefined,
+    };
+  }
+  return undefined;
+}
+
 function identityOf(block: Block): string | undefined {
-  const name = valueAt(block.body, ["metadata", "name"]) ?? valueAt(block.body, ["name"]);
-  if (typeof name !== "string" || name === "") return undefined;
-  const namespace = valueAt(block.body, ["metadata", "namespace"]);
-  const field = valueAt(block.body, ["metadata", "name"]) !== undefined ? "metadata.name" : "name";
-  return typeof namespace === "string"
-    ? `${field} "${name}" in namespace "${namespace}"`
-    : `${field} "${name}"`;
+  const identity = objectIdentity(block);
+  if (!identity) return undefined;
+  return identity.namespace === undefined
+    ? `${identity.field} "${identity.name}"`
+    : `${identity.field} "${identity.name}" in namespace "${identity.namespace}"`;
 }
 
 /**
@@ -371,9 +391,17 @@ export function diffStacks(
   return names.map((name) => diffStack(name, base.get(name), head.get(name)));
 }
 
-/** Counts of one plan's changes by action. */
-export function countActions(plan: StackPlan): Record<Action, number> {
-  const counts: Record<Action, number> = { add: 0, update: 0, replace: 0, remove: 0 };
-  for (const entry of plan.changes) counts[entry.action]++;
+/** Whether a block is infrastructure (a resource or data source) rather than a variable, output, provider or backend setting. */
+export function isInfrastructure(block: Block): boolean {
+  return block.kind === "resource" || block.kind === "data";
+}
+
+/** Counts of one plan's resource changes by action, and of its other changes (variables, outputs, providers, backend). */
+export function countActions(plan: StackPlan): Record<Action | "other", number> {
+  const counts: Record<Action | "other", number> = { add: 0, update: 0, replace: 0, remove: 0, other: 0 };
+  for (const entry of plan.changes) {
+    if (isInfrastructure(entry.block)) counts[entry.action]++;
+    else counts.other++;
+  }
   return counts;
 }

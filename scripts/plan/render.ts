@@ -1,5 +1,13 @@
-import { type Action, type AttributeChange, type BlockChange, countActions, type StackPlan } from "./diff";
-import { type Json, valueAt } from "./json";
+import {
+  type Action,
+  type AttributeChange,
+  type BlockChange,
+  countActions,
+  isInfrastructure,
+  objectIdentity,
+  type StackPlan,
+} from "./diff";
+import type { Json } from "./json";
 import { MASK, maskAssignment } from "./sensitive";
 
 /** GitHub refuses issue and pull-request comments longer than this. */
@@ -56,12 +64,10 @@ export function attributeLine(change: AttributeChange): string {
 }
 
 function identityNote(entry: BlockChange): string {
-  const name = valueAt(entry.block.body, ["metadata", "name"]) ?? valueAt(entry.block.body, ["name"]);
-  const namespace = valueAt(entry.block.body, ["metadata", "namespace"]);
-  const parts: string[] = [];
-  if (typeof name === "string") parts.push(`name ${code(name)}`);
-  if (typeof namespace === "string") parts.push(`namespace ${code(namespace)}`);
-  return parts.length > 0 ? ` (${parts.join(", ")})` : "";
+  const identity = objectIdentity(entry.block);
+  if (!identity) return "";
+  const namespace = identity.namespace === undefined ? "" : `, namespace ${code(identity.namespace)}`;
+  return ` (name ${code(identity.name)}${namespace})`;
 }
 
 function heading(entry: BlockChange): string {
@@ -87,6 +93,13 @@ const SECTION_TITLES: Readonly<Record<Action, string>> = {
   add: "Added",
 };
 
+const OTHER_VERBS: Readonly<Record<Action, string>> = {
+  replace: "changed",
+  remove: "removed",
+  update: "changed",
+  add: "added",
+};
+
 /** Markdown of one block change, with every changed attribute. */
 function entryLines(entry: BlockChange): string[] {
   const lines = [`- ${heading(entry)}`];
@@ -101,7 +114,7 @@ function countsRow(plan: StackPlan): string {
   const counts = countActions(plan);
   const status =
     plan.status === "added" ? " (new stack)" : plan.status === "removed" ? " (stack removed)" : "";
-  return `| ${code(plan.stack)}${status} | ${counts.add} | ${counts.update} | ${counts.replace} | ${counts.remove} |`;
+  return `| ${code(plan.stack)}${status} | ${counts.add} | ${counts.update} | ${counts.replace} | ${counts.remove} | ${counts.other} |`;
 }
 
 function headerLines(header: ReportHeader, plans: readonly StackPlan[]): string[] {
@@ -116,7 +129,10 @@ function headerLines(header: ReportHeader, plans: readonly StackPlan[]): string[
     );
     return lines;
   }
-  lines.push("| stack | added | changed | replaced | removed |", "|---|---:|---:|---:|---:|");
+  lines.push(
+    "| stack | added | changed | replaced | removed | variables, outputs, providers, backend |",
+    "|---|---:|---:|---:|---:|---:|",
+  );
   lines.push(...plans.map(countsRow), "");
   return lines;
 }
@@ -130,10 +146,21 @@ export function renderReport(header: ReportHeader, plans: readonly StackPlan[]):
     if (plan.status === "removed")
       lines.push(":warning: **This stack no longer exists: everything in it is destroyed.**", "");
     for (const action of ["replace", "remove", "update", "add"] as const) {
-      const entries = plan.changes.filter((entry) => entry.action === action);
+      const entries = plan.changes.filter(
+        (entry) => entry.action === action && isInfrastructure(entry.block),
+      );
       if (entries.length === 0) continue;
       lines.push(`#### ${SECTION_TITLES[action]}`, "");
       for (const entry of entries) lines.push(...entryLines(entry));
+      lines.push("");
+    }
+    const others = plan.changes.filter((entry) => !isInfrastructure(entry.block));
+    if (others.length > 0) {
+      lines.push("#### Variables, outputs, providers and backend", "");
+      for (const entry of others) {
+        const [first = "", ...rest] = entryLines(entry);
+        lines.push(first.replace(/^- /, `- ${OTHER_VERBS[entry.action]} `), ...rest);
+      }
       lines.push("");
     }
   }

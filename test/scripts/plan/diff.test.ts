@@ -192,7 +192,7 @@ describe("attribute diff", () => {
     expect(removed.status).toBe("removed");
     expect(removed.changes.map((entry) => [entry.action, entry.risk])).toEqual([["remove", 5]]);
     expect(renderReport({ base: "main", baseCommit: "abc", head: "working tree" }, [removed])).toContain(
-      "| `gone` (stack removed) | 0 | 0 | 0 | 1 |",
+      "| `gone` (stack removed) | 0 | 0 | 0 | 1 | 0 |",
     );
   });
 });

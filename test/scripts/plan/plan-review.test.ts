@@ -106,7 +106,7 @@ describe("plan review on fixture commits", () => {
     expect(result.markdown).toContain(
       "#### Added\n\n- `kubernetes_config_map_v1.Settings` from `staging/Settings`",
     );
-    expect(result.markdown).toContain("| `staging` | 1 | 0 | 0 | 0 |");
+    expect(result.markdown).toContain("| `staging` | 1 | 0 | 0 | 0 | 0 |");
   });
 
   it("shows an image tag change as an in-place change of that attribute", async () => {
@@ -159,7 +159,7 @@ describe("plan review on fixture commits", () => {
     expect(result.markdown).toContain(
       '  - `spec.volume_claim_template[0].spec.resources.requests.storage`: `"10Gi"` → `"20Gi"` **forces replacement**: a StatefulSet\'s volume claim templates are immutable (existing PVCs keep their old size)\n',
     );
-    expect(result.markdown).toContain("| `staging` | 0 | 0 | 1 | 0 |");
+    expect(result.markdown).toContain("| `staging` | 0 | 0 | 1 | 0 | 0 |");
   });
 
   it("shows a renamed construct id as a destroy and a create flagged as a likely rename", async () => {
@@ -174,7 +174,7 @@ describe("plan review on fixture commits", () => {
     expect(result.markdown).toContain(
       '  - :warning: **likely a renamed construct id**: same type and metadata.name "postgres" in namespace "ai-staging", re-created as `kubernetes_stateful_set_v1.Postgres` (`staging/Postgres`).',
     );
-    expect(result.markdown).toContain("| `staging` | 1 | 0 | 0 | 1 |");
+    expect(result.markdown).toContain("| `staging` | 1 | 0 | 0 | 1 | 0 |");
   });
 
   it("masks sensitive values: secret data, sensitive variables and secret env values", async () => {
@@ -189,7 +189,10 @@ describe("plan review on fixture commits", () => {
     ]) {
       expect(result.markdown).not.toContain(secret);
     }
-    expect(result.markdown).toContain("  - `default`: (sensitive) → (sensitive)\n");
+    expect(result.markdown).toContain(
+      "#### Variables, outputs, providers and backend\n\n- changed `var.provider_api_key`\n  - `default`: (sensitive) → (sensitive)\n",
+    );
+    expect(result.markdown).toContain("| `staging` | 0 | 3 | 0 | 0 | 1 |");
     expect(result.markdown).toContain("  - `data.CLAUDE_API_KEY`: (sensitive) → (sensitive)\n");
     expect(result.markdown).toContain(
       "  - `spec.template.spec.container[0].env[0].value`: (sensitive) → (sensitive)\n",
