@@ -42,6 +42,8 @@ async function main(): Promise<number> {
   } else if (values["kubernetes-secret"]) {
     secretSource = { kind: "kubernetes-secret", name: values["kubernetes-secret"] };
   }
+  // The stack synthesizes with the tag being deployed, as the deploy will.
+  if (values["image-tag"] !== undefined) process.env["GATEWAY_IMAGE_TAG"] = values["image-tag"];
   try {
     const report = await runPreflight({
       environment: values["env"],

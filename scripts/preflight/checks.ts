@@ -3,6 +3,7 @@ import { ENVIRONMENT_NAMES, type ProviderName } from "../../app/config/defaults"
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
 import { readSecretKeys, type SecretKeys } from "./secrets-manager";
+import { type StackVariables, stackVariables } from "./stack-variables";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,6 +34,8 @@ export interface PreflightOptions {
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
   /** Extra SDK client settings (tests point `endpoint` at a fake). */
   readonly awsClientConfig?: SecretsManagerClientConfig;
+  /** Synthesizes the stack and lists its Terraform variables. @default the real stacks (stack-variables.ts) */
+  readonly synthesize?: (stack: string) => StackVariables;
 }
 
 /** The outcome: the checklist and what it was about. */
@@ -165,16 +168,25 @@ async function keyLookup(
   source: SecretSourceSpec,
   env: Env,
   clientConfig: SecretsManagerClientConfig,
+  declared: readonly string[],
 ): Promise<KeyLookup> {
   switch (source.kind) {
-    case "terraform-variables":
+    case "terraform-variables": {
+      // Terraform matches TF_VAR_<name> case-sensitively: when the stack declares the
+      // variable (AppSecrets declares `openai_api_key`), only its exact name counts.
+      const declaredName = (variable: string) =>
+        declared.find((name) => name.toLowerCase() === variable.toLowerCase());
       return {
-        has: (variable) =>
-          nonEmpty(env[`TF_VAR_${variable}`]) || nonEmpty(env[`TF_VAR_${variable.toLowerCase()}`]),
+        has: (variable) => {
+          const name = declaredName(variable);
+          if (name) return nonEmpty(env[`TF_VAR_${name}`]);
+          return nonEmpty(env[`TF_VAR_${variable}`]) || nonEmpty(env[`TF_VAR_${variable.toLowerCase()}`]);
+        },
         where: "Terraform variables (TF_VAR_*)",
         fix: (variable) =>
-          `export TF_VAR_${variable} (from your password manager or CI secret) before deploying`,
+          `export TF_VAR_${declaredName(variable) ?? variable} (from your password manager or CI secret) before deploying`,
       };
+    }
     case "kubernetes-secret":
       return {
         has: () => undefined,
@@ -306,8 +318,31 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       : `fix in stacks/environments.ts or the config file: ${problems.join("; ")}`,
   );
 
+  // The stack itself: it synthesizes, and every variable without a default is set.
+  const synthesized = (options.synthesize ?? stackVariables)(environment.name);
+  check(
+    "stack synthesizes",
+    synthesized.ok,
+    synthesized.ok
+      ? `stack "${environment.name}" (${synthesized.variables.length} Terraform variables)`
+      : `${synthesized.problem}; run npm run synth to see the whole error`,
+  );
+  if (synthesized.ok) {
+    const unset = synthesized.variables.filter(
+      (variable) => !variable.hasDefault && !nonEmpty(env[`TF_VAR_${variable.name}`]),
+    );
+    check(
+      "Terraform variables without a default are set",
+      unset.length === 0,
+      unset.length === 0
+        ? "every variable has a default or a TF_VAR_ value"
+        : `export ${unset.map((variable) => `TF_VAR_${variable.name}`).join(", ")} (terraform would stop and ask for them)`,
+    );
+  }
+
   // 2. Every provider key the routes need.
-  const lookup = await keyLookup(source, env, options.awsClientConfig ?? {});
+  const declared = synthesized.ok ? synthesized.variables.map((variable) => variable.name) : [];
+  const lookup = await keyLookup(source, env, options.awsClientConfig ?? {}, declared);
   const needed = providersNeeded(gateway, environment).filter(
     (provider) => KEY_VARIABLES[provider].length > 0,
   );

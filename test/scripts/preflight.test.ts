@@ -7,6 +7,7 @@ import {
   renderChecklist,
   runPreflight,
 } from "../../scripts/preflight/checks";
+import { stackVariables } from "../../scripts/preflight/stack-variables";
 import { ENVIRONMENTS } from "../../stacks/environments";
 import { AwsSecretsManagerFake } from "../fakes/aws-secrets-manager-fake";
 
@@ -20,9 +21,13 @@ const VALUES = {
 };
 
 let fake: AwsSecretsManagerFake;
+let productionVariables = 0;
 
 beforeAll(async () => {
   fake = await AwsSecretsManagerFake.start();
+  const synthesized = stackVariables("production");
+  if (!synthesized.ok) throw new Error(synthesized.problem);
+  productionVariables = synthesized.variables.length;
 });
 afterAll(async () => {
   await fake.close();
@@ -58,13 +63,15 @@ describe("preflight against AWS Secrets Manager", () => {
       [
         `Preflight for production: namespace ai-production, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from AWS Secrets Manager secret "${SECRET}"`,
         'PASS  environment config validates: stacks/environments.ts "production" and its gateway settings',
+        `PASS  stack synthesizes: stack "production" (${productionVariables} Terraform variables)`,
+        "PASS  Terraform variables without a default are set: every variable has a default or a TF_VAR_ value",
         `PASS  provider keys available: openai, claude: found in AWS Secrets Manager secret "${SECRET}"`,
         `PASS  GATEWAY_API_KEYS configured: found in AWS Secrets Manager secret "${SECRET}"`,
         "PASS  image tag immutable: ghcr.io/example/ai-gateway:3f2c1a9e0b7d",
         "PASS  daily budget set: 100 USD a day, enforced",
         `PASS  alert webhook set: found in AWS Secrets Manager secret "${SECRET}"`,
         "PASS  fallback provider configured: claude/claude-3-5-haiku-latest",
-        "7 passed, 0 failed: ready to deploy production",
+        "9 passed, 0 failed: ready to deploy production",
         "",
       ].join("\n"),
     );
@@ -79,7 +86,7 @@ describe("preflight against AWS Secrets Manager", () => {
     const problem = `secret "${SECRET}" does not exist in us-east-1; create it (aws secretsmanager create-secret --name ${SECRET} --secret-string file://keys.json) or fix the secret id`;
     expect(line(output, "provider keys available")).toBe(`FAIL  provider keys available: ${problem}`);
     expect(line(output, "GATEWAY_API_KEYS configured")).toBe(`FAIL  GATEWAY_API_KEYS configured: ${problem}`);
-    expect(output).toContain("4 passed, 3 failed: fix the failures above before deploying production\n");
+    expect(output).toContain("6 passed, 3 failed: fix the failures above before deploying production\n");
   });
 
   it("fails when the secret lacks one provider key, naming the key and not printing the others", async () => {
@@ -240,6 +247,55 @@ describe("preflight checks", () => {
     );
   });
 
+  it("fails when the stack does not synthesize or a variable without a default is unset", async () => {
+    const broken = await fromTerraform(allVariables, {
+      synthesize: () => ({ ok: false, problem: "KitPolicy: container gateway runs as root" }),
+    });
+    expect(line(broken, "stack synthesizes")).toBe(
+      "FAIL  stack synthesizes: KitPolicy: container gateway runs as root; run npm run synth to see the whole error",
+    );
+    const unset = await fromTerraform(allVariables, {
+      synthesize: () => ({
+        ok: true,
+        variables: [
+          { name: "kubeconfig_path", hasDefault: true, sensitive: false },
+          { name: "postgres_password", hasDefault: false, sensitive: true },
+          { name: "redis_password", hasDefault: false, sensitive: true },
+        ],
+      }),
+    });
+    expect(line(unset, "Terraform variables without a default are set")).toBe(
+      "FAIL  Terraform variables without a default are set: export TF_VAR_postgres_password, TF_VAR_redis_password (terraform would stop and ask for them)",
+    );
+  });
+
+  it("requires the exact Terraform variable name the stack declares", async () => {
+    const declared = {
+      ok: true as const,
+      variables: ["openai_api_key", "claude_api_key", "gateway_api_keys", "alert_webhook_url"].map(
+        (name) => ({
+          name,
+          hasDefault: true,
+          sensitive: true,
+        }),
+      ),
+    };
+    const upper = await fromTerraform(allVariables, { synthesize: () => declared });
+    expect(line(upper, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying; claude needs CLAUDE_API_KEY (or ANTHROPIC_API_KEY), missing from Terraform variables (TF_VAR_*); export TF_VAR_claude_api_key (from your password manager or CI secret) before deploying",
+    );
+    const lower = await fromTerraform(
+      {
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_claude_api_key: "b",
+        TF_VAR_gateway_api_keys: "c",
+        TF_VAR_alert_webhook_url: "https://x",
+      },
+      { synthesize: () => declared },
+    );
+    expect(lower.split("\n").filter((entry) => entry.startsWith("FAIL"))).toEqual([]);
+  });
+
   it("fails when the environment is unknown", async () => {
     await expect(runPreflight({ environment: "qa", env: {} })).rejects.toThrow(
       new PreflightError('unknown environment "qa"; use one of development, staging, production'),
@@ -274,6 +330,6 @@ describe("preflight command", () => {
       'FAIL  image tag immutable: the image tag "latest" moves between builds',
     );
     expect(passing.code).toBe(0);
-    expect(passing.stdout).toContain("4 passed, 0 failed: ready to deploy staging\n");
+    expect(passing.stdout).toContain("6 passed, 0 failed: ready to deploy staging\n");
   });
 });
