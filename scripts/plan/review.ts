@@ -88,6 +88,8 @@ export async function runPlanReview(options: PlanReviewOptions): Promise<PlanRev
   pendingCleanups.add(cleanup);
   try {
     try {
+      // Forget worktrees of earlier runs that were killed before they could clean up.
+      await git(root, ["worktree", "prune"]).catch(() => undefined);
       await git(root, ["worktree", "add", "--detach", "--quiet", worktree, baseCommit]);
       registered = true;
     } catch (error) {
@@ -131,10 +133,16 @@ export async function runPlanReview(options: PlanReviewOptions): Promise<PlanRev
     }
     const baseStacks = readStacks(baseOut, [worktree, baseDir]);
     const headStacks = readStacks(headOut, [root, cwd]);
-    if (baseStacks.size === 0 && headStacks.size === 0) {
-      throw new PlanReviewError(
-        `\`${command}\` wrote no stacks to $CDKTF_OUTDIR; the synth command must honour CDKTF_OUTDIR (stacks/synth.ts does)`,
-      );
+    for (const [side, stacks] of [
+      [`the base ${options.base}`, baseStacks],
+      ["the working tree", headStacks],
+    ] as const) {
+      if (stacks.size === 0) {
+        // Comparing with nothing would show every resource as added or removed.
+        throw new PlanReviewError(
+          `\`${command}\` wrote no stacks to $CDKTF_OUTDIR for ${side}; the synth command must honour CDKTF_OUTDIR (stacks/synth.ts does), or pass --synth-command`,
+        );
+      }
     }
     const plans = diffStacks(baseStacks, headStacks);
     const header = { base: options.base, baseCommit, head: "working tree" };

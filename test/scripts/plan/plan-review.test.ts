@@ -245,6 +245,15 @@ describe("plan review on fixture commits", () => {
     expect(gitIn("worktree", "list").split("\n")).toHaveLength(1);
   });
 
+  it("fails when the synth command writes no stacks", async () => {
+    checkout("fixed");
+    await expect(runPlanReview({ cwd: repo, base: "HEAD", synthCommand: "true" })).rejects.toThrow(
+      new PlanReviewError(
+        "`true` wrote no stacks to $CDKTF_OUTDIR for the base HEAD; the synth command must honour CDKTF_OUTDIR (stacks/synth.ts does), or pass --synth-command",
+      ),
+    );
+  });
+
   it("fails when the working tree does not synthesize", async () => {
     checkout("broken");
     const error = await review(commits["secrets"]!).catch((caught: unknown) => caught);
