@@ -70,7 +70,7 @@ export interface MoveHint {
 export interface BlockChange {
   readonly action: Action;
   readonly block: Block;
-  /** For updates and replacements, the changed attributes; for additions and removals, empty. */
+  /** Updates and replacements: the changed attributes; additions: every attribute; removals: none. */
   readonly attributes: readonly AttributeChange[];
   /** Set on a removal and its matching addition when they look like a renamed construct id. */
   readonly rename: RenameHint | undefined;
@@ -331,7 +331,12 @@ export function diffStack(
     const fromAddress = moves.get(address);
     const old = before.get(address) ?? (fromAddress ? before.get(fromAddress) : undefined);
     if (!old) {
-      change("add", block, []);
+      // Every attribute of a new block, so reviewers see what is created (a creation forces nothing).
+      const created = attributeChanges(block.kind, block.type, {}, block.body).map((attribute) => ({
+        ...attribute,
+        forcesReplacement: undefined,
+      }));
+      change("add", block, created);
       continue;
     }
     const attributes = attributeChanges(block.kind, block.type, old.body, block.body);

@@ -45,8 +45,14 @@ function shown(value: Json | undefined, other: Json | undefined): string {
   return `${code(`${start > 0 ? "…" : ""}${window}${start + LONG_VALUE < text.length ? "…" : ""}`)} (${text.length} chars)`;
 }
 
-/** `attribute: old → new`, masked when sensitive, with the replacement reason when it forces one. */
-export function attributeLine(change: AttributeChange): string {
+/**
+ * `attribute: old → new`, masked when sensitive, with the replacement reason
+ * when it forces one; `attribute: value` for a created resource.
+ */
+export function attributeLine(change: AttributeChange, created = false): string {
+  if (created) {
+    return `${code(change.path)}: ${change.sensitive ? MASK : shown(change.after, undefined)}`;
+  }
   const before = change.sensitive
     ? change.before === undefined
       ? "(none)"
@@ -106,6 +112,14 @@ function entryLines(entry: BlockChange): string[] {
   if (entry.moved)
     lines.push(`  - moved from ${code(entry.moved.from)} (state follows; nothing is destroyed)`);
   lines.push(...renameNote(entry));
+  if (entry.action === "add" && entry.attributes.length > 0) {
+    // Folded: a new resource's attributes are many and rarely all of interest.
+    const count = entry.attributes.length;
+    lines.push(`  <details><summary>${count} attribute${count === 1 ? "" : "s"}</summary>`, "");
+    for (const attribute of entry.attributes) lines.push(`  - ${attributeLine(attribute, true)}`);
+    lines.push("", "  </details>");
+    return lines;
+  }
   for (const attribute of entry.attributes) lines.push(`  - ${attributeLine(attribute)}`);
   return lines;
 }

@@ -12,7 +12,7 @@ function stack(resources: Record<string, Record<string, JsonObject>>, extra: Jso
 
 function lines(base: JsonObject, head: JsonObject): string[] {
   const plan = diffStack("staging", base, head);
-  return plan.changes.flatMap((entry) => entry.attributes.map(attributeLine));
+  return plan.changes.flatMap((entry) => entry.attributes.map((attribute) => attributeLine(attribute)));
 }
 
 describe("attribute diff", () => {

@@ -107,6 +107,17 @@ describe("plan review on fixture commits", () => {
       "#### Added\n\n- `kubernetes_config_map_v1.Settings` from `staging/Settings`",
     );
     expect(result.markdown).toContain("| `staging` | 1 | 0 | 0 | 0 | 0 |");
+    expect(result.markdown).toContain(
+      [
+        "  <details><summary>3 attributes</summary>",
+        "",
+        '  - `data.LOG_LEVEL`: `"info"`',
+        '  - `metadata.name`: `"settings"`',
+        '  - `metadata.namespace`: `"ai-staging"`',
+        "",
+        "  </details>",
+      ].join("\n"),
+    );
   });
 
   it("shows an image tag change as an in-place change of that attribute", async () => {
