@@ -1,11 +1,11 @@
-// npm run preflight -- --env <environment> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <r>]] [--kubernetes-secret <name>]
+// npm run preflight -- --env <environment> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <r>]] [--existing-secret <name>]
 // The guide's configuration validation before a deploy: prints a PASS / FAIL
 // checklist and exits 1 when any line fails (or the input is wrong).
 import { parseArgs } from "node:util";
 import { PreflightError, renderChecklist, runPreflight, type SecretSourceSpec } from "./preflight/checks";
 
 const USAGE =
-  "usage: npm run preflight -- --env <development|staging|production> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <region>] | --kubernetes-secret <name>]";
+  "usage: npm run preflight -- --env <development|staging|production> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <region>] | --existing-secret <name>]";
 
 async function main(): Promise<number> {
   let values: Record<string, string | undefined>;
@@ -16,6 +16,8 @@ async function main(): Promise<number> {
         "image-tag": { type: "string" },
         "secrets-manager": { type: "string" },
         region: { type: "string" },
+        "existing-secret": { type: "string" },
+        // The name this flag had before AppSecrets called the source "existing-secret".
         "kubernetes-secret": { type: "string" },
       },
       strict: true,
@@ -28,8 +30,9 @@ async function main(): Promise<number> {
     console.error(`--env is required\n${USAGE}`);
     return 1;
   }
-  if (values["secrets-manager"] && values["kubernetes-secret"]) {
-    console.error(`pass --secrets-manager or --kubernetes-secret, not both\n${USAGE}`);
+  const existingSecret = values["existing-secret"] ?? values["kubernetes-secret"];
+  if (values["secrets-manager"] && existingSecret) {
+    console.error(`pass --secrets-manager or --existing-secret, not both\n${USAGE}`);
     return 1;
   }
   let secretSource: SecretSourceSpec | undefined;
@@ -39,8 +42,8 @@ async function main(): Promise<number> {
       secretId: values["secrets-manager"],
       ...(values["region"] ? { region: values["region"] } : {}),
     };
-  } else if (values["kubernetes-secret"]) {
-    secretSource = { kind: "kubernetes-secret", name: values["kubernetes-secret"] };
+  } else if (existingSecret) {
+    secretSource = { kind: "existing-secret", name: existingSecret };
   }
   // The stack synthesizes with the tag being deployed, as the deploy will.
   if (values["image-tag"] !== undefined) process.env["GATEWAY_IMAGE_TAG"] = values["image-tag"];

@@ -3,14 +3,18 @@ import { ENVIRONMENT_NAMES, type ProviderName } from "../../app/config/defaults"
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
 import { readSecretKeys, type SecretKeys } from "./secrets-manager";
-import { type StackVariables, stackVariables } from "./stack-variables";
+import { type GatewaySecrets, type StackVariables, stackVariables } from "./stack-variables";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Where the gateway's secret variables (provider keys, client keys, webhook) come from at deploy time. */
 export type SecretSourceSpec =
-  | { readonly kind: "terraform-variables" }
-  | { readonly kind: "kubernetes-secret"; readonly name: string }
+  | {
+      readonly kind: "terraform-variables";
+      /** Each key's variable name, as the stack's AppSecrets declares it; unset: any case of the key. */
+      readonly variableNames?: Readonly<Record<string, string>>;
+    }
+  | { readonly kind: "existing-secret"; readonly name: string }
   | { readonly kind: "aws-secrets-manager"; readonly secretId: string; readonly region?: string };
 
 /** One line of the checklist. */
@@ -172,8 +176,20 @@ async function keyLookup(
 ): Promise<KeyLookup> {
   switch (source.kind) {
     case "terraform-variables": {
+      const names = source.variableNames;
+      if (names) {
+        // The stack's AppSecrets: only its variables reach the gateway, by their exact names.
+        return {
+          has: (variable) => (names[variable] ? nonEmpty(env[`TF_VAR_${names[variable]}`]) : false),
+          where: "the AppSecrets Terraform variables (TF_VAR_*)",
+          fix: (variable) =>
+            names[variable]
+              ? `export TF_VAR_${names[variable]} (from your password manager or CI secret) before deploying`
+              : `AppSecrets does not carry ${variable}: add it to its keys in stacks/main.ts`,
+        };
+      }
       // Terraform matches TF_VAR_<name> case-sensitively: when the stack declares the
-      // variable (AppSecrets declares `openai_api_key`), only its exact name counts.
+      // variable, only its exact name counts.
       const declaredName = (variable: string) =>
         declared.find((name) => name.toLowerCase() === variable.toLowerCase());
       return {
@@ -187,7 +203,7 @@ async function keyLookup(
           `export TF_VAR_${declaredName(variable) ?? variable} (from your password manager or CI secret) before deploying`,
       };
     }
-    case "kubernetes-secret":
+    case "existing-secret":
       return {
         has: () => undefined,
         where: `existing Kubernetes Secret "${source.name}"`,
@@ -222,6 +238,20 @@ async function keyLookup(
         ...(keys.ok ? {} : { problem: keys.problem }),
       };
     }
+  }
+}
+
+/** The source a stack's AppSecrets uses, in preflight's terms. */
+export function secretSourceOf(secrets: GatewaySecrets): SecretSourceSpec | undefined {
+  switch (secrets.kind) {
+    case "terraform-variables":
+      return { kind: "terraform-variables", variableNames: secrets.variableNames };
+    case "existing-secret":
+      return secrets.existingSecretName
+        ? { kind: "existing-secret", name: secrets.existingSecretName }
+        : undefined;
+    case "aws-secrets-manager":
+      return secrets.arn ? { kind: "aws-secrets-manager", secretId: secrets.arn } : undefined;
   }
 }
 
@@ -287,11 +317,6 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   }
   const production = environment.name === "production";
   const needsClientKeys = environment.name !== "development";
-  const source: SecretSourceSpec =
-    options.secretSource ??
-    (nonEmpty(env["AI_SECRETS_ID"])
-      ? { kind: "aws-secrets-manager", secretId: env["AI_SECRETS_ID"]!.trim() }
-      : { kind: "terraform-variables" });
   const results: CheckResult[] = [];
   const check = (name: string, ok: boolean, detail: string) => results.push({ name, ok, detail });
 
@@ -341,6 +366,14 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   }
 
   // 2. Every provider key the routes need.
+  // Where the keys come from: the command line, else the stack's own AppSecrets, else AI_SECRETS_ID.
+  const stackSecrets = synthesized.ok ? synthesized.secrets : undefined;
+  const source: SecretSourceSpec =
+    options.secretSource ??
+    (stackSecrets ? secretSourceOf(stackSecrets) : undefined) ??
+    (nonEmpty(env["AI_SECRETS_ID"])
+      ? { kind: "aws-secrets-manager", secretId: env["AI_SECRETS_ID"]!.trim() }
+      : { kind: "terraform-variables" });
   const declared = synthesized.ok ? synthesized.variables.map((variable) => variable.name) : [];
   const lookup = await keyLookup(source, env, options.awsClientConfig ?? {}, declared);
   const needed = providersNeeded(gateway, environment).filter(
@@ -367,7 +400,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       missing.length > 0
         ? missing.join("; ")
         : unverified.length > 0
-          ? `${unverified.join(", ")} expected in the ${lookup.where} (the cluster is not checked from here: kubectl -n ${environment.namespace} get secret ${source.kind === "kubernetes-secret" ? source.name : ""} -o jsonpath='{.data}')`
+          ? `${unverified.join(", ")} expected in the ${lookup.where} (the cluster is not checked from here: kubectl -n ${environment.namespace} get secret ${source.kind === "existing-secret" ? source.name : ""} -o jsonpath='{.data}')`
           : `${needed.join(", ")}: found in ${lookup.where}`,
     );
   }

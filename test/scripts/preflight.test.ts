@@ -20,6 +20,13 @@ const VALUES = {
   ALERT_WEBHOOK_URL: "https://hooks.example.com/preflight-value-4",
 };
 
+/** The data services' passwords: variables without a default in the staging and production stacks. */
+const DATA_PASSWORDS = {
+  TF_VAR_ai_postgres_password: "postgres-password-value",
+  TF_VAR_ai_redis_password: "redis-password-value",
+  TF_VAR_ai_chroma_token: "chroma-token-value",
+};
+
 let fake: AwsSecretsManagerFake;
 let productionVariables = 0;
 
@@ -39,7 +46,7 @@ beforeEach(() => {
 function viaSecretsManager(overrides: Partial<PreflightOptions> = {}): Promise<string> {
   return runPreflight({
     environment: "production",
-    env: {},
+    env: DATA_PASSWORDS,
     imageTag: "3f2c1a9e0b7d",
     secretSource: { kind: "aws-secrets-manager", secretId: SECRET },
     awsClientConfig: {
@@ -136,22 +143,114 @@ describe("preflight against AWS Secrets Manager", () => {
   });
 });
 
+describe("preflight reads the stack's AppSecrets", () => {
+  const variables = (names: string[]) => names.map((name) => ({ name, hasDefault: true, sensitive: true }));
+
+  it("takes the Terraform variable names AppSecrets declares: upper-case TF_VAR_ names do not reach the gateway", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: { ...DATA_PASSWORDS, TF_VAR_OPENAI_API_KEY: "a", TF_VAR_gateway_api_keys: "b" },
+      imageTag: "3f2c1a9e0b7d",
+    }).then(renderChecklist);
+    expect(output.split("\n")[0]).toBe(
+      "Preflight for staging: namespace ai-staging, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from the AppSecrets Terraform variables (TF_VAR_*)",
+    );
+    expect(line(output, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from the AppSecrets Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying",
+    );
+  });
+
+  it("fails when AppSecrets does not carry a key the routes need", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: { TF_VAR_gateway_api_keys: "b" },
+      imageTag: "3f2c1a9e0b7d",
+      synthesize: () => ({
+        ok: true,
+        variables: variables(["gateway_api_keys"]),
+        secrets: {
+          kind: "terraform-variables",
+          keys: ["GATEWAY_API_KEYS"],
+          variableNames: { GATEWAY_API_KEYS: "gateway_api_keys" },
+          existingSecretName: undefined,
+          arn: undefined,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from the AppSecrets Terraform variables (TF_VAR_*); AppSecrets does not carry OPENAI_API_KEY: add it to its keys in stacks/main.ts",
+    );
+  });
+
+  it("checks the AWS secret an AppSecrets from Secrets Manager names, through the fake", async () => {
+    const arn = fake.putSecret("ai-gateway/staging", { OPENAI_API_KEY: "sk-x", GATEWAY_API_KEYS: "k" });
+    const output = await runPreflight({
+      environment: "staging",
+      env: {},
+      imageTag: "3f2c1a9e0b7d",
+      awsClientConfig: {
+        endpoint: fake.endpoint,
+        credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "fake-secret-access-key" },
+      },
+      synthesize: () => ({
+        ok: true,
+        variables: [],
+        secrets: {
+          kind: "aws-secrets-manager",
+          keys: [],
+          variableNames: {},
+          existingSecretName: undefined,
+          arn,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "provider keys available")).toBe(
+      `PASS  provider keys available: openai: found in AWS Secrets Manager secret "${arn}"`,
+    );
+    expect(fake.calls.map((call) => call.secretId)).toEqual([arn, arn]);
+  });
+
+  it("expects the keys in the existing Secret an AppSecrets names", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: {},
+      imageTag: "3f2c1a9e0b7d",
+      synthesize: () => ({
+        ok: true,
+        variables: [],
+        secrets: {
+          kind: "existing-secret",
+          keys: ["OPENAI_API_KEY", "GATEWAY_API_KEYS"],
+          variableNames: {},
+          existingSecretName: "gateway-keys",
+          arn: undefined,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "GATEWAY_API_KEYS configured")).toBe(
+      'PASS  GATEWAY_API_KEYS configured: expected in the existing Kubernetes Secret "gateway-keys"',
+    );
+  });
+});
+
 describe("preflight checks", () => {
   const fromTerraform = (env: Record<string, string>, overrides: Partial<PreflightOptions> = {}) =>
     runPreflight({ environment: "production", env, imageTag: "3f2c1a9e0b7d", ...overrides }).then(
       renderChecklist,
     );
+  // The exact variable names the stacks' AppSecrets declares.
   const allVariables = {
-    TF_VAR_OPENAI_API_KEY: "a",
-    TF_VAR_CLAUDE_API_KEY: "b",
-    TF_VAR_GATEWAY_API_KEYS: "c",
+    ...DATA_PASSWORDS,
+    TF_VAR_openai_api_key: "a",
+    TF_VAR_claude_api_key: "b",
+    TF_VAR_gateway_api_keys: "c",
     ALERT_WEBHOOK_URL: "https://hooks.example.com/x",
   };
 
   it("finds keys in Terraform variables and fails on a mutable or empty image tag", async () => {
     const latest = await fromTerraform(allVariables, { imageTag: "latest" });
     expect(line(latest, "provider keys available")).toBe(
-      "PASS  provider keys available: openai, claude: found in Terraform variables (TF_VAR_*)",
+      "PASS  provider keys available: openai, claude: found in the AppSecrets Terraform variables (TF_VAR_*)",
     );
     expect(line(latest, "image tag immutable")).toBe(
       'FAIL  image tag immutable: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
@@ -168,10 +267,10 @@ describe("preflight checks", () => {
   });
 
   it("fails when staging has no GATEWAY_API_KEYS", async () => {
-    const { TF_VAR_GATEWAY_API_KEYS: _dropped, ...rest } = allVariables;
+    const { TF_VAR_gateway_api_keys: _dropped, ...rest } = allVariables;
     const output = await fromTerraform(rest, { environment: "staging" });
     expect(line(output, "GATEWAY_API_KEYS configured")).toBe(
-      "FAIL  GATEWAY_API_KEYS configured: required in staging, missing from Terraform variables (TF_VAR_*); export TF_VAR_GATEWAY_API_KEYS (from your password manager or CI secret) before deploying",
+      "FAIL  GATEWAY_API_KEYS configured: required in staging, missing from the AppSecrets Terraform variables (TF_VAR_*); export TF_VAR_gateway_api_keys (from your password manager or CI secret) before deploying",
     );
     expect(output).not.toContain("fallback provider configured");
   });
@@ -179,7 +278,7 @@ describe("preflight checks", () => {
   it("fails when production has no budget, no alert webhook and no fallback provider", async () => {
     const production = ENVIRONMENTS.production;
     const output = await fromTerraform(
-      { TF_VAR_OPENAI_API_KEY: "a", TF_VAR_GATEWAY_API_KEYS: "c" },
+      { ...DATA_PASSWORDS, TF_VAR_openai_api_key: "a", TF_VAR_gateway_api_keys: "c" },
       {
         environments: {
           ...ENVIRONMENTS,
@@ -199,7 +298,7 @@ describe("preflight checks", () => {
       "FAIL  daily budget set: the daily budget is 0; set gateway.dailyBudgetUsd in stacks/environments.ts",
     );
     expect(line(output, "alert webhook set")).toBe(
-      "FAIL  alert webhook set: budget, breaker and failover alerts would only be logged; set ALERT_WEBHOOK_URL (export TF_VAR_ALERT_WEBHOOK_URL (from your password manager or CI secret) before deploying)",
+      "FAIL  alert webhook set: budget, breaker and failover alerts would only be logged; set ALERT_WEBHOOK_URL (export TF_VAR_alert_webhook_url (from your password manager or CI secret) before deploying)",
     );
     expect(line(output, "fallback provider configured")).toBe(
       "FAIL  fallback provider configured: production needs a fallback on another provider; add one to gateway.fallbacks in stacks/environments.ts",
@@ -240,7 +339,7 @@ describe("preflight checks", () => {
   it("trusts an existing Kubernetes Secret by name and says how to verify it", async () => {
     const output = await fromTerraform(
       { ALERT_WEBHOOK_URL: "https://hooks.example.com/x" },
-      { secretSource: { kind: "kubernetes-secret", name: "gateway-keys" } },
+      { secretSource: { kind: "existing-secret", name: "gateway-keys" } },
     );
     expect(line(output, "provider keys available")).toBe(
       `PASS  provider keys available: OPENAI_API_KEY, CLAUDE_API_KEY expected in the existing Kubernetes Secret "gateway-keys" (the cluster is not checked from here: kubectl -n ai-production get secret gateway-keys -o jsonpath='{.data}')`,
@@ -280,7 +379,10 @@ describe("preflight checks", () => {
         }),
       ),
     };
-    const upper = await fromTerraform(allVariables, { synthesize: () => declared });
+    const upper = await fromTerraform(
+      { TF_VAR_OPENAI_API_KEY: "a", TF_VAR_CLAUDE_API_KEY: "b", TF_VAR_GATEWAY_API_KEYS: "c" },
+      { synthesize: () => declared },
+    );
     expect(line(upper, "provider keys available")).toBe(
       "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying; claude needs CLAUDE_API_KEY (or ANTHROPIC_API_KEY), missing from Terraform variables (TF_VAR_*); export TF_VAR_claude_api_key (from your password manager or CI secret) before deploying",
     );
@@ -317,12 +419,14 @@ describe("preflight command", () => {
   it("exits 1 when a check fails and 0 when all pass", async () => {
     const [failing, passing] = await Promise.all([
       cli(["--env", "staging", "--image-tag", "latest"], {
-        TF_VAR_OPENAI_API_KEY: "a",
-        TF_VAR_GATEWAY_API_KEYS: "b",
+        ...DATA_PASSWORDS,
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_gateway_api_keys: "b",
       }),
       cli(["--env", "staging", "--image-tag", "3f2c1a9e0b7d"], {
-        TF_VAR_OPENAI_API_KEY: "a",
-        TF_VAR_GATEWAY_API_KEYS: "b",
+        ...DATA_PASSWORDS,
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_gateway_api_keys: "b",
       }),
     ]);
     expect(failing.code).toBe(1);
