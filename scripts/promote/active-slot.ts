@@ -11,12 +11,24 @@ export class PromoteError extends Error {
   override readonly name = "PromoteError";
 }
 
+/** Options of {@link setActiveSlot}. */
+export interface PromoteOptions {
+  /**
+   * Also pin the promoted slot's image to this tag (`<slot>ImageTag`): the build that ran on the
+   * preview Service, so the slot keeps serving it after later deploys.
+   * @default - the slot's tag is left as it is
+   */
+  readonly imageTag?: string;
+}
+
 /** The result of {@link setActiveSlot}. */
 export interface ActiveSlotEdit {
-  /** The file's new text (unchanged when the slot already was active). */
+  /** The file's new text (unchanged when nothing needed changing). */
   readonly source: string;
   readonly previous: Slot;
   readonly changed: boolean;
+  /** Warnings for the user (a slot pinned to a few replicas). */
+  readonly notes: readonly string[];
 }
 
 /** Checks an environment name against the known ones; throws naming them. */
@@ -79,6 +91,7 @@ export function setActiveSlot(
   environment: string,
   slot: string,
   fileName: string,
+  options: PromoteOptions = {},
 ): ActiveSlotEdit {
   checkEnvironment(environment);
   checkSlot(slot);
@@ -99,38 +112,79 @@ export function setActiveSlot(
       `${fileName}: ENVIRONMENTS has no object literal for "${environment}"; add the environment there first`,
     );
   }
-  const slots: ts.ObjectLiteralElementLike[] = [];
-  const visit = (node: ts.Node) => {
-    if (
-      (ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node)) &&
-      propertyName(node.name, sourceFile) === "activeSlot"
-    ) {
-      slots.push(node);
-    }
-    ts.forEachChild(node, visit);
+  const properties = (name: string): ts.ObjectLiteralElementLike[] => {
+    const found: ts.ObjectLiteralElementLike[] = [];
+    const visit = (node: ts.Node) => {
+      if (
+        (ts.isPropertyAssignment(node) || ts.isShorthandPropertyAssignment(node)) &&
+        propertyName(node.name, sourceFile) === name
+      ) {
+        found.push(node);
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(block);
+    return found;
   };
-  visit(block);
+  const literal = (property: ts.ObjectLiteralElementLike | undefined) =>
+    property && ts.isPropertyAssignment(property) ? unwrap(property.initializer) : undefined;
+
+  const slots = properties("activeSlot");
   if (slots.length !== 1) {
     throw new PromoteError(
       `${fileName}: the "${environment}" entry has ${slots.length} activeSlot properties; it needs exactly one \`activeSlot: "blue",\` (or "green") line`,
     );
   }
   const property = slots[0]!;
-  const value = ts.isPropertyAssignment(property) ? unwrap(property.initializer) : undefined;
+  const value = literal(property);
   if (!value || !ts.isStringLiteral(value) || !(SLOTS as readonly string[]).includes(value.text)) {
     throw new PromoteError(
       `${fileName}: the "${environment}" activeSlot is \`${property.getText(sourceFile)}\`, not a "blue" or "green" literal; write \`activeSlot: "blue",\` there and run promote again`,
     );
   }
   const previous = value.text as Slot;
-  if (previous === slot) return { source, previous, changed: false };
-  const quote = value.getText(sourceFile)[0];
-  const start = value.getStart(sourceFile);
-  return {
-    source: `${source.slice(0, start)}${quote}${slot}${quote}${source.slice(value.getEnd())}`,
-    previous,
-    changed: true,
-  };
+
+  // A parked slot would take the traffic with no pod behind the Service.
+  const notes: string[] = [];
+  const size = literal(properties(`${slot}Replicas`)[0]);
+  if (previous !== slot && size && ts.isNumericLiteral(size)) {
+    if (Number(size.text) === 0) {
+      throw new PromoteError(
+        `${fileName}: the ${slot} slot of "${environment}" is parked (${slot}Replicas: 0); scale it first (${slot}Replicas: "autoscale"), deploy and smoke-test it on the preview Service, then promote`,
+      );
+    }
+    notes.push(
+      `the ${slot} slot runs a fixed ${size.text} replica${size.text === "1" ? "" : "s"} (${slot}Replicas: ${size.text}); unless this is a rollback to a warm slot, scale it first (${slot}Replicas: "autoscale") so it can carry the traffic`,
+    );
+  }
+
+  const edits: Array<{ start: number; end: number; text: string }> = [];
+  if (previous !== slot) {
+    const quote = value.getText(sourceFile)[0];
+    edits.push({ start: value.getStart(sourceFile), end: value.getEnd(), text: `${quote}${slot}${quote}` });
+  }
+  if (options.imageTag !== undefined) {
+    const tags = properties(`${slot}ImageTag`);
+    const tag = literal(tags[0]);
+    if (tags.length !== 1 || !tag || !ts.isStringLiteral(tag)) {
+      throw new PromoteError(
+        `${fileName}: the "${environment}" entry needs exactly one \`${slot}ImageTag: "<tag>",\` line for --image-tag`,
+      );
+    }
+    if (tag.text !== options.imageTag) {
+      const quote = tag.getText(sourceFile)[0];
+      edits.push({
+        start: tag.getStart(sourceFile),
+        end: tag.getEnd(),
+        text: `${quote}${options.imageTag}${quote}`,
+      });
+    }
+  }
+  let edited = source;
+  for (const edit of edits.sort((a, b) => b.start - a.start)) {
+    edited = `${edited.slice(0, edit.start)}${edit.text}${edited.slice(edit.end)}`;
+  }
+  return { source: edited, previous, changed: edits.length > 0, notes };
 }
 
 /** The commands that follow a promotion, for the user to copy. */
@@ -143,5 +197,6 @@ export function nextSteps(environment: string, slot: Slot, previous: Slot, fileN
     `  git push -u origin HEAD                      # open a pull request; the plan workflow posts the same review`,
     `Merging deploys it. To roll back, promote the previous slot the same way:`,
     `  npm run promote -- --env ${environment} --slot ${previous}`,
+    `Once ${slot} serves well, park ${previous} in a later change (${previous}Replicas: 1 keeps a warm pod, 0 parks it).`,
   ].join("\n");
 }

@@ -18,22 +18,53 @@ function changedLines(before: string, after: string): Array<[string, string]> {
   );
 }
 
+/** The real file with every environment's green slot autoscaled, so any of them can be promoted. */
+const scaled = real.replace(/greenReplicas: \d+,/g, 'greenReplicas: "autoscale",');
+
 describe("setActiveSlot", () => {
   it.each(["development", "staging", "production"])("changes only %s's activeSlot line", (environment) => {
-    const edit = setActiveSlot(real, environment, "green", FILE);
+    const edit = setActiveSlot(scaled, environment, "green", FILE);
     expect(edit.previous).toBe("blue");
     expect(edit.changed).toBe(true);
-    expect(changedLines(real, edit.source)).toEqual([
+    expect(edit.notes).toEqual([]);
+    expect(changedLines(scaled, edit.source)).toEqual([
       ['    activeSlot: "blue",', '    activeSlot: "green",'],
     ]);
     const lines = edit.source.split("\n");
-    const changedAt = lines.findIndex((line, index) => line !== real.split("\n")[index]);
+    const changedAt = lines.findIndex((line, index) => line !== scaled.split("\n")[index]);
     const owner = lines
       .slice(0, changedAt)
       .reverse()
       .find((line) => /^ {2}[a-z]+: \{$/.test(line));
     expect(owner).toBe(`  ${environment}: {`);
-    expect(setActiveSlot(edit.source, environment, "blue", FILE).source).toBe(real);
+    expect(setActiveSlot(edit.source, environment, "blue", FILE).source).toBe(scaled);
+  });
+
+  it("fails when the target slot is parked", () => {
+    expect(() => setActiveSlot(real, "staging", "green", FILE)).toThrow(
+      new PromoteError(
+        'stacks/environments.ts: the green slot of "staging" is parked (greenReplicas: 0); scale it first (greenReplicas: "autoscale"), deploy and smoke-test it on the preview Service, then promote',
+      ),
+    );
+  });
+
+  it("promotes to a slot pinned to a few replicas with a note to scale it first", () => {
+    const edit = setActiveSlot(real, "production", "green", FILE);
+    expect(changedLines(real, edit.source)).toEqual([
+      ['    activeSlot: "blue",', '    activeSlot: "green",'],
+    ]);
+    expect(edit.notes).toEqual([
+      'the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first (greenReplicas: "autoscale") so it can carry the traffic',
+    ]);
+  });
+
+  it("pins the promoted slot to the tag that ran on the preview Service", () => {
+    const edit = setActiveSlot(scaled, "production", "green", FILE, { imageTag: "sha-1a2b3c4d5e6f" });
+    const productionTag = /( {2}production: \{[\s\S]*?)greenImageTag: "([^"]+)",/.exec(scaled)![2];
+    expect(changedLines(scaled, edit.source)).toEqual([
+      ['    activeSlot: "blue",', '    activeSlot: "green",'],
+      [`    greenImageTag: "${productionTag}",`, '    greenImageTag: "sha-1a2b3c4d5e6f",'],
+    ]);
   });
 
   it("leaves the file as it is when the slot already is active", () => {
@@ -41,6 +72,7 @@ describe("setActiveSlot", () => {
       source: real,
       previous: "blue",
       changed: false,
+      notes: [],
     });
   });
 
@@ -102,7 +134,9 @@ describe("promote command", () => {
     try {
       const promoted = await cli(["--env", "production", "--slot", "green", "--file", file]);
       expect(promoted.code).toBe(0);
-      expect(promoted.stdout).toContain(`production: active slot blue → green (${file})\nNext steps:\n`);
+      expect(promoted.stdout).toContain(
+        `production: active slot blue → green (${file})\nNote: the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first (greenReplicas: "autoscale") so it can carry the traffic\nNext steps:\n`,
+      );
       expect(promoted.stdout).toContain("  npm run promote -- --env production --slot blue\n");
       expect(changedLines(real, readFileSync(file, "utf8"))).toEqual([
         ['    activeSlot: "blue",', '    activeSlot: "green",'],
