@@ -2,6 +2,7 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from "@aws-sdk/
 import { ENVIRONMENT_NAMES, type ProviderName } from "../../app/config/defaults";
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
+import { imageTagProblem } from "./image-tag";
 import { readSecretKeys, type SecretKeys } from "./secrets-manager";
 import { type GatewaySecrets, type StackVariables, stackVariables } from "./stack-variables";
 
@@ -42,6 +43,8 @@ export interface PreflightOptions {
   readonly synthesize?: (stack: string) => StackVariables;
 }
 
+export { imageTagProblem } from "./image-tag";
+
 /** The outcome: the checklist and what it was about. */
 export interface PreflightReport {
   readonly environment: string;
@@ -63,19 +66,6 @@ const KEY_VARIABLES: Readonly<Record<ProviderName, readonly string[]>> = {
   groq: ["GROQ_API_KEY"],
   ollama: [],
 };
-
-/** Tags that name a moving target rather than one build. */
-const MUTABLE_TAGS = new Set([
-  "latest",
-  "stable",
-  "edge",
-  "main",
-  "master",
-  "develop",
-  "nightly",
-  "head",
-  "current",
-]);
 
 const nonEmpty = (value: string | undefined): boolean => value !== undefined && value.trim() !== "";
 
@@ -149,6 +139,17 @@ export function environmentProblems(config: EnvironmentConfig): string[] {
   }
   if (config.activeSlot !== "blue" && config.activeSlot !== "green") {
     problems.push(`activeSlot "${String(config.activeSlot)}" must be "blue" or "green"`);
+  }
+  for (const slot of ["blue", "green"] as const) {
+    const size = config[`${slot}Replicas`];
+    if (size !== "autoscale" && !(Number.isInteger(size) && size >= 0)) {
+      problems.push(`${slot}Replicas (${String(size)}) must be "autoscale" or a whole number, 0 or more`);
+    }
+  }
+  if (config[`${config.activeSlot}Replicas`] === 0) {
+    problems.push(
+      `the active slot (${config.activeSlot}) is parked (${config.activeSlot}Replicas: 0); scale it before it takes traffic`,
+    );
   }
   for (const field of ["postgresStorageGiB", "redisStorageGiB", "chromaStorageGiB"] as const) {
     if (!(config[field] > 0)) problems.push(`${field} (${config[field]}) must be more than 0`);
@@ -286,19 +287,6 @@ function providersNeeded(config: GatewayConfig | undefined, environment: Environ
   ];
 }
 
-/** Checks whether the image tag names one build for good. */
-export function imageTagProblem(tag: string): string | undefined {
-  if (tag.trim() === "")
-    return "the image tag is empty; pass --image-tag or set GATEWAY_IMAGE_TAG to the git sha CI built";
-  if (MUTABLE_TAGS.has(tag.toLowerCase())) {
-    return `the image tag "${tag}" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))`;
-  }
-  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag) && !/^sha256:[a-f0-9]{64}$/.test(tag)) {
-    return `the image tag "${tag}" is not a valid tag (letters, digits, "_", ".", "-"; at most 128)`;
-  }
-  return undefined;
-}
-
 /**
  * The guide's configuration validation before a deploy, as a checklist:
  * the environment's config, the provider keys its routes need, client keys,
@@ -428,8 +416,19 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   if (environment.platform === "docker") {
     check("image tag immutable", true, `development builds ${environment.imageRepository}:${tag} locally`);
   } else {
-    const problem = imageTagProblem(tag);
-    check("image tag immutable", !problem, problem ?? `${environment.imageRepository}:${tag}`);
+    // The deployed tag lands on the preview slot; each slot's pinned tag must name one build too.
+    const tagProblems = [
+      imageTagProblem(tag),
+      ...(["blue", "green"] as const).map((slot) => {
+        const problem = imageTagProblem(environment[`${slot}ImageTag`]);
+        return problem ? `${slot}ImageTag: ${problem}` : undefined;
+      }),
+    ].filter((problem): problem is string => problem !== undefined);
+    check(
+      "image tag immutable",
+      tagProblems.length === 0,
+      tagProblems.length > 0 ? tagProblems.join("; ") : `${environment.imageRepository}:${tag}`,
+    );
   }
 
   // 5. Budget and alerting, 6. a fallback provider: production only.

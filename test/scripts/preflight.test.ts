@@ -325,6 +325,23 @@ describe("preflight checks", () => {
     );
   });
 
+  it("fails when the active slot is parked or a slot pins a mutable tag", async () => {
+    const staging = ENVIRONMENTS.staging;
+    const output = await fromTerraform(allVariables, {
+      environment: "staging",
+      environments: {
+        ...ENVIRONMENTS,
+        staging: { ...staging, activeSlot: "green", greenReplicas: 0, blueImageTag: "latest" },
+      },
+    });
+    expect(line(output, "environment config validates")).toBe(
+      "FAIL  environment config validates: fix in stacks/environments.ts or the config file: the active slot (green) is parked (greenReplicas: 0); scale it before it takes traffic",
+    );
+    expect(line(output, "image tag immutable")).toBe(
+      'FAIL  image tag immutable: blueImageTag: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
+    );
+  });
+
   it("fails when an alert webhook is not https, without printing it", async () => {
     const output = await fromTerraform({
       ...allVariables,
