@@ -232,5 +232,21 @@ export function renderSummary(
     size += line.length + 1;
   }
   if (ranked.length === 0) body.push("- only additions");
+  // Additions, counted by type: what a stack gains, at a glance.
+  const added = plans.flatMap((plan) => {
+    const byType = new Map<string, number>();
+    for (const entry of plan.changes) {
+      if (entry.action === "add" && isInfrastructure(entry.block)) {
+        byType.set(entry.block.type, (byType.get(entry.block.type) ?? 0) + 1);
+      }
+    }
+    if (byType.size === 0) return [];
+    const types = [...byType.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([type, count]) => `${count} × ${code(type)}`);
+    return [`- ${code(plan.stack)}: ${types.join(", ")}`];
+  });
+  const addedSection = added.length > 0 ? ["", "### Added, by type", "", ...added] : [];
+  if (size + addedSection.join("\n").length <= maxChars) body.push(...addedSection);
   return `${[...head, ...body].join("\n")}\n`;
 }

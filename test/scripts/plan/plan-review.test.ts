@@ -229,6 +229,9 @@ describe("plan review on fixture commits", () => {
     expect(risks[0]).toBe(
       "- `staging`: removed `kubernetes_stateful_set_v1.Database` from `staging/Database` (name `postgres`, namespace `ai-staging`) (likely a renamed construct id)",
     );
+    expect(result.markdown).toContain(
+      "### Added, by type\n\n- `staging`: 1 × `kubernetes_config_map_v1`, 1 × `kubernetes_stateful_set_v1`\n",
+    );
     const full = readFileSync(reportFile, "utf8");
     expect(full.length).toBeGreaterThan(1200);
     expect(full).toContain('`spec.selector.slot`: `"blue"` → `"green"`');
