@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
+import { ChatGateway } from "./gateway/chat-gateway";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { type AppDeps, createApp, systemClock } from "./server";
@@ -29,7 +30,10 @@ export async function buildDeps(
   const events = new GatewayEvents((error, hook) =>
     logger.error({ err: error, hook }, "event listener failed"),
   );
-  const deps: AppDeps = { config: new ConfigStore(config), logger, events, clock: systemClock };
+  const store = new ConfigStore(config);
+  const gateway = new ChatGateway({ config: store, logger, events });
+  hooks.push(() => gateway.close());
+  const deps: AppDeps = { config: store, logger, events, clock: systemClock, gateway };
   return { deps, hooks };
 }
 

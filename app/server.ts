@@ -1,10 +1,13 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
 import type { ConfigStore } from "./config/config-store";
+import type { ChatGateway } from "./gateway/chat-gateway";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
+import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
+import { modelRoutes } from "./routes/models";
 
 /** A source of the current time, injected so tests control it. */
 export interface Clock {
@@ -21,7 +24,12 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly clock?: Clock;
+  /** The chat service: routing, retry, breakers, failover (app/gateway). */
+  readonly gateway: ChatGateway;
 }
+
+/** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** Builds the Express gateway: middleware in the order of DESIGN.md section 5, error handler last. */
 export function createApp(deps: AppDeps): Express {
@@ -31,6 +39,11 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestId());
   app.use(healthRoutes());
+
+  const limit = deps.config.get().file.limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.use("/v1", express.json({ limit }));
+  app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
+  app.use(chatRoutes({ gateway: deps.gateway, config: deps.config, clock: deps.clock ?? systemClock }));
 
   app.use(notFound());
   app.use(errorHandler({ logger: deps.logger }));
