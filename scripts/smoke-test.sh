@@ -20,9 +20,10 @@ if [ -z "$endpoints" ]; then
 fi
 port="$(kubectl -n "$namespace" get service "$service" -o jsonpath='{.spec.ports[0].port}')"
 
+body="$(mktemp)"
 kubectl -n "$namespace" port-forward "service/$service" "$local_port:$port" >/dev/null 2>&1 &
 forward=$!
-trap 'kill "$forward" 2>/dev/null || true' EXIT
+trap 'kill "$forward" 2>/dev/null || true; rm -f "$body"' EXIT
 for _ in $(seq 1 30); do
   curl -fsS "http://127.0.0.1:$local_port/health/live" >/dev/null 2>&1 && break
   sleep 1
@@ -30,22 +31,22 @@ done
 
 base="http://127.0.0.1:$local_port"
 for path in /health/live /health/ready /health; do
-  status="$(curl -s -o /tmp/smoke-body.json -w '%{http_code}' "$base$path")"
+  status="$(curl -s -o "$body" -w '%{http_code}' "$base$path")"
   echo "GET $path -> $status"
   if [ "$status" != 200 ]; then
-    cat /tmp/smoke-body.json >&2 || true
+    cat "$body" >&2 || true
     echo "smoke-test: $path answered $status on $service" >&2
     exit 1
   fi
 done
 
 if [ -n "${SMOKE_API_KEY:-}" ]; then
-  status="$(curl -s -o /tmp/smoke-chat.json -w '%{http_code}' "$base/v1/chat/completions" \
+  status="$(curl -s -o "$body" -w '%{http_code}' "$base/v1/chat/completions" \
     -H "Authorization: Bearer $SMOKE_API_KEY" -H 'Content-Type: application/json' \
     -d '{"model":"'"${SMOKE_MODEL:-gpt-4o-mini}"'","max_tokens":5,"messages":[{"role":"user","content":"Reply with OK"}]}')"
   echo "POST /v1/chat/completions -> $status"
   if [ "$status" != 200 ]; then
-    cat /tmp/smoke-chat.json >&2 || true
+    cat "$body" >&2 || true
     echo "smoke-test: the chat call answered $status on $service" >&2
     exit 1
   fi
