@@ -89,6 +89,7 @@ export class AwsSecretsManagerFake {
     this.calls.length = 0;
   }
 
+  /** Stops the server. */
   close(): Promise<void> {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
