@@ -11,7 +11,7 @@ export interface PlanReviewOptions {
   readonly base: string;
   /** The project directory whose working tree is compared. @default process.cwd() */
   readonly cwd?: string;
-  /** @default "tsx stacks/synth.ts" (env PLAN_REVIEW_SYNTH_COMMAND overrides it in the CLI) */
+  /** @default "node --import tsx stacks/synth.ts" (env PLAN_REVIEW_SYNTH_COMMAND overrides it in the CLI) */
   readonly synthCommand?: string;
   /**
    * Longest output printed; a longer report is summarized and written to

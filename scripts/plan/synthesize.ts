@@ -23,7 +23,7 @@ export async function git(cwd: string, args: readonly string[]): Promise<string>
 }
 
 /** The default synth command: the project's own `stacks/synth.ts`, honouring `CDKTF_OUTDIR`. */
-export const DEFAULT_SYNTH_COMMAND = "tsx stacks/synth.ts";
+export const DEFAULT_SYNTH_COMMAND = "node --import tsx stacks/synth.ts";
 
 /** How one tree is synthesized. */
 export interface SynthOptions {
