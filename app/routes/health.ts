@@ -107,13 +107,13 @@ async function providerChecks(
   const states = providers.states();
   const entries = await Promise.all(
     providers.routed().map(async (name) => {
-      const breaker = states[name]?.state ?? "closed";
+      const { state: breaker = "closed", ...recent } = states[name] ?? {};
       const probe = providers.probe ? await providers.probe.probe(name, timeoutMs) : undefined;
       const down = breaker === "open" || probe?.status === "down";
       const result: CheckResult = {
         status: down ? "down" : "up",
         breaker,
-        ...(states[name] ? { recent: states[name] } : {}),
+        ...(Object.keys(recent).length > 0 ? { recent } : {}),
         ...(probe ? { probe } : {}),
       };
       return [name, result] as const;
