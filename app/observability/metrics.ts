@@ -130,7 +130,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["provider", "model"],
     registers,
   });
-  const unpriced = new Counter({
+  new Counter({
     name: METRIC.unpricedRequests,
     help: "Requests served by a model without a configured price (priced 0)",
     labelNames: ["provider", "model"],
@@ -284,7 +284,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       const labels = { provider: provider(event.provider), model: model(event.model) };
       const usd = Number(event.costUsd);
       if (Number.isFinite(usd) && usd > 0) cost.inc(labels, usd);
-      if (event.unpriced) unpriced.inc(labels);
+      // Unpriced requests are counted by the ledger through `inc(METRIC.unpricedRequests)`, not here.
     }),
   ];
   options.config.onChange((next) => budgetLimit.set(next.dailyBudgetUsd));
