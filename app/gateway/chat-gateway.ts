@@ -226,7 +226,7 @@ export class ChatGateway {
       const { targets } = this.router.resolve(request.model, config);
       let served: Served<Awaited<ReturnType<ProviderAdapter["complete"]>>>;
       try {
-        served = await this.route(targets, ctx, config, (adapter, target, signal, apiKey) =>
+        served = await this.route(targets, ctx, config, false, (adapter, target, signal, apiKey) =>
           adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
         );
       } catch (error) {
@@ -266,7 +266,7 @@ export class ChatGateway {
         first: IteratorResult<ChatCompletionChunk>;
       }>;
       try {
-        served = await this.route(targets, ctx, config, async (adapter, target, signal, apiKey) => {
+        served = await this.route(targets, ctx, config, true, async (adapter, target, signal, apiKey) => {
           const upstream = await adapter.stream(request, {
             model: target.model,
             apiKey,
@@ -297,22 +297,12 @@ export class ChatGateway {
             next = await iterator.next();
           }
           finished = true;
+          await gateway.breakers.recordSuccess(outcome.provider);
           if (includeUsage) yield usageChunk(last, outcome.model, toOpenAIUsage(usage()));
           gateway.emitResponse(ctx, outcome, usage(), true);
         } catch (error) {
           finished = true;
-          const kind = error instanceof ProviderError ? error.kind : "upstream";
-          gateway.markFailure(outcome.provider, kind);
-          gateway.events.emit("onError", {
-            ...gateway.who(ctx),
-            provider: outcome.provider,
-            model: outcome.model,
-            status: 502,
-            type: "upstream_error",
-            message: `stream failed after its first chunk: ${error instanceof Error ? error.message : String(error)}`,
-            attempts: outcome.attempts,
-            durationMs: gateway.clock.now() - ctx.startedAt,
-          });
+          await gateway.streamFailed(error, ctx, outcome);
           throw error;
         } finally {
           if (!finished) await iterator.return?.();
@@ -362,6 +352,7 @@ export class ChatGateway {
     targets: readonly TargetSpec[],
     ctx: ChatContext,
     config: GatewayConfig,
+    stream: boolean,
     call: Call<T>,
   ): Promise<Served<T>> {
     const failures: TargetFailure[] = [];
@@ -378,6 +369,8 @@ export class ChatGateway {
           clock: this.clock,
           random: this.random,
           signal: ctx.signal,
+          // A stream counts as a success for the breaker once it has ended cleanly.
+          deferSuccess: stream,
           timeoutReason: () =>
             new TimeoutError(`${provider}: no answer within ${config.timeoutSeconds} s`, provider),
           onRetry: ({ attempt, error, delayMs }) => {
@@ -451,6 +444,36 @@ export class ChatGateway {
       }
     }
     return failure;
+  }
+
+  // A stream that dies after its first chunk is the provider's failure (its
+  // breaker counts it); one the client hung up on is not.
+  private async streamFailed(error: unknown, ctx: ChatContext, outcome: ChatOutcome): Promise<void> {
+    const { provider, model } = outcome;
+    let status = 499;
+    let type = "invalid_request_error";
+    let message = "Client closed the request";
+    if (!ctx.signal.aborted) {
+      const failure =
+        error instanceof ProviderError
+          ? error
+          : new UpstreamError(`${provider}: stream failed`, provider, undefined, { cause: error });
+      this.markFailure(provider, failure.kind);
+      await this.breakers.recordFailure(provider, failure);
+      status = 502;
+      type = "upstream_error";
+      message = `stream failed after its first chunk: ${failure.message}`;
+    }
+    this.events.emit("onError", {
+      ...this.who(ctx),
+      provider,
+      model,
+      status,
+      type,
+      message,
+      attempts: outcome.attempts,
+      durationMs: this.clock.now() - ctx.startedAt,
+    });
   }
 
   private markFailure(provider: ProviderName, kind: UpstreamFailureKind): void {
