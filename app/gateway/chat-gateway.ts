@@ -141,6 +141,15 @@ interface Served<T> {
   readonly failures: readonly TargetFailure[];
 }
 
+// What route() runs: the targets able to take the request, those skipped before it.
+interface RoutePlan {
+  readonly targets: readonly TargetSpec[];
+  readonly skipped: readonly TargetFailure[];
+  readonly config: GatewayConfig;
+  /** Streams defer their breaker success until they end. */
+  readonly stream: boolean;
+}
+
 type Call<T> = (
   adapter: ProviderAdapter,
   target: TargetSpec,
@@ -306,9 +315,9 @@ export class ChatGateway {
     });
     const { targets } = this.router.resolve(request.model, config);
     const failures: TargetFailure[] = [];
-    const able = this.ableTargets(request, targets, failures);
+    const able = this.ableTargets(request, ctx, targets, failures);
     try {
-      return await this.route(able, failures, ctx, config, stream, call);
+      return await this.route({ targets: able, skipped: failures, config, stream }, ctx, call);
     } catch (error) {
       if (error instanceof AllTargetsFailed && config.degradedReply) return error;
       throw error;
@@ -320,6 +329,7 @@ export class ChatGateway {
   // can, the client gets a 400 naming the part and the provider.
   private ableTargets(
     request: ChatRequest,
+    ctx: ChatContext,
     targets: readonly TargetSpec[],
     failures: TargetFailure[],
   ): readonly TargetSpec[] {
@@ -333,6 +343,15 @@ export class ChatGateway {
       }
       if (!able) able = targets.slice(0, index);
       failures.push({ ...target, kind: "bad_request", status: 400, message: reason });
+      const next = targets[index + 1];
+      if (next) {
+        this.events.emit("onFallback", {
+          requestId: ctx.requestId,
+          from: target.provider,
+          to: next.provider,
+          reason: "bad_request",
+        });
+      }
     }
     if (!able) return targets;
     if (able.length === 0) {
@@ -379,14 +398,9 @@ export class ChatGateway {
     await closeProviders(this.adapters);
   }
 
-  private async route<T>(
-    targets: readonly TargetSpec[],
-    failures: TargetFailure[],
-    ctx: ChatContext,
-    config: GatewayConfig,
-    stream: boolean,
-    call: Call<T>,
-  ): Promise<Served<T>> {
+  private async route<T>(plan: RoutePlan, ctx: ChatContext, call: Call<T>): Promise<Served<T>> {
+    const { targets, config, stream } = plan;
+    const failures = [...plan.skipped];
     const skipped = failures.length;
     let attempts = 0;
     let upstreamMs = 0;

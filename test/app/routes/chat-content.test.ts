@@ -1,5 +1,6 @@
 import { APIError } from "openai";
 import { afterEach, describe, expect, it } from "vitest";
+import type { FallbackEvent } from "../../../app/observability/events";
 import { type GatewayHarness, startHarness } from "../../helpers/gateway";
 
 const PDF = "data:application/pdf;base64,JVBERi0xLjQK";
@@ -88,10 +89,13 @@ describe("audio and file content parts", () => {
     h = await startHarness({
       env: { AI_PROVIDER: "claude", AI_MODEL: "claude-3-5-haiku-latest", AI_FALLBACK_PROVIDERS: "openai" },
     });
+    const fallbacks: FallbackEvent[] = [];
+    h.deps.events.on("onFallback", (event) => fallbacks.push(event));
     const { data, response } = await h.client.chat.completions
       .create(withParts("claude-3-5-haiku-latest", audio))
       .withResponse();
     expect(response.headers.get("x-ai-provider")).toBe("openai");
+    expect(fallbacks).toMatchObject([{ from: "claude", to: "openai", reason: "bad_request" }]);
     expect(data.choices[0]?.message.content).toBe("Hello from openai");
     expect(h.fakes.claude.chatRequests()).toHaveLength(0);
     const sent = h.fakes.openai.chatRequests()[0]!;
