@@ -29,9 +29,11 @@ export const REDACT_PATHS = [
   "config.redisUrl",
   "config.chromaUrl",
   "config.alertWebhookUrl",
-  "*.databaseUrl",
-  "*.redisUrl",
-  "*.alertWebhookUrl",
+  "config.providers.openai.apiKeys",
+  "config.providers.claude.apiKeys",
+  "config.providers.gemini.apiKeys",
+  "config.providers.groq.apiKeys",
+  "config.providers.ollama.apiKeys",
 ];
 
 /** Options of {@link createLogger}. */
