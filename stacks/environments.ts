@@ -37,7 +37,10 @@ export interface EnvironmentConfig {
   readonly blueImageTag: string;
   /** Tag the green slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
   readonly greenImageTag: string;
-  /** Replicas of the idle slot: 0 parks it; raise it to try a release on the preview Service. */
+  /**
+   * Replicas of the idle slot. Keep it at minReplicas: promotion keeps the promoted
+   * slot's count (an HPA never scales up from 0), and releases are verified on the preview Service.
+   */
   readonly idleSlotReplicas: number;
   /** Create the ServiceMonitor and PrometheusRule (needs the Prometheus Operator CRDs). */
   readonly prometheusOperatorEnabled: boolean;
@@ -88,7 +91,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
-    idleSlotReplicas: 0,
+    // The idle slot runs the floor: releases are verified on the preview Service,
+    // and promotion hands the live Service a slot already at minReplicas.
+    idleSlotReplicas: 2,
     prometheusOperatorEnabled: true,
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
@@ -110,8 +115,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
-    // Keep one warm pod on the idle slot: rollback is instant.
-    idleSlotReplicas: 1,
+    // The idle slot runs the floor: promotion and rollback hand the live Service
+    // a slot already at minReplicas (one warm pod would serve everything until the HPA caught up).
+    idleSlotReplicas: 3,
     prometheusOperatorEnabled: true,
     postgresStorageGiB: 100,
     redisStorageGiB: 10,

@@ -1,4 +1,5 @@
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
 import { AiGatewayService, type AiGatewayServiceProps, SLOT_LABEL } from "./ai-gateway-service";
@@ -21,7 +22,10 @@ export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "imag
    */
   readonly activeSlot?: Slot;
   /**
-   * Fixed replicas of the idle slot (0 parks it; raise it to test a release on the preview Service).
+   * Fixed replicas of the idle slot. Promotion keeps the promoted slot's current
+   * count and lets its HPA scale from there, so the idle slot should run at least
+   * `minReplicas` pods when `activeSlot` flips. 0 parks it (synth warns): raise it
+   * and apply before promoting, or the live Service has no pods.
    * @default 0
    */
   readonly idleSlotReplicas?: number;
@@ -114,7 +118,23 @@ export class BlueGreenGateway extends Construct {
           port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
         },
       });
-    service("Resource", this.serviceName, this.activeSlot);
-    service("Preview", this.previewServiceName, this.idleSlot);
+    const main = service("Resource", this.serviceName, this.activeSlot);
+    const preview = service("Preview", this.previewServiceName, this.idleSlot);
+    // Order of a promotion: the Services switch only once the promoted slot's
+    // rollout is done, and the demoted slot scales down to idleSlotReplicas only
+    // after the Services stopped sending it traffic.
+    main.dependsOn = [this.active.deployment.fqn];
+    preview.dependsOn = [this.active.deployment.fqn];
+    this.idle.deployment.dependsOn = [main.fqn, preview.fqn];
+
+    if (this.idleSlotReplicas === 0) {
+      Annotations.of(this).addWarning(
+        `BlueGreenGateway: the idle slot "${this.idleSlot}" is parked at 0 replicas; promotion keeps the promoted slot's replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (${this.active.minReplicas}) and apply, then flip activeSlot`,
+      );
+    } else if (this.idleSlotReplicas < this.active.minReplicas) {
+      Annotations.of(this).addWarning(
+        `BlueGreenGateway: the idle slot "${this.idleSlot}" runs ${this.idleSlotReplicas} replica(s), fewer than minReplicas (${this.active.minReplicas}); right after a promotion it serves all traffic with ${this.idleSlotReplicas} pod(s) until its HPA scales up`,
+      );
+    }
   }
 }

@@ -14,6 +14,7 @@ import {
   type EnvironmentStackProps,
   stackSettingsFromEnv,
 } from "../../stacks/main";
+import { replicasAfterApply } from "../helpers/promotion";
 import { all, type Body, container, named, type Synthesized, tfVar } from "../helpers/synth";
 
 type Name = "development" | "staging" | "production";
@@ -95,6 +96,24 @@ describe("stacks", () => {
   it.each(["development", "staging", "production"] as const)("synthesizes %s as recorded", (name) => {
     expect(JSON.stringify(parse(synth(name)), null, 2)).toMatchSnapshot();
   });
+
+  it.each(["staging", "production"] as const)(
+    "promotes %s without ever leaving the live slot below minReplicas (blue to green and back)",
+    (name) => {
+      const env = ENVIRONMENTS[name];
+      const as = (activeSlot: "blue" | "green") =>
+        parse(synth(name, { environment: { ...env, activeSlot } }));
+      for (const [from, to] of [
+        ["blue", "green"],
+        ["green", "blue"],
+      ] as const) {
+        const before = as(from);
+        const after = as(to);
+        expect(replicasAfterApply(before, after, `ai-gateway-${to}`)).toBeGreaterThanOrEqual(env.minReplicas);
+        expect(replicasAfterApply(before, after, `ai-gateway-${from}`)).toBe(env.idleSlotReplicas);
+      }
+    },
+  );
 
   it("keeps state locally by default and in S3 when TF_BACKEND=s3", () => {
     expect(parse(synth("staging")).terraform?.["backend"]).toEqual({
