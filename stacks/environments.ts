@@ -22,7 +22,7 @@ export interface EnvironmentConfig {
   readonly namespace: string;
   /** The gateway container image, repository without tag. */
   readonly imageRepository: string;
-  /** The immutable tag deployed; CI passes the built tag through `GATEWAY_IMAGE_TAG`. */
+  /** Tag of the development image built locally from the working tree (Kubernetes uses the slot tags). */
   readonly imageTag: string;
   /** Replicas when autoscaling is off; the floor when it is on. */
   readonly minReplicas: number;
@@ -33,9 +33,9 @@ export interface EnvironmentConfig {
   readonly limits: ResourceQuantities;
   /** Blue-green slot that receives production traffic (`npm run promote` rewrites this line). */
   readonly activeSlot: "blue" | "green";
-  /** Tag the blue slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  /** Tag the blue slot runs; changed only by reviewed commits (`npm run release` rewrites the idle slot's line). */
   readonly blueImageTag: string;
-  /** Tag the green slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  /** Tag the green slot runs; changed only by reviewed commits (`npm run release` rewrites the idle slot's line). */
   readonly greenImageTag: string;
   /**
    * Replicas of the idle slot. Keep it at minReplicas: promotion keeps the promoted

@@ -37,11 +37,6 @@ export type StackBackend =
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps {
   readonly environment: EnvironmentConfig;
-  /**
-   * Tag CI built (`GATEWAY_IMAGE_TAG`): development runs it; on Kubernetes the idle (preview) slot runs it.
-   * @default - the tags in environments.ts
-   */
-  readonly imageTag?: string;
   /** @default - local state file `terraform.<stack>.tfstate` in the repository root */
   readonly backend?: StackBackend;
 }
@@ -49,25 +44,25 @@ export interface EnvironmentStackProps {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Synth-time settings from the environment: `GATEWAY_IMAGE_TAG`, and the
- * backend (`TF_BACKEND=local|s3`; s3 reads `TF_STATE_BUCKET`, `TF_STATE_REGION`,
- * `TF_STATE_KEY_PREFIX`, `TF_STATE_DYNAMODB_TABLE`). Throws naming the variable.
+ * Synth-time settings from the environment: the backend (`TF_BACKEND=local|s3`;
+ * s3 reads `TF_STATE_BUCKET`, `TF_STATE_REGION`, `TF_STATE_KEY_PREFIX`,
+ * `TF_STATE_DYNAMODB_TABLE`). Throws naming the variable. Image tags are not
+ * settings: they are committed in environments.ts (`npm run release`).
  */
-export function stackSettingsFromEnv(env: Env): { imageTag: string | undefined; backend: StackBackend } {
-  const imageTag = env["GATEWAY_IMAGE_TAG"]?.trim() || undefined;
-  if (imageTag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) {
+export function stackSettingsFromEnv(env: Env): { backend: StackBackend } {
+  if (env["GATEWAY_IMAGE_TAG"]?.trim()) {
+    // Refuse loudly: a deploy that silently ignored it would ship something else than CI believes.
     throw new Error(
-      `GATEWAY_IMAGE_TAG ("${imageTag}") is not a valid image tag; use letters, digits, "_", "." and "-", for example "sha-1a2b3c4"`,
+      "GATEWAY_IMAGE_TAG is not read any more: image tags are committed in stacks/environments.ts; run `npm run release -- --env <environment> --tag <tag>` in a pull request, then deploy without GATEWAY_IMAGE_TAG",
     );
   }
   const kind = env["TF_BACKEND"]?.trim() || "local";
-  if (kind === "local") return { imageTag, backend: { kind: "local" } };
+  if (kind === "local") return { backend: { kind: "local" } };
   if (kind !== "s3") throw new Error(`TF_BACKEND ("${kind}") is not a backend; use local or s3`);
   const bucket = env["TF_STATE_BUCKET"]?.trim();
   if (!bucket)
     throw new Error("TF_STATE_BUCKET: missing; required when TF_BACKEND=s3 (the state bucket's name)");
   return {
-    imageTag,
     backend: {
       kind: "s3",
       bucket,
@@ -119,7 +114,8 @@ export class EnvironmentStack extends TerraformStack {
 
     if (env.platform === "docker") {
       new DockerProvider(this, "docker", {});
-      const tag = props.imageTag ?? env.imageTag;
+      // The image is built from the working tree (rebuilt when its sources change), so its tag is only a local name.
+      const tag = env.imageTag;
       const variables: Record<string, string> = {
         ENVIRONMENT: settings.environment,
         AI_PROVIDER: settings.aiProvider,
@@ -173,19 +169,12 @@ export class EnvironmentStack extends TerraformStack {
         namespace,
         storageGiB: env.chromaStorageGiB,
       });
-      const idle = env.activeSlot === "blue" ? "green" : "blue";
-      const slotTag = (slot: "blue" | "green") =>
-        slot === idle && props.imageTag
-          ? props.imageTag
-          : slot === "blue"
-            ? env.blueImageTag
-            : env.greenImageTag;
       const gatewayService = new BlueGreenGateway(this, "Gateway", {
         ...settings,
         namespace,
         imageRepository: env.imageRepository,
-        blueImageTag: slotTag("blue"),
-        greenImageTag: slotTag("green"),
+        blueImageTag: env.blueImageTag,
+        greenImageTag: env.greenImageTag,
         activeSlot: env.activeSlot,
         idleSlotReplicas: env.idleSlotReplicas,
         minReplicas: env.minReplicas,
@@ -217,16 +206,15 @@ export class EnvironmentStack extends TerraformStack {
 
 /**
  * Builds the app with one stack per environment (`development`, `staging`, `production`);
- * `env` supplies `GATEWAY_IMAGE_TAG` and the backend choice (see {@link stackSettingsFromEnv}).
+ * `env` supplies the backend choice (see {@link stackSettingsFromEnv}).
  */
 export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
-  const { imageTag, backend } = stackSettingsFromEnv(env);
+  const { backend } = stackSettingsFromEnv(env);
   const app = new App(config);
   for (const name of ENVIRONMENT_NAMES) {
     new EnvironmentStack(app, name, {
       environment: ENVIRONMENTS[name],
       backend,
-      ...(imageTag ? { imageTag } : {}),
     });
   }
   return app;

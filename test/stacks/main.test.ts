@@ -7,6 +7,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import { Aspects, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { KitPolicy } from "../../constructs/kubernetes/kit-policy";
+import { release } from "../../scripts/release";
 import { ENVIRONMENTS, environmentConfig } from "../../stacks/environments";
 import {
   buildApp,
@@ -136,21 +137,30 @@ describe("stacks", () => {
     });
   });
 
-  it("deploys CI's GATEWAY_IMAGE_TAG to the idle slot on Kubernetes and to the local gateway", () => {
-    const { imageTag } = stackSettingsFromEnv({ GATEWAY_IMAGE_TAG: "sha-1a2b3c4" });
-    expect(imageTag).toBe("sha-1a2b3c4");
-    const staging = parse(synth("staging", { imageTag }));
-    const active = ENVIRONMENTS.staging.activeSlot;
-    const idle = active === "blue" ? "green" : "blue";
-    expect(container(named(staging, "kubernetes_deployment_v1", `ai-gateway-${idle}`))["image"]).toBe(
-      "ghcr.io/example/ai-gateway:sha-1a2b3c4",
+  it("keeps each slot's committed tag across a promotion; a release changes only the idle slot", () => {
+    const env = { ...ENVIRONMENTS.production, blueImageTag: "sha-old", greenImageTag: "sha-new" };
+    const image = (json: Synthesized, slot: string) =>
+      container(named(json, "kubernetes_deployment_v1", `ai-gateway-${slot}`))["image"];
+    for (const activeSlot of ["blue", "green"] as const) {
+      const json = parse(synth("production", { environment: { ...env, activeSlot } }));
+      expect(image(json, "blue")).toBe("ghcr.io/example/ai-gateway:sha-old");
+      expect(image(json, "green")).toBe("ghcr.io/example/ai-gateway:sha-new");
+    }
+    // The release command on the committed data, evaluated as the stack would see it.
+    const source = readFileSync(join(__dirname, "../../stacks/environments.ts"), "utf8");
+    const released = release(source, "production", "sha-9f8e7d6").source;
+    const tagOf = (text: string, slot: string) =>
+      new RegExp(`  production: \\{[\\s\\S]*?    ${slot}ImageTag: "([^"]*)",`).exec(text)?.[1];
+    const idle = ENVIRONMENTS.production.activeSlot === "blue" ? "green" : "blue";
+    expect(tagOf(released, idle)).toBe("sha-9f8e7d6");
+    expect(tagOf(released, ENVIRONMENTS.production.activeSlot)).toBe(
+      tagOf(source, ENVIRONMENTS.production.activeSlot),
     );
-    expect(container(named(staging, "kubernetes_deployment_v1", `ai-gateway-${active}`))["image"]).toBe(
-      `ghcr.io/example/ai-gateway:${ENVIRONMENTS.staging[`${active}ImageTag`]}`,
-    );
-    const development = parse(synth("development", { imageTag }));
-    expect(all(development, "docker_image").map((image) => image["name"])).toContain(
-      "ai-deploy-kit/gateway:sha-1a2b3c4",
+  });
+
+  it("fails when GATEWAY_IMAGE_TAG is set (tags are committed data now)", () => {
+    expect(() => stackSettingsFromEnv({ GATEWAY_IMAGE_TAG: "sha-1a2b3c4" })).toThrow(
+      "GATEWAY_IMAGE_TAG is not read any more: image tags are committed in stacks/environments.ts; run `npm run release -- --env <environment> --tag <tag>` in a pull request, then deploy without GATEWAY_IMAGE_TAG",
     );
   });
 
@@ -195,12 +205,6 @@ describe("stacks", () => {
       if (name.startsWith("kubeconfig")) continue;
       expect(variable, name).toMatchObject({ sensitive: true });
     }
-  });
-
-  it("fails when GATEWAY_IMAGE_TAG is not a tag", () => {
-    expect(() => stackSettingsFromEnv({ GATEWAY_IMAGE_TAG: "v1 beta" })).toThrow(
-      'GATEWAY_IMAGE_TAG ("v1 beta") is not a valid image tag; use letters, digits, "_", "." and "-", for example "sha-1a2b3c4"',
-    );
   });
 
   it("fails when TF_BACKEND names an unknown backend", () => {
