@@ -47,7 +47,7 @@ describe("ChromaStore", () => {
     expect((pod["spec"] as Body)["volume"]).toContainEqual({
       name: "log-config",
       config_map: {
-        name: "${kubernetes_config_map_v1.VectorStore_LogConfig_48C7FB44.metadata[0].name}",
+        name: `\${kubernetes_config_map_v1.VectorStore_LogConfig_48C7FB44.metadata[0].name}`,
         default_mode: "0444",
       },
     });
