@@ -4,6 +4,7 @@ import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
+import { checkPlainSettings } from "../_secret-check";
 
 /** Props of {@link LocalAiEnvironment}. */
 export interface LocalAiEnvironmentProps {
@@ -110,6 +111,12 @@ export class LocalAiEnvironment extends Construct {
         throw new Error(`${owner}: gatewaySettings.${key} is wired by the construct; remove it`);
       }
     }
+    checkPlainSettings(
+      owner,
+      "gatewaySettings",
+      this.gatewaySettings,
+      "keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
+    );
     this.gatewayUrl = `http://127.0.0.1:${this.gatewayPort}`;
 
     const prefix = this.namePrefix;

@@ -10,6 +10,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import { checkPlainSettings } from "../_secret-check";
 import {
   checkImage,
   checkInteger,
@@ -85,7 +86,11 @@ export interface AiGatewayServiceProps {
   readonly dailyBudgetUsd?: number;
   /** `AI_BUDGET_ENFORCE`. @default - the gateway's default (false) */
   readonly budgetEnforce?: boolean;
-  /** More non-secret settings for the ConfigMap (never keys or passwords: KitPolicy flags them). @default {} */
+  /**
+   * More non-secret settings for the ConfigMap. Secret-looking entries (names
+   * ending in KEY, TOKEN, PASSWORD, SECRET…, or values like `sk-…`) are refused:
+   * pass them through `secrets`. @default {}
+   */
   readonly extraSettings?: Readonly<Record<string, string>>;
   /** Postgres for the ledger; `DATABASE_URL` is composed from its Secret. @default - embedded PGlite */
   readonly database?: PgvectorDatabase;
@@ -204,6 +209,12 @@ export class AiGatewayService extends Construct {
         );
       }
     }
+    checkPlainSettings(
+      owner,
+      "extraSettings",
+      props.extraSettings ?? {},
+      "pass it through secrets (AppSecrets) instead",
+    );
     if (props.secrets?.secretName && props.secrets.namespace !== this.namespace) {
       throw new Error(
         `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,

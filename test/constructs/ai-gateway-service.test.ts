@@ -302,6 +302,26 @@ describe("AiGatewayService", () => {
     );
   });
 
+  it("fails when extraSettings carries a secret", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(
+      () =>
+        new AiGatewayService(stack, "Gateway", {
+          image: "ghcr.io/acme/ai-gateway:1.0.0",
+          extraSettings: { OPENAI_API_KEY: "sk-live-0123456789abcdef" },
+        }),
+    ).toThrow(
+      "AiGatewayService: extraSettings.OPENAI_API_KEY holds a literal secret-looking value; plain settings are written in clear text to the synthesized output and state, so pass it through secrets (AppSecrets) instead",
+    );
+    expect(
+      () =>
+        new AiGatewayService(stack, "Other", {
+          image: "ghcr.io/acme/ai-gateway:1.0.0",
+          extraSettings: { UPSTREAM_NOTE: "sk-proj-0123456789abcdef" },
+        }),
+    ).toThrow("AiGatewayService: extraSettings.UPSTREAM_NOTE holds a literal secret-looking value");
+  });
+
   it("fails when a data service lives in another namespace", () => {
     const stack = new TerraformStack(Testing.app(), "test");
     const database = new PgvectorDatabase(stack, "Database", { namespace: "data" });

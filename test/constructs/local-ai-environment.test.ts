@@ -108,6 +108,12 @@ describe("LocalAiEnvironment", () => {
     );
   });
 
+  it("fails when gatewaySettings carries a secret", () => {
+    expect(() => build({ gatewaySettings: { GROQ_API_KEY: "gsk_0123456789abcdef" } })).toThrow(
+      "LocalAiEnvironment: gatewaySettings.GROQ_API_KEY holds a literal secret-looking value; plain settings are written in clear text to the synthesized output and state, so keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
+    );
+  });
+
   it("fails when the name prefix is invalid", () => {
     expect(() => build({ namePrefix: "AI Dev" })).toThrow(
       'LocalAiEnvironment: namePrefix ("AI Dev") must be lower-case letters, digits and "-"',
