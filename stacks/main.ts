@@ -12,7 +12,7 @@ import {
   TerraformVariable,
 } from "cdktf";
 import type { Construct } from "constructs";
-import { ENVIRONMENT_NAMES } from "../app/config/defaults";
+import { ENVIRONMENT_NAMES, type ProviderName } from "../app/config/defaults";
 import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
@@ -22,6 +22,15 @@ import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
+
+/** The AppSecrets key holding each provider's API key; keyless providers have none. */
+const PROVIDER_SECRET_KEY: Readonly<Record<ProviderName, string | undefined>> = {
+  openai: "OPENAI_API_KEY",
+  claude: "CLAUDE_API_KEY",
+  gemini: "GEMINI_API_KEY",
+  groq: "GROQ_API_KEY",
+  ollama: undefined,
+};
 
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
@@ -159,7 +168,14 @@ export class EnvironmentStack extends TerraformStack {
         },
       });
       const namespace = env.namespace;
-      const secrets = new AppSecrets(this, "Secrets", { namespace });
+      // The gateway refuses to start in staging/production without client keys and
+      // the keys of every provider it routes to: make Terraform refuse first.
+      const routed = [gateway.provider, ...gateway.fallbacks.map((target) => target.provider)];
+      const requiredKeys = [
+        "GATEWAY_API_KEYS",
+        ...new Set(routed.flatMap((provider) => PROVIDER_SECRET_KEY[provider] ?? [])),
+      ];
+      const secrets = new AppSecrets(this, "Secrets", { namespace, requiredKeys });
       const database = new PgvectorDatabase(this, "Database", {
         namespace,
         storageGiB: env.postgresStorageGiB,

@@ -116,6 +116,22 @@ describe("stacks", () => {
     },
   );
 
+  it.each([
+    ["staging", ["gateway_api_keys", "openai_api_key"]],
+    ["production", ["gateway_api_keys", "openai_api_key", "claude_api_key"]],
+  ] as const)("requires the client keys and the routed providers' keys in %s", (name, required) => {
+    const variables = parse(synth(name)).variable ?? {};
+    for (const variable of required) {
+      expect(variables[variable], variable).not.toHaveProperty("default");
+      expect(variables[variable], variable).toMatchObject({
+        validation: [expect.objectContaining({ condition: `\${length(var.${variable}) > 0}` })],
+      });
+    }
+    for (const optional of ["groq_api_key", "gemini_api_key", "alert_webhook_url"]) {
+      expect(variables[optional], optional).toMatchObject({ default: "" });
+    }
+  });
+
   it("keeps state locally by default and in S3 when TF_BACKEND=s3", () => {
     expect(parse(synth("staging")).terraform?.["backend"]).toEqual({
       local: { path: "../../../terraform.staging.tfstate" },
