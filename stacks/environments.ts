@@ -42,8 +42,17 @@ export interface EnvironmentConfig {
    * slot's count (an HPA never scales up from 0), and releases are verified on the preview Service.
    */
   readonly idleSlotReplicas: number;
-  /** Create the ServiceMonitor and PrometheusRule (needs the Prometheus Operator CRDs). */
+  /**
+   * Create the ServiceMonitor and PrometheusRule. They are `kubernetes_manifest`
+   * resources: plan and deploy need a reachable cluster with the Prometheus
+   * Operator CRDs installed (set false where the operator is absent).
+   */
   readonly prometheusOperatorEnabled: boolean;
+  /**
+   * Labels on the ServiceMonitor and PrometheusRule that the Prometheus Operator
+   * selects on; kube-prometheus-stack picks up only `release: <its Helm release>` by default.
+   */
+  readonly prometheusSelectorLabels: Readonly<Record<string, string>>;
   /** Storage for the data services, in GiB. */
   readonly postgresStorageGiB: number;
   readonly redisStorageGiB: number;
@@ -72,6 +81,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     greenImageTag: "dev",
     idleSlotReplicas: 0,
     prometheusOperatorEnabled: false,
+    prometheusSelectorLabels: {},
     postgresStorageGiB: 5,
     redisStorageGiB: 1,
     chromaStorageGiB: 5,
@@ -95,6 +105,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // and promotion hands the live Service a slot already at minReplicas.
     idleSlotReplicas: 2,
     prometheusOperatorEnabled: true,
+    // The Helm release name of kube-prometheus-stack in the cluster.
+    prometheusSelectorLabels: { release: "kube-prometheus-stack" },
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
@@ -119,6 +131,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     // a slot already at minReplicas (one warm pod would serve everything until the HPA caught up).
     idleSlotReplicas: 3,
     prometheusOperatorEnabled: true,
+    // The Helm release name of kube-prometheus-stack in the cluster.
+    prometheusSelectorLabels: { release: "kube-prometheus-stack" },
     postgresStorageGiB: 100,
     redisStorageGiB: 10,
     chromaStorageGiB: 50,

@@ -208,6 +208,7 @@ export class EnvironmentStack extends TerraformStack {
       new GatewayMonitoring(this, "Monitoring", {
         gateway: gatewayService,
         prometheusOperatorEnabled: env.prometheusOperatorEnabled,
+        prometheusSelectorLabels: env.prometheusSelectorLabels,
       });
       // Everything lives in the namespace, so it waits for it.
       for (const child of this.node.findAll()) {

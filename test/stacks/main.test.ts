@@ -132,6 +132,19 @@ describe("stacks", () => {
     }
   });
 
+  it.each(["staging", "production"] as const)(
+    "labels %s's ServiceMonitor and PrometheusRule for the operator's selector",
+    (name) => {
+      const manifests = all(parse(synth(name)), "kubernetes_manifest").map(
+        (body) => body["manifest"] as { kind: string; metadata: { labels: Record<string, string> } },
+      );
+      expect(manifests.map((manifest) => manifest.kind).sort()).toEqual(["PrometheusRule", "ServiceMonitor"]);
+      for (const manifest of manifests) {
+        expect(manifest.metadata.labels).toMatchObject({ release: "kube-prometheus-stack" });
+      }
+    },
+  );
+
   it("keeps state locally by default and in S3 when TF_BACKEND=s3", () => {
     expect(parse(synth("staging")).terraform?.["backend"]).toEqual({
       local: { path: "../../../terraform.staging.tfstate" },
