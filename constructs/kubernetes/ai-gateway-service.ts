@@ -282,19 +282,22 @@ export class AiGatewayService extends Construct {
       data: this.settings,
     });
 
-    // Connection URLs carry passwords: the kubelet expands $(VAR) from the
-    // secret-backed variables defined just before, so only references are synthesized.
+    // Passwords never enter synthesized output: the Postgres password reaches the
+    // client as PGPASSWORD (node-postgres reads it when DATABASE_URL has none), so
+    // any character is safe. REDIS_URL embeds the password through the kubelet's
+    // $(VAR) expansion, unescaped: a Redis password must be URL-safe (the kit's own
+    // variables validate that; an existing Secret must hold letters, digits, . _ ~ -).
     const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [];
     if (props.database) {
       const db = props.database;
       env.push(
         {
-          name: "DATABASE_PASSWORD",
+          name: "PGPASSWORD",
           valueFrom: { secretKeyRef: { name: db.secretName, key: db.passwordKey } },
         },
         {
           name: "DATABASE_URL",
-          value: `postgres://${db.username}:$(DATABASE_PASSWORD)@${db.host}:${db.port}/${db.databaseName}`,
+          value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}`,
         },
       );
     }
@@ -462,6 +465,19 @@ export class AiGatewayService extends Construct {
               protocol: "TCP",
             })),
           },
+          // Without roleArn the AWS SDK gets credentials from EKS Pod Identity or the
+          // instance metadata service, both plain HTTP on link-local addresses.
+          ...(props.secrets?.source.kind === "aws-secrets-manager"
+            ? [
+                {
+                  to: [
+                    { ipBlock: { cidr: "169.254.170.23/32" } },
+                    { ipBlock: { cidr: "169.254.169.254/32" } },
+                  ],
+                  ports: [{ port: "80", protocol: "TCP" }],
+                },
+              ]
+            : []),
         ],
       },
     });
