@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
@@ -144,6 +145,7 @@ export class EnvironmentStack extends TerraformStack {
         namePrefix: env.namespace,
         gatewayImage: `${env.imageRepository}:${tag}`,
         gatewaySettings: variables,
+        sourceRoot: resolve(__dirname, ".."),
       });
     } else {
       // Cluster credentials come from the kubeconfig of whoever runs `cdktf deploy`, never from code.

@@ -1,3 +1,6 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { Container, type ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
@@ -23,6 +26,17 @@ export interface LocalAiEnvironmentProps {
   readonly buildContext?: string;
   /** Dockerfile path inside the context. @default "Dockerfile" */
   readonly dockerfile?: string;
+  /**
+   * The build context as seen from where synth runs; the files in `sourcePaths`
+   * under it are hashed at synth into the image's triggers, so a change rebuilds it.
+   * @default - the current directory (cdktf synth runs in the repository root)
+   */
+  readonly sourceRoot?: string;
+  /**
+   * Files and directories (relative to `sourceRoot`) the image is built from; missing ones are skipped.
+   * @default - the Dockerfile, package.json, package-lock.json, tsconfig.json, scripts/ and app/
+   */
+  readonly sourcePaths?: readonly string[];
   /** Name and tag of the built gateway image. @default "ai-deploy-kit/gateway:dev" */
   readonly gatewayImage?: string;
   /** @default "pgvector/pgvector:0.8.0-pg16" */
@@ -59,6 +73,8 @@ export class LocalAiEnvironment extends Construct {
   public readonly chromaImage: string;
   public readonly gatewaySettings: Readonly<Record<string, string>>;
   public readonly gatewayMemoryMiB: number;
+  /** sha256 over `sourcePaths`: changes whenever the gateway image's inputs do. */
+  public readonly sourceHash: string;
   public readonly network: Network;
   /** The gateway container. */
   public readonly gateway: Container;
@@ -118,6 +134,17 @@ export class LocalAiEnvironment extends Construct {
       "keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
     );
     this.gatewayUrl = `http://127.0.0.1:${this.gatewayPort}`;
+    this.sourceHash = hashSources(
+      resolve(props.sourceRoot ?? "."),
+      props.sourcePaths ?? [
+        this.dockerfile,
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "scripts",
+        "app",
+      ],
+    );
 
     const prefix = this.namePrefix;
     const password = (variableId: string, suffix: string, what: string) => {
@@ -225,6 +252,8 @@ export class LocalAiEnvironment extends Construct {
       name: this.gatewayImage,
       keepLocally: true,
       buildAttribute: { context: this.buildContext, dockerfile: this.dockerfile, tag: [this.gatewayImage] },
+      // Without triggers the provider never rebuilds an image whose name is unchanged.
+      triggers: { source_sha256: this.sourceHash },
     });
     const env = {
       ...this.gatewaySettings,
@@ -263,4 +292,23 @@ export class LocalAiEnvironment extends Construct {
       dependsOn: [postgres, redis, chroma],
     });
   }
+}
+
+/** sha256 over the paths and contents of every file under `paths` (sorted, so stable across machines). */
+function hashSources(root: string, paths: readonly string[]): string {
+  const files: string[] = [];
+  const walk = (path: string) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path)) walk(join(path, entry));
+    } else files.push(path);
+  };
+  for (const path of paths) walk(join(root, path));
+  const hash = createHash("sha256");
+  for (const file of files.map((path) => relative(root, path).split("\\").join("/")).sort()) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(join(root, file)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
 }

@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
@@ -88,6 +91,33 @@ describe("LocalAiEnvironment", () => {
     ]);
     for (const variable of Object.values(json.variable ?? {}))
       expect(variable).toMatchObject({ sensitive: true });
+  });
+
+  it("rebuilds the gateway image when its sources change (triggers hash them at synth)", () => {
+    const root = mkdtempSync(join(tmpdir(), "ai-deploy-kit-sources-"));
+    try {
+      mkdirSync(join(root, "app"));
+      writeFileSync(join(root, "Dockerfile"), "FROM node:20\n");
+      writeFileSync(join(root, "package-lock.json"), "{}\n");
+      writeFileSync(join(root, "app/main.ts"), "export const a = 1;\n");
+      const triggers = () => {
+        const { json } = synth((scope) => {
+          new LocalAiEnvironment(scope, "Local", { sourceRoot: root });
+        });
+        const image = all(json, "docker_image").find((body) => body["build"] !== undefined);
+        return image?.["triggers"] as Record<string, string>;
+      };
+      const first = triggers();
+      expect(first["source_sha256"]).toMatch(/^[0-9a-f]{64}$/);
+      expect(triggers()).toEqual(first);
+      writeFileSync(join(root, "app/main.ts"), "export const a = 2;\n");
+      const afterApp = triggers();
+      expect(afterApp["source_sha256"]).not.toBe(first["source_sha256"]);
+      writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+      expect(triggers()["source_sha256"]).not.toBe(afterApp["source_sha256"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("fails when the gateway port is out of range", () => {

@@ -95,7 +95,12 @@ describe("stacks", () => {
   );
 
   it.each(["development", "staging", "production"] as const)("synthesizes %s as recorded", (name) => {
-    expect(JSON.stringify(parse(synth(name)), null, 2)).toMatchSnapshot();
+    // The development image's source hash follows app/ and would churn the snapshot; its own test checks it.
+    const text = JSON.stringify(parse(synth(name)), null, 2).replace(
+      /"source_sha256": "[0-9a-f]{64}"/g,
+      '"source_sha256": "<sha256 of the gateway sources>"',
+    );
+    expect(text).toMatchSnapshot();
   });
 
   it.each(["staging", "production"] as const)(
