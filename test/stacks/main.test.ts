@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -239,6 +240,18 @@ describe("stacks", () => {
       if (name.startsWith("kubeconfig")) continue;
       expect(variable, name).toMatchObject({ sensitive: true });
     }
+  });
+
+  it("keeps tfvars files (they hold the secret values) out of git and the Docker build context", () => {
+    const root = join(__dirname, "../..");
+    for (const file of ["production.tfvars", "stacks/staging.auto.tfvars.json"]) {
+      // Exit 0 means ignored; execFileSync throws on 1.
+      expect(() =>
+        execFileSync("git", ["check-ignore", "--no-index", "-q", file], { cwd: root }),
+      ).not.toThrow();
+    }
+    const dockerignore = readFileSync(join(root, ".dockerignore"), "utf8").split("\n");
+    expect(dockerignore).toEqual(expect.arrayContaining(["*.tfvars", "*.tfvars.json"]));
   });
 
   it("fails when TF_BACKEND names an unknown backend", () => {
