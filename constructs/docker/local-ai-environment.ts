@@ -47,7 +47,8 @@ export interface LocalAiEnvironmentProps {
   readonly chromaImage?: string;
   /**
    * Non-secret gateway settings (ENVIRONMENT, AI_PROVIDER, LOG_LEVEL, ...);
-   * the data-service URLs are added by the construct.
+   * the data-service URLs are added by the construct, and `OLLAMA_BASE_URL`
+   * defaults to the host's Ollama (`http://host.docker.internal:11434`).
    * @default { ENVIRONMENT: "development" }
    */
   readonly gatewaySettings?: Readonly<Record<string, string>>;
@@ -91,7 +92,11 @@ export class LocalAiEnvironment extends Construct {
     this.postgresImage = props.postgresImage ?? "pgvector/pgvector:0.8.0-pg16";
     this.redisImage = props.redisImage ?? "redis:7.4.1-alpine";
     this.chromaImage = props.chromaImage ?? "chromadb/chroma:0.6.3";
-    this.gatewaySettings = props.gatewaySettings ?? { ENVIRONMENT: "development" };
+    // Ollama runs on the developer's machine, not in the container (localhost there is the container).
+    this.gatewaySettings = {
+      OLLAMA_BASE_URL: "http://host.docker.internal:11434",
+      ...(props.gatewaySettings ?? { ENVIRONMENT: "development" }),
+    };
     this.gatewayMemoryMiB = props.gatewayMemoryMiB ?? 1024;
     const owner = "LocalAiEnvironment";
     if (!/^[a-z0-9][a-z0-9-]*$/.test(this.namePrefix)) {
@@ -180,6 +185,8 @@ export class LocalAiEnvironment extends Construct {
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
     });
+    // Terraform waits for the data services to be healthy, so the gateway (which depends on them) starts after.
+    const healthy = { wait: true, waitTimeout: 180 };
     const health = (test: string[], startPeriod = "30s") => ({
       test,
       interval: "10s",
@@ -189,6 +196,7 @@ export class LocalAiEnvironment extends Construct {
     });
 
     const postgres = new Container(this, "Postgres", {
+      ...healthy,
       ...common("postgres"),
       name: `${prefix}-postgres`,
       image: pull("PostgresImage", this.postgresImage).imageId,
@@ -215,18 +223,22 @@ export class LocalAiEnvironment extends Construct {
     });
 
     const redis = new Container(this, "Redis", {
+      ...healthy,
       ...common("redis"),
       name: `${prefix}-redis`,
       image: pull("RedisImage", this.redisImage).imageId,
       memory: 512,
       // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s command.
       command: ["sh", "-c", 'exec redis-server --appendonly yes --dir /data --requirepass "$REDIS_PASSWORD"'],
+      // `sh -c` bypasses the image entrypoint that drops root (gosu/su-exec), so drop it here.
+      user: "redis",
       env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
       volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
       healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
     });
 
     const chroma = new Container(this, "Chroma", {
+      ...healthy,
       ...common("chroma"),
       name: `${prefix}-chroma`,
       image: pull("ChromaImage", this.chromaImage).imageId,

@@ -83,6 +83,33 @@ describe("LocalAiEnvironment", () => {
     expect(text).toHaveResource(Container);
   });
 
+  it("runs Redis as the redis user, since sh -c bypasses the entrypoint that drops root", () => {
+    expect(containerNamed(json, "ai-dev-redis")["user"]).toBe("redis");
+  });
+
+  it("starts the gateway only once the data services are healthy", () => {
+    for (const name of ["ai-dev-postgres", "ai-dev-redis", "ai-dev-chroma"]) {
+      expect(containerNamed(json, name), name).toMatchObject({ wait: true, wait_timeout: 180 });
+    }
+    expect(containerNamed(json, "ai-dev-gateway")["depends_on"]).toHaveLength(3);
+  });
+
+  it("points the gateway at the host's Ollama by default", () => {
+    const env = (settings?: Record<string, string>) => {
+      const built = synth((scope) => {
+        new LocalAiEnvironment(scope, "Local", settings ? { gatewaySettings: settings } : {});
+      });
+      return containerNamed(built.json, "ai-dev-gateway")["env"];
+    };
+    expect(env()).toEqual(expect.arrayContaining(["OLLAMA_BASE_URL=http://host.docker.internal:11434"]));
+    expect(env({ ENVIRONMENT: "development" })).toEqual(
+      expect.arrayContaining(["OLLAMA_BASE_URL=http://host.docker.internal:11434"]),
+    );
+    expect(env({ OLLAMA_BASE_URL: "http://gpu-box:11434" })).toEqual(
+      expect.arrayContaining(["OLLAMA_BASE_URL=http://gpu-box:11434"]),
+    );
+  });
+
   it("keeps passwords in sensitive variables", () => {
     expect(Object.keys(json.variable ?? {}).sort()).toEqual([
       "ai_dev_chroma_token",
