@@ -11,6 +11,7 @@ import {
   TerraformResource,
   TerraformStack,
   TerraformVariable,
+  Token,
 } from "cdktf";
 import type { Construct } from "constructs";
 import { ENVIRONMENT_NAMES, type ProviderName } from "../app/config/defaults";
@@ -139,7 +140,6 @@ export class EnvironmentStack extends TerraformStack {
         AI_MONITORING_ENABLED: String(settings.monitoringEnabled),
         AI_DAILY_BUDGET: String(settings.dailyBudgetUsd),
         AI_BUDGET_ENFORCE: String(settings.budgetEnforce),
-        OLLAMA_BASE_URL: "http://host.docker.internal:11434",
       };
       new LocalAiEnvironment(this, "Local", {
         namePrefix: env.namespace,
@@ -149,15 +149,19 @@ export class EnvironmentStack extends TerraformStack {
       });
     } else {
       // Cluster credentials come from the kubeconfig of whoever runs `cdktf deploy`, never from code.
+      // null leaves the provider's own defaults in force: KUBE_CONFIG_PATH(S), then in-cluster config.
       const configPath = new TerraformVariable(this, "kubeconfig_path", {
         type: "string",
-        default: "~/.kube/config",
-        description: "Path to the kubeconfig used to reach the cluster",
+        nullable: true,
+        default: Token.nullValue(),
+        description:
+          "Path to the kubeconfig used to reach the cluster; null uses KUBE_CONFIG_PATH or in-cluster config",
       });
       const configContext = new TerraformVariable(this, "kubeconfig_context", {
         type: "string",
-        default: "",
-        description: "kubeconfig context; empty uses the current context",
+        nullable: true,
+        default: Token.nullValue(),
+        description: "kubeconfig context; null uses the current context",
       });
       new KubernetesProvider(this, "kubernetes", {
         configPath: configPath.stringValue,

@@ -199,6 +199,13 @@ export class AiGatewayService extends Construct {
     }
     if (this.replicas !== undefined)
       checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    for (const port of props.egressExtraPorts ?? []) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(
+          `${owner}: egressExtraPorts contains ${port}; each must be a TCP port from 1 to 65535, for example 11434 for Ollama`,
+        );
+      }
+    }
     checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
     checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
     checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");

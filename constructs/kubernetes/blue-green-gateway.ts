@@ -82,6 +82,11 @@ export class BlueGreenGateway extends Construct {
       const tag = which === "blue" ? props.blueImageTag : props.greenImageTag;
       const image = `${props.imageRepository}:${tag}`;
       if (!tag) checkImage("BlueGreenGateway", `${which}ImageTag`, props.imageRepository);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+        throw new Error(
+          `BlueGreenGateway: ${which}ImageTag ("${tag}") is not a valid image tag; use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", for example "sha-1a2b3c4"`,
+        );
+      }
       const isActive = which === this.activeSlot;
       return new AiGatewayService(this, which === "blue" ? "Blue" : "Green", {
         ...props,

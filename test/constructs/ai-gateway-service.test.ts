@@ -346,6 +346,16 @@ describe("AiGatewayService", () => {
     );
   });
 
+  it("fails when an extra egress port is out of range", () => {
+    expect(() => build({ egressExtraPorts: [11434, 70000] })).toThrow(
+      "AiGatewayService: egressExtraPorts contains 70000; each must be a TCP port from 1 to 65535, for example 11434 for Ollama",
+    );
+    expect(() => build({ egressExtraPorts: [0] })).toThrow("AiGatewayService: egressExtraPorts contains 0;");
+    expect(() => build({ egressExtraPorts: [80.5] })).toThrow(
+      "AiGatewayService: egressExtraPorts contains 80.5;",
+    );
+  });
+
   it("fails when extraSettings carries a secret", () => {
     const stack = new TerraformStack(Testing.app(), "test");
     expect(

@@ -151,6 +151,19 @@ describe("BlueGreenGateway", () => {
     );
   });
 
+  it("fails when a slot's tag is not a valid image tag", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, blueImageTag: "v1 beta" })).toThrow(
+      'BlueGreenGateway: blueImageTag ("v1 beta") is not a valid image tag; use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", for example "sha-1a2b3c4"',
+    );
+    expect(() => new BlueGreenGateway(stack, "Other", { ...BASE, greenImageTag: ".hidden" })).toThrow(
+      'BlueGreenGateway: greenImageTag (".hidden") is not a valid image tag',
+    );
+    expect(() => new BlueGreenGateway(stack, "Third", { ...BASE, greenImageTag: "a".repeat(129) })).toThrow(
+      "is not a valid image tag",
+    );
+  });
+
   it("fails when idleSlotReplicas is negative", () => {
     const stack = new TerraformStack(Testing.app(), "test");
     expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, idleSlotReplicas: -1 })).toThrow(

@@ -72,6 +72,10 @@ describe("stacks", () => {
         config_path: tfVar("kubeconfig_path"),
         config_context: tfVar("kubeconfig_context"),
       });
+      // null, not ~/.kube/config: the provider then honours KUBE_CONFIG_PATH and in-cluster config.
+      for (const variable of ["kubeconfig_path", "kubeconfig_context"]) {
+        expect(parse(text).variable?.[variable], variable).toMatchObject({ nullable: true, default: null });
+      }
       expect(text).toHaveResourceWithProperties(NamespaceV1, {
         metadata: expect.objectContaining({ name: ENVIRONMENTS[name].namespace }),
       });
