@@ -55,6 +55,15 @@ describe("BlueGreenGateway", () => {
       );
     expect(hpaTargets(blue)).toEqual(["ai-gateway-blue"]);
     expect(hpaTargets(green)).toEqual(["ai-gateway-green"]);
+    // Each slot keeps its own image: a promotion never moves or reverts a tag.
+    for (const json of [blue, green]) {
+      expect(container(named(json, "kubernetes_deployment_v1", "ai-gateway-blue"))["image"]).toBe(
+        "ghcr.io/acme/ai-gateway:1.4.2",
+      );
+      expect(container(named(json, "kubernetes_deployment_v1", "ai-gateway-green"))["image"]).toBe(
+        "ghcr.io/acme/ai-gateway:1.5.0",
+      );
+    }
   });
 
   it("scales the idle slot to idleSlotReplicas (zero by default) without an HPA", () => {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { Aspects, Testing } from "cdktf";
+import { App, Aspects, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { KitPolicy } from "../../constructs/kubernetes/kit-policy";
 import { release } from "../../scripts/release";
@@ -208,14 +208,20 @@ describe("stacks", () => {
     expect(source.match(/^ {4}activeSlot: "(blue|green)",$/gm)).toHaveLength(3);
   });
 
-  it("never writes secret values into cdktf.out", () => {
+  it("never writes deploy-time secret values (TF_VAR_*, process env) into cdktf.out", () => {
+    // Synth must not read these at all; a future process.env read would leak them here.
     const canaries = {
       TF_VAR_openai_api_key: "canary-openai-7f3a9c1e5b",
+      TF_VAR_claude_api_key: "canary-claude-3e5g7i9k1m",
       TF_VAR_gateway_api_keys: "canary-client-2d8e4f6a0c",
       TF_VAR_ai_postgres_password: "canaryPostgres9b1d3f5h7j",
       TF_VAR_ai_redis_password: "canaryRedis4k6m8p0r2t",
+      TF_VAR_ai_chroma_token: "canaryChroma5n7p9r1t3v",
       TF_VAR_ai_dev_postgres_password: "canaryDevPg1q3s5u7w9y",
+      TF_VAR_ai_dev_redis_password: "canaryDevRedis2a4c6e8g",
+      TF_VAR_ai_dev_chroma_token: "canaryDevChroma3b5d7f9h",
       OPENAI_API_KEY: "sk-canary-environment-0a1b2c3d",
+      GATEWAY_API_KEYS: "canary-env-client-key-9z8y",
       DATABASE_URL: "postgres://ai:canaryDbUrlPass42@db:5432/ai",
       REDIS_URL: "redis://:canaryRedisUrlPass42@redis:6379",
     };
@@ -239,12 +245,49 @@ describe("stacks", () => {
         expect(text.includes(value), `${value} in ${file}`).toBe(false);
       expect(text).not.toMatch(/canary/i);
     }
-    const production = parse(readFileSync(join(outdir, "stacks/production/cdk.tf.json"), "utf8"));
-    for (const [name, variable] of Object.entries(production.variable ?? {})) {
-      if (name.startsWith("kubeconfig")) continue;
-      expect(variable, name).toMatchObject({ sensitive: true });
+    // Every variable that receives one of those values is sensitive.
+    for (const stack of ["development", "staging", "production"]) {
+      const json = parse(readFileSync(join(outdir, `stacks/${stack}/cdk.tf.json`), "utf8"));
+      const names = Object.keys(json.variable ?? {});
+      for (const key of Object.keys(canaries).filter((key) => key.startsWith("TF_VAR_"))) {
+        const name = key.slice("TF_VAR_".length);
+        if (names.includes(name))
+          expect(json.variable?.[name], `${stack} ${name}`).toMatchObject({ sensitive: true });
+      }
+      for (const [name, variable] of Object.entries(json.variable ?? {})) {
+        if (name.startsWith("kubeconfig")) continue;
+        expect(variable, `${stack} ${name}`).toMatchObject({ sensitive: true });
+      }
     }
   });
+
+  it.each(["development", "staging", "production"] as const)(
+    "fails synth, writing nothing, when a secret reaches a plain setting of %s",
+    (name) => {
+      const canary = "sk-canary0123456789abcdef";
+      const env = ENVIRONMENTS[name];
+      const leaky = { ...env, gateway: { ...env.gateway, model: canary } };
+      const outdir = mkdtempSync(join(tmpdir(), "ai-deploy-kit-leak-"));
+      outdirs.push(outdir);
+      let message = "";
+      try {
+        const app = new App({ outdir });
+        new EnvironmentStack(app, name, { environment: leaky });
+        app.synth();
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(
+        env.platform === "docker"
+          ? "LocalAiEnvironment: gatewaySettings.AI_MODEL holds a literal secret-looking value"
+          : `KitPolicy: kubernetes_config_map_v1 "ai-gateway-${env.activeSlot}-config" (${name}/Gateway/${env.activeSlot === "blue" ? "Blue" : "Green"}/Config) data AI_MODEL holds a literal secret-looking value`,
+      );
+      expect(message).not.toContain(canary);
+      for (const file of filesUnder(outdir)) {
+        expect(readFileSync(file, "utf8").includes(canary), file).toBe(false);
+      }
+    },
+  );
 
   it("keeps tfvars files (they hold the secret values) out of git and the Docker build context", () => {
     const root = join(__dirname, "../..");
