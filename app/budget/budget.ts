@@ -71,7 +71,8 @@ export class Budget {
   /** Spend that could not reach the counter (Redis down); added with the next increment. */
   private unsynced = 0n;
   /** The last total the counter reported, per day; used while the counter is unreachable. */
-  private readonly lastKnown = new Map<string, bigint>();
+  private readonly counted = new Map<string, bigint>();
+  private counterDown = false;
 
   constructor(private readonly options: BudgetOptions) {
     this.metrics = options.metrics ?? noopMetrics;
@@ -98,48 +99,68 @@ export class Budget {
     const day = this.today();
     if (!this.options.ledgerSpent) return this.spentPico(day);
     try {
+      // Spend this process kept while the counter was away goes in first, so
+      // the max-merge below compares like with like.
+      if (this.unsynced > 0n) await this.push(day, 0n);
       const fromLedger = await this.options.ledgerSpent(day);
       const total = await this.options.counter.raiseTo(day, fromLedger);
-      this.lastKnown.set(day, total);
-      this.publish(day, total);
+      this.counted.set(day, total);
+      this.publish(total);
       return total;
     } catch (error) {
       this.options.logger.warn({ err: { message: (error as Error).message } }, "budget reseed failed");
-      return this.lastKnown.get(day) ?? 0n;
+      return (this.counted.get(day) ?? 0n) + this.unsynced;
     }
   }
 
   /** Adds priced spend to today's counter and raises alerts the new total crosses. */
   async record(pico: bigint): Promise<bigint> {
     const day = this.today();
-    if (pico <= 0n && this.unsynced === 0n) return this.lastKnown.get(day) ?? 0n;
-    const amount = pico + this.unsynced;
+    if (pico <= 0n && this.unsynced === 0n) return (this.counted.get(day) ?? 0n) + this.unsynced;
     let total: bigint;
     try {
-      this.unsynced = 0n;
-      total = await this.options.counter.add(day, amount);
+      total = await this.push(day, pico);
+      if (this.counterDown) this.options.logger.info("budget counter reachable again; local spend synced");
+      this.counterDown = false;
     } catch (error) {
-      this.unsynced += amount;
-      total = (this.lastKnown.get(day) ?? 0n) + amount;
-      this.options.logger.warn(
-        { err: { message: (error as Error).message } },
-        "budget counter unavailable; spend kept locally until it returns",
-      );
+      this.unsynced += pico;
+      total = (this.counted.get(day) ?? 0n) + this.unsynced;
+      if (!this.counterDown) {
+        this.options.logger.warn(
+          { err: { message: (error as Error).message } },
+          "budget counter unavailable; spend kept locally until it returns",
+        );
+      }
+      this.counterDown = true;
     }
-    this.lastKnown.set(day, total);
-    this.publish(day, total);
+    this.publish(total);
     await this.alertIfCrossed(day, total);
     return total;
   }
 
-  /** Today's spend in pico-dollars (the shared counter; the last known value if it is unreachable). */
+  /** Today's spend in pico-dollars: the shared counter plus spend it has not seen yet. */
   async spentPico(day = this.today()): Promise<bigint> {
+    const local = day === this.today() ? this.unsynced : 0n;
     try {
-      const total = (await this.options.counter.get(day)) + (day === this.today() ? this.unsynced : 0n);
-      this.lastKnown.set(day, total);
-      return total;
+      const counted = await this.options.counter.get(day);
+      this.counted.set(day, counted);
+      return counted + local;
     } catch {
-      return (this.lastKnown.get(day) ?? 0n) + this.unsynced;
+      return (this.counted.get(day) ?? 0n) + local;
+    }
+  }
+
+  /** Adds `pico` plus any unsynced spend to the counter; on failure nothing is lost (the caller keeps it). */
+  private async push(day: string, pico: bigint): Promise<bigint> {
+    const pending = this.unsynced;
+    this.unsynced = 0n;
+    try {
+      const counted = await this.options.counter.add(day, pico + pending);
+      this.counted.set(day, counted);
+      return counted + this.unsynced;
+    } catch (error) {
+      this.unsynced += pending;
+      throw error;
     }
   }
 
@@ -264,7 +285,7 @@ export class Budget {
     }
   }
 
-  private publish(_day: string, total: bigint): void {
+  private publish(total: bigint): void {
     this.metrics.set(METRIC.budgetSpent, Number(total) / Number(PICO_PER_USD));
     this.metrics.set(METRIC.budgetLimit, this.options.settings().dailyBudgetUsd);
   }

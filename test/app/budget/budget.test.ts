@@ -1,6 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Budget, createBudget } from "../../../app/budget";
 import { ConfigStore } from "../../../app/config/config-store";
@@ -12,7 +13,14 @@ import { METRIC } from "../../../app/observability/metric-names";
 import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { responseEvent } from "../../helpers/events";
-import { DATABASE_URL, pgSchema, REDIS_URL, redisPrefix, tempDir } from "../../helpers/real-services";
+import {
+  DATABASE_URL,
+  pgSchema,
+  REDIS_URL,
+  redisPrefix,
+  TcpProxy,
+  tempDir,
+} from "../../helpers/real-services";
 
 class RecordingMetrics implements MetricsSink {
   readonly counts = new Map<string, number>();
@@ -66,6 +74,7 @@ interface Replica {
 /** One gateway process's ledger and budget, sharing Redis (by prefix) and Postgres (by schema). */
 async function replica(options: {
   prefix: string | undefined;
+  redisUrl?: string;
   env: Record<string, string>;
   clock: { now(): number };
   dir: string;
@@ -74,7 +83,11 @@ async function replica(options: {
   const logger = createLogger({ level: "debug", destination: logs });
   const metrics = new RecordingMetrics();
   const config = new ConfigStore(
-    testConfig({ ...options.env, ...(options.prefix ? { REDIS_URL } : {}), DATABASE_URL }),
+    testConfig({
+      ...options.env,
+      ...(options.prefix ? { REDIS_URL: options.redisUrl ?? REDIS_URL } : {}),
+      DATABASE_URL,
+    }),
   );
   const events = new GatewayEvents();
   const ledger = await openCostLedger({
@@ -238,6 +251,47 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
     a.events.emit("onResponse", responseEvent({ model: "gpt-4o", inputTokens: 0, outputTokens: 20_000 }));
     await a.budget.idle();
     expect(await a.budget.reseed()).toBe(700_000_000_000n);
+  });
+
+  it("keeps counting and enforcing while Redis is down, then syncs without double counting", async () => {
+    const keys = redisPrefix();
+    closers.push(keys.cleanup);
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    closers.push(() => proxy.stop());
+    const clock = { now: () => Date.parse("2026-12-05T12:00:00Z") };
+    const env = { AI_DAILY_BUDGET: "1", AI_BUDGET_ENFORCE: "true" };
+    const r = await replica({
+      prefix: keys.prefix,
+      redisUrl: proxy.rewrite(REDIS_URL),
+      env,
+      clock,
+      dir: tempDir().dir,
+    });
+    await r.serve(30_000);
+
+    await proxy.stop();
+    await r.serve(30_000);
+    await r.serve(30_000);
+    await r.serve(30_000);
+    expect(await r.budget.spentPico()).toBe(1_200_000_000_000n);
+    await expect(r.budget.check()).rejects.toThrow("Daily AI budget of $1 is spent");
+    expect(
+      r.logs
+        .records()
+        .filter((l) => l["msg"] === "budget counter unavailable; spend kept locally until it returns"),
+    ).toHaveLength(1);
+
+    await proxy.start();
+    const raw = new Redis(REDIS_URL);
+    closers.push(async () => raw.disconnect());
+    // The reconnect reseeds: local spend pushed, then max-merged with the ledger.
+    await expect
+      .poll(() => raw.get(`${keys.prefix}budget:spend:2026-12-05`), { timeout: 10_000, interval: 50 })
+      .toBe("1200000000000");
+    await r.ledger.writer.flush();
+    expect(await r.budget.reseed()).toBe(1_200_000_000_000n);
+    expect(await r.budget.spentPico()).toBe(1_200_000_000_000n);
   });
 
   it("counts in process memory without Redis", async () => {
