@@ -78,14 +78,20 @@ export class ResponseCache {
     key: string,
     directives: CacheDirectives,
     produce: () => Promise<{ value: T; entry?: CachedResponse }>,
+    options: {
+      /** Runs once the answer is known not to be cached, before any upstream call (the budget check). */
+      readonly onMiss?: () => Promise<void> | void;
+    } = {},
   ): Promise<Resolved<T>> {
     if (!directives.lookup) {
+      await options.onMiss?.();
       const result = await produce();
       if (directives.write && result.entry) await this.set(key, result.entry, directives.ttlSeconds);
       return { outcome: "bypass", produced: result.value, shared: false };
     }
     const cached = await this.get(key);
     if (cached) return { outcome: "hit", cached, shared: false };
+    await options.onMiss?.();
 
     // Wait for an identical request in flight; its answer serves this one too.
     // Its failure is this request's failure (one upstream call, one error);

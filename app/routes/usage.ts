@@ -1,7 +1,7 @@
 import { Router } from "express";
 import type { Budget } from "../budget/budget";
 import { HttpError } from "../errors";
-import type { CostLedger } from "../ledger/ledger";
+import type { CostLedger, DayUsage } from "../ledger/ledger";
 import { utcDay } from "../ledger/ledger";
 import { picoToUsdNumber } from "../ledger/money";
 
@@ -33,7 +33,19 @@ export function usageRoutes(options: UsageRoutesOptions): Router {
         code: "invalid_date",
       });
     }
-    const usage = await options.ledger.usage(date);
+    let usage: DayUsage;
+    try {
+      usage = await options.ledger.usage(date);
+    } catch (error) {
+      // The ledger database is away (rows are safe in the spool); say so instead of a 500.
+      throw new HttpError(503, {
+        message: "Usage is unavailable: the ledger database cannot be reached; retry shortly",
+        type: "server_error",
+        code: "ledger_unavailable",
+        cause: error,
+        headers: { "Retry-After": "5" },
+      });
+    }
     const budget = await options.budget.status(date, usage.costPico);
     const byProvider: Record<string, { requests: number; tokens: number; cost: number }> = {};
     for (const [provider, share] of Object.entries(usage.byProvider)) {

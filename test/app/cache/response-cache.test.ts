@@ -138,6 +138,31 @@ describe.each(stores())("ResponseCache on %s", (_kind, makeStore) => {
     expect(results.every((result) => result.status === "rejected")).toBe(true);
   });
 
+  it("runs the miss hook (the budget check) before a paid call but never for a hit", async () => {
+    const key = cacheKey({ tenant: `b-${Math.random()}`, provider: "openai", model: "gpt-4o-mini", request });
+    await cache.resolve(key, ON, async () => ({ value: 0, entry: entry("paid once") }));
+    const refuse = () => {
+      throw new Error("budget_exceeded");
+    };
+    const hit = await cache.resolve(key, ON, async () => ({ value: 1 }), { onMiss: refuse });
+    expect(hit.outcome).toBe("hit");
+    const other = cacheKey({
+      tenant: `b2-${Math.random()}`,
+      provider: "openai",
+      model: "gpt-4o-mini",
+      request,
+    });
+    let called = false;
+    const produce = async () => {
+      called = true;
+      return { value: 2 };
+    };
+    await expect(cache.resolve(other, ON, produce, { onMiss: refuse })).rejects.toThrow("budget_exceeded");
+    const noCache = cacheDirectives({ cacheControl: "no-cache" }, { enabled: true, defaultTtlSeconds: 60 });
+    await expect(cache.resolve(key, noCache, produce, { onMiss: refuse })).rejects.toThrow("budget_exceeded");
+    expect(called).toBe(false);
+  });
+
   it("bypasses the lookup on no-cache but stores the fresh answer", async () => {
     const key = cacheKey({
       tenant: `nc-${Math.random()}`,

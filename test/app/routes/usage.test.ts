@@ -10,7 +10,7 @@ import { usageRoutes } from "../../../app/routes/usage";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { responseEvent } from "../../helpers/events";
 import { type Listening, listen } from "../../helpers/http";
-import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
+import { DATABASE_URL, pgSchema, TcpProxy, tempDir } from "../../helpers/real-services";
 
 const { schema, cleanup: dropSchema } = pgSchema();
 const data = tempDir();
@@ -131,6 +131,41 @@ describe("GET /v1/usage", () => {
       });
     },
   );
+
+  it("answers 503 with Retry-After, not a 500, while the ledger database is unreachable", async () => {
+    const proxy = TcpProxy.forUrl(DATABASE_URL);
+    await proxy.start();
+    const logger = createLogger({ level: "debug", destination: new LogCapture() });
+    const away = await openCostLedger({
+      databaseUrl: proxy.rewrite(DATABASE_URL),
+      dataDir: tempDir().dir,
+      schema,
+      logger,
+      clock,
+    });
+    await proxy.stop();
+    const { budget, close } = await createBudget({ config: new ConfigStore(testConfig()), logger, clock });
+    const app = express();
+    app.use(usageRoutes({ ledger: away, budget, clock }));
+    app.use(errorHandler({ logger }));
+    const down = await listen(app);
+    try {
+      const response = await fetch(`${down.url}/v1/usage`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("5");
+      expect(await response.json()).toEqual({
+        error: {
+          message: "Usage is unavailable: the ledger database cannot be reached; retry shortly",
+          type: "server_error",
+          code: "ledger_unavailable",
+        },
+      });
+    } finally {
+      await down.close();
+      await close();
+      await away.close();
+    }
+  });
 
   it("fails when date is given twice with 400", async () => {
     const response = await fetch(`${server.url}/v1/usage?date=2026-11-26&date=2026-11-25`);
