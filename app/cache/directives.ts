@@ -14,6 +14,8 @@ export interface CacheDirectives {
   /** Store the answer (false: `no-store`, TTL 0, or caching off). */
   readonly write: boolean;
   readonly ttlSeconds: number;
+  /** The client asked to skip the cache (`x-ai-cache: bypass`). */
+  readonly bypassed: boolean;
 }
 
 /**
@@ -50,5 +52,6 @@ export function cacheDirectives(
     lookup: settings.enabled && !noCache,
     write: settings.enabled && !noStore && ttlSeconds > 0,
     ttlSeconds,
+    bypassed: noCache,
   };
 }

@@ -10,7 +10,7 @@ import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
 import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { entry } from "../../helpers/completions";
-import { LogCapture, testDeps } from "../../helpers/deps";
+import { LogCapture } from "../../helpers/deps";
 import { REDIS_URL, redisPrefix, TcpProxy } from "../../helpers/real-services";
 
 /** A metrics sink that remembers what was counted. */
@@ -25,6 +25,9 @@ class RecordingMetrics implements MetricsSink {
     return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
   }
 }
+
+/** A debug logger writing to memory. */
+const quietLogger = () => createLogger({ level: "debug", destination: new LogCapture() });
 
 const ON = cacheDirectives({}, { enabled: true, defaultTtlSeconds: 60 });
 const request = { model: "gpt-4o-mini", messages: [{ role: "user", content: "hi" }] };
@@ -42,7 +45,7 @@ function stores(): Array<[string, () => CacheStore]> {
     [
       "redis",
       () => {
-        const client = createRedis({ url: REDIS_URL, logger: testDeps().logger, name: "test-cache" });
+        const client = createRedis({ url: REDIS_URL, logger: quietLogger(), name: "test-cache" });
         clients.push(client);
         return new RedisCacheStore(client, redisKeys.prefix);
       },
@@ -56,7 +59,7 @@ describe.each(stores())("ResponseCache on %s", (_kind, makeStore) => {
     const store = makeStore();
     const client = clients.at(-1);
     if (store.kind === "redis" && client) await whenReady(client);
-    cache = new ResponseCache({ store, logger: testDeps().logger });
+    cache = new ResponseCache({ store, logger: quietLogger() });
   });
 
   it("misses, stores the produced entry, then hits", async () => {
@@ -199,7 +202,7 @@ describe("cache TTL", () => {
     let now = 1_000_000;
     const cache = new ResponseCache({
       store: new MemoryCacheStore({ clock: { now: () => now } }),
-      logger: testDeps().logger,
+      logger: quietLogger(),
     });
     const directives = cacheDirectives({ ttl: "30" }, { enabled: true, defaultTtlSeconds: 3600 });
     await cache.resolve("k", directives, async () => ({ value: 1, entry: entry("short-lived") }));
@@ -210,12 +213,12 @@ describe("cache TTL", () => {
   });
 
   it("sets the Redis expiry to the environment default or the request's TTL", async () => {
-    const client = createRedis({ url: REDIS_URL, logger: testDeps().logger, name: "test-ttl" });
+    const client = createRedis({ url: REDIS_URL, logger: quietLogger(), name: "test-ttl" });
     clients.push(client);
     await whenReady(client);
     const cache = new ResponseCache({
       store: new RedisCacheStore(client, redisKeys.prefix),
-      logger: testDeps().logger,
+      logger: quietLogger(),
     });
     await cache.resolve("ttl-default", ON, async () => ({ value: 1, entry: entry("a") }));
     const perRequest = cacheDirectives({ ttl: "5" }, { enabled: true, defaultTtlSeconds: 60 });
@@ -233,6 +236,7 @@ describe("cache TTL", () => {
       lookup: true,
       write: false,
       ttlSeconds: 0,
+      bypassed: false,
     });
   });
 
@@ -249,6 +253,7 @@ describe("cache TTL", () => {
       lookup: false,
       write: false,
       ttlSeconds: 60,
+      bypassed: false,
     });
   });
 });
