@@ -308,3 +308,25 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
     expect(await r.budget.status("2026-12-04")).toEqual({ limit: 0.5, spent: 0.6, percent: 120 });
   });
 });
+
+describe("budget alert delivery", () => {
+  it("logs a failed webhook without its address and keeps serving", async () => {
+    const logs = new LogCapture();
+    const logger = createLogger({ level: "debug", destination: logs });
+    const { budget, close } = await createBudget({
+      config: new ConfigStore(
+        testConfig({
+          AI_DAILY_BUDGET: "1",
+          ALERT_WEBHOOK_URL: "http://127.0.0.1:1/hook?token=secret-canary",
+        }),
+      ),
+      logger,
+      clock: { now: () => NOON },
+    });
+    closers.push(close);
+    expect(await budget.record(900_000_000_000n)).toBe(900_000_000_000n);
+    const failed = logs.records().filter((r) => r["msg"] === "budget alert webhook failed");
+    expect(failed).toHaveLength(1);
+    expect(logs.lines.join("\n")).not.toContain("secret-canary");
+  });
+});

@@ -231,6 +231,17 @@ describe("cache TTL", () => {
     expect(ttlRequest).toBeLessThanOrEqual(5);
   });
 
+  it("keeps the in-process store bounded, evicting the least recently used entry", async () => {
+    const store = new MemoryCacheStore({ maxEntries: 2 });
+    await store.set("a", entry("a"), 60);
+    await store.set("b", entry("b"), 60);
+    await store.get("a");
+    await store.set("c", entry("c"), 60);
+    expect(await store.get("b")).toBeUndefined();
+    expect((await store.get("a"))?.completion.choices[0]?.message.content).toBe("a");
+    expect((await store.get("c"))?.completion.choices[0]?.message.content).toBe("c");
+  });
+
   it("does not store with x-ai-cache-ttl: 0", () => {
     expect(cacheDirectives({ ttl: "0" }, { enabled: true, defaultTtlSeconds: 60 })).toEqual({
       lookup: true,

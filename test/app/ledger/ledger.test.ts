@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FileConfig } from "../../../app/config/file-config";
 import { migrate, openLedgerDb } from "../../../app/ledger/db";
 import { type CostLedger, openCostLedger } from "../../../app/ledger/ledger";
 import { type CostEvent, GatewayEvents } from "../../../app/observability/events";
@@ -43,7 +44,14 @@ afterAll(async () => {
   for (const dir of dirs) dir.cleanup();
 });
 
-function setup(options: { databaseUrl?: string; flushIntervalMs?: number; replayIntervalMs?: number } = {}) {
+function setup(
+  options: {
+    databaseUrl?: string;
+    flushIntervalMs?: number;
+    replayIntervalMs?: number;
+    prices?: () => FileConfig["prices"];
+  } = {},
+) {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs });
   const data = tempDir();
@@ -57,6 +65,7 @@ function setup(options: { databaseUrl?: string; flushIntervalMs?: number; replay
       schema,
       logger,
       metrics,
+      prices: options.prices,
       writer: {
         flushIntervalMs: options.flushIntervalMs ?? 60_000,
         replayIntervalMs: options.replayIntervalMs ?? 60_000,
@@ -155,6 +164,17 @@ describe("cost ledger on Postgres", () => {
         .records()
         .some((r) => r["msg"] === "no price for model; priced 0 (add it to prices in AI_CONFIG_FILE)"),
     ).toBe(true);
+  });
+
+  it("prices with the AI_CONFIG_FILE prices in force when the request is served (reload)", async () => {
+    let prices: FileConfig["prices"] = {};
+    const { open } = setup({ prices: () => prices });
+    const ledger = await open();
+    const before = ledger.record(responseEvent({ model: "gpt-4o", inputTokens: 1_000_000, outputTokens: 0 }));
+    prices = { openai: { "gpt-4o": { input: 1, output: 1 } } };
+    const after = ledger.record(responseEvent({ model: "gpt-4o", inputTokens: 1_000_000, outputTokens: 0 }));
+    expect([before.costUsd, after.costUsd]).toEqual(["2.500000000000", "1.000000000000"]);
+    await ledger.writer.flush();
   });
 
   it("records a request id once even when it is written twice", async () => {
