@@ -1,20 +1,12 @@
 // Bundles the gateway into dist/app/server.js, the one file the container runs.
-import { copyFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+// PGlite loads its WebAssembly and data files relative to its own module, which
+// a bundle breaks, so it stays external and its runtime files (CommonJS build,
+// wasm, data, the pgvector extension) are copied to dist/app/node_modules.
+import { cpSync, rmSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { build } from "esbuild";
 
-const require = createRequire(import.meta.url);
-// PGlite's ESM build finds its files through import.meta.url, which a CJS bundle
-// does not have; its CJS build uses __filename, which works beside the bundle.
-const pgliteCjs = {
-  name: "pglite-cjs",
-  setup(builder) {
-    builder.onResolve({ filter: /^@electric-sql\/pglite$/ }, () => ({
-      path: require.resolve("@electric-sql/pglite"),
-    }));
-  },
-};
+const RUNTIME_PACKAGES = ["@electric-sql/pglite", "@electric-sql/pglite-pgvector"];
 
 const started = Date.now();
 const result = await build({
@@ -28,18 +20,27 @@ const result = await build({
   minifySyntax: true,
   legalComments: "none",
   metafile: true,
-  // Optional native bindings the libraries probe for and fall back from.
-  external: ["pg-native", "msgpackr-extract", "bufferutil", "utf-8-validate"],
+  // Optional native bindings the libraries probe for and fall back from, and PGlite (copied below).
+  external: ["pg-native", "msgpackr-extract", "bufferutil", "utf-8-validate", ...RUNTIME_PACKAGES],
   define: { "process.env.GATEWAY_BUNDLED": '"1"' },
   logLevel: "warning",
-  plugins: [pgliteCjs],
 });
-// The embedded ledger database (PGlite) loads these beside the bundle (app/ledger/db.ts).
-const pgliteDist = dirname(require.resolve("@electric-sql/pglite"));
-for (const file of ["pglite.wasm", "initdb.wasm", "pglite.data"]) {
-  copyFileSync(join(pgliteDist, file), join("dist/app", file));
+
+rmSync("dist/app/node_modules", { recursive: true, force: true });
+const SKIPPED_DIRS = new Set(["contrib", "templating", "live", "worker", "vector"]);
+for (const name of RUNTIME_PACKAGES) {
+  const source = join("node_modules", name);
+  cpSync(source, join("dist/app/node_modules", name), {
+    recursive: true,
+    filter: (path) => {
+      const file = basename(path);
+      if (statSync(path).isDirectory()) return path === source || !SKIPPED_DIRS.has(file);
+      return file === "package.json" || /\.(cjs|wasm|data)$/.test(file) || file === "vector.tar.gz";
+    },
+  });
 }
+
 const bytes = Object.values(result.metafile.outputs).reduce((sum, output) => sum + output.bytes, 0);
 console.log(
-  `dist/app/server.js bundled in ${Date.now() - started} ms (${(bytes / 1024).toFixed(0)} KiB with map)`,
+  `dist/app/server.js bundled in ${Date.now() - started} ms (${(bytes / 1024).toFixed(0)} KiB with map; PGlite runtime in dist/app/node_modules)`,
 );

@@ -31,8 +31,16 @@ export interface EnvironmentConfig {
   readonly targetCpuPercent: number;
   readonly requests: ResourceQuantities;
   readonly limits: ResourceQuantities;
-  /** Blue-green slot that receives production traffic. */
+  /** Blue-green slot that receives production traffic (`npm run promote` rewrites this line). */
   readonly activeSlot: "blue" | "green";
+  /** Tag the blue slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  readonly blueImageTag: string;
+  /** Tag the green slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  readonly greenImageTag: string;
+  /** Replicas of the idle slot: 0 parks it; raise it to try a release on the preview Service. */
+  readonly idleSlotReplicas: number;
+  /** Create the ServiceMonitor and PrometheusRule (needs the Prometheus Operator CRDs). */
+  readonly prometheusOperatorEnabled: boolean;
   /** Storage for the data services, in GiB. */
   readonly postgresStorageGiB: number;
   readonly redisStorageGiB: number;
@@ -57,6 +65,10 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     requests: { cpu: "250m", memory: "256Mi" },
     limits: { cpu: "1000m", memory: "1Gi" },
     activeSlot: "blue",
+    blueImageTag: "dev",
+    greenImageTag: "dev",
+    idleSlotReplicas: 0,
+    prometheusOperatorEnabled: false,
     postgresStorageGiB: 5,
     redisStorageGiB: 1,
     chromaStorageGiB: 5,
@@ -74,6 +86,10 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     requests: GUIDE_REQUESTS,
     limits: GUIDE_LIMITS,
     activeSlot: "blue",
+    blueImageTag: "0.1.0",
+    greenImageTag: "0.1.0",
+    idleSlotReplicas: 0,
+    prometheusOperatorEnabled: true,
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
@@ -92,6 +108,11 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     requests: GUIDE_REQUESTS,
     limits: GUIDE_LIMITS,
     activeSlot: "blue",
+    blueImageTag: "0.1.0",
+    greenImageTag: "0.1.0",
+    // Keep one warm pod on the idle slot: rollback is instant.
+    idleSlotReplicas: 1,
+    prometheusOperatorEnabled: true,
     postgresStorageGiB: 100,
     redisStorageGiB: 10,
     chromaStorageGiB: 50,

@@ -1,28 +1,145 @@
-import { Network } from "@cdktf/provider-docker/lib/network";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { App, type AppConfig, TerraformStack, TerraformVariable } from "cdktf";
+import {
+  App,
+  type AppConfig,
+  Aspects,
+  LocalBackend,
+  S3Backend,
+  TerraformResource,
+  TerraformStack,
+  TerraformVariable,
+} from "cdktf";
 import type { Construct } from "constructs";
 import { ENVIRONMENT_NAMES } from "../app/config/defaults";
+import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
+import { AppSecrets } from "../constructs/kubernetes/app-secrets";
+import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
+import { ChromaStore } from "../constructs/kubernetes/chroma-store";
+import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
+import { KitPolicy } from "../constructs/kubernetes/kit-policy";
+import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
+import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
+
+/** Where a stack keeps its Terraform state. */
+export type StackBackend =
+  | { readonly kind: "local" }
+  | {
+      readonly kind: "s3";
+      readonly bucket: string;
+      readonly region: string;
+      readonly keyPrefix: string;
+      readonly dynamodbTable: string | undefined;
+    };
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps {
   readonly environment: EnvironmentConfig;
+  /**
+   * Tag CI built (`GATEWAY_IMAGE_TAG`): development runs it; on Kubernetes the idle (preview) slot runs it.
+   * @default - the tags in environments.ts
+   */
+  readonly imageTag?: string;
+  /** @default - local state file `terraform.<stack>.tfstate` in the repository root */
+  readonly backend?: StackBackend;
 }
 
-/** One environment's infrastructure: its provider and everything the gateway needs there. */
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Synth-time settings from the environment: `GATEWAY_IMAGE_TAG`, and the
+ * backend (`TF_BACKEND=local|s3`; s3 reads `TF_STATE_BUCKET`, `TF_STATE_REGION`,
+ * `TF_STATE_KEY_PREFIX`, `TF_STATE_DYNAMODB_TABLE`). Throws naming the variable.
+ */
+export function stackSettingsFromEnv(env: Env): { imageTag: string | undefined; backend: StackBackend } {
+  const imageTag = env["GATEWAY_IMAGE_TAG"]?.trim() || undefined;
+  if (imageTag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) {
+    throw new Error(
+      `GATEWAY_IMAGE_TAG ("${imageTag}") is not a valid image tag; use letters, digits, "_", "." and "-", for example "sha-1a2b3c4"`,
+    );
+  }
+  const kind = env["TF_BACKEND"]?.trim() || "local";
+  if (kind === "local") return { imageTag, backend: { kind: "local" } };
+  if (kind !== "s3") throw new Error(`TF_BACKEND ("${kind}") is not a backend; use local or s3`);
+  const bucket = env["TF_STATE_BUCKET"]?.trim();
+  if (!bucket)
+    throw new Error("TF_STATE_BUCKET: missing; required when TF_BACKEND=s3 (the state bucket's name)");
+  return {
+    imageTag,
+    backend: {
+      kind: "s3",
+      bucket,
+      region: env["TF_STATE_REGION"]?.trim() || "us-east-1",
+      keyPrefix: env["TF_STATE_KEY_PREFIX"]?.trim() || "ai-deploy-kit",
+      dynamodbTable: env["TF_STATE_DYNAMODB_TABLE"]?.trim() || undefined,
+    },
+  };
+}
+
+/** One environment's infrastructure: its provider, backend and everything the gateway needs there. */
 export class EnvironmentStack extends TerraformStack {
   /** The environment this stack deploys. */
   public readonly environment: EnvironmentConfig;
 
   constructor(scope: Construct, id: string, props: EnvironmentStackProps) {
     super(scope, id);
-    this.environment = props.environment;
-    if (props.environment.platform === "docker") {
+    const env = props.environment;
+    this.environment = env;
+    const backend = props.backend ?? { kind: "local" };
+    if (backend.kind === "s3") {
+      new S3Backend(this, {
+        bucket: backend.bucket,
+        key: `${backend.keyPrefix}/${id}.tfstate`,
+        region: backend.region,
+        encrypt: true,
+        ...(backend.dynamodbTable ? { dynamodbTable: backend.dynamodbTable } : {}),
+      });
+    } else {
+      // Relative to the stack's working directory cdktf.out/stacks/<id>: the repository root.
+      new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    }
+
+    const gateway = env.gateway;
+    const settings = {
+      environment: env.name,
+      aiProvider: gateway.provider,
+      aiModel: gateway.model,
+      aiFallbackProviders: gateway.fallbacks.map((target) => `${target.provider}/${target.model}`),
+      aiTimeoutSeconds: gateway.timeoutSeconds,
+      aiMaxRetries: gateway.maxRetries,
+      logLevel: gateway.logLevel,
+      cacheEnabled: gateway.cachingEnabled,
+      cacheTtlSeconds: gateway.cacheTtlSeconds,
+      monitoringEnabled: gateway.monitoringEnabled,
+      dailyBudgetUsd: gateway.dailyBudgetUsd,
+      budgetEnforce: gateway.budgetEnforce,
+    };
+
+    if (env.platform === "docker") {
       new DockerProvider(this, "docker", {});
-      new Network(this, "Network", { name: `${props.environment.namespace}-net` });
+      const tag = props.imageTag ?? env.imageTag;
+      const variables: Record<string, string> = {
+        ENVIRONMENT: settings.environment,
+        AI_PROVIDER: settings.aiProvider,
+        AI_MODEL: settings.aiModel,
+        AI_FALLBACK_PROVIDERS: settings.aiFallbackProviders.join(","),
+        AI_TIMEOUT_SECONDS: String(settings.aiTimeoutSeconds),
+        AI_MAX_RETRIES: String(settings.aiMaxRetries),
+        LOG_LEVEL: settings.logLevel,
+        AI_CACHE_ENABLED: String(settings.cacheEnabled),
+        AI_CACHE_TTL_SECONDS: String(settings.cacheTtlSeconds),
+        AI_MONITORING_ENABLED: String(settings.monitoringEnabled),
+        AI_DAILY_BUDGET: String(settings.dailyBudgetUsd),
+        AI_BUDGET_ENFORCE: String(settings.budgetEnforce),
+        OLLAMA_BASE_URL: "http://host.docker.internal:11434",
+      };
+      new LocalAiEnvironment(this, "Local", {
+        namePrefix: env.namespace,
+        gatewayImage: `${env.imageRepository}:${tag}`,
+        gatewaySettings: variables,
+      });
     } else {
       // Cluster credentials come from the kubeconfig of whoever runs `cdktf deploy`, never from code.
       const configPath = new TerraformVariable(this, "kubeconfig_path", {
@@ -39,21 +156,78 @@ export class EnvironmentStack extends TerraformStack {
         configPath: configPath.stringValue,
         configContext: configContext.stringValue,
       });
-      new NamespaceV1(this, "Namespace", {
+      const namespaceResource = new NamespaceV1(this, "Namespace", {
         metadata: {
-          name: props.environment.namespace,
+          name: env.namespace,
           labels: { "app.kubernetes.io/part-of": "ai-deploy-kit" },
         },
       });
+      const namespace = env.namespace;
+      const secrets = new AppSecrets(this, "Secrets", { namespace });
+      const database = new PgvectorDatabase(this, "Database", {
+        namespace,
+        storageGiB: env.postgresStorageGiB,
+      });
+      const cache = new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB });
+      const vectorStore = new ChromaStore(this, "VectorStore", {
+        namespace,
+        storageGiB: env.chromaStorageGiB,
+      });
+      const idle = env.activeSlot === "blue" ? "green" : "blue";
+      const slotTag = (slot: "blue" | "green") =>
+        slot === idle && props.imageTag
+          ? props.imageTag
+          : slot === "blue"
+            ? env.blueImageTag
+            : env.greenImageTag;
+      const gatewayService = new BlueGreenGateway(this, "Gateway", {
+        ...settings,
+        namespace,
+        imageRepository: env.imageRepository,
+        blueImageTag: slotTag("blue"),
+        greenImageTag: slotTag("green"),
+        activeSlot: env.activeSlot,
+        idleSlotReplicas: env.idleSlotReplicas,
+        minReplicas: env.minReplicas,
+        maxReplicas: env.maxReplicas,
+        targetCpuPercent: env.targetCpuPercent,
+        cpuRequest: env.requests.cpu,
+        memoryRequest: env.requests.memory,
+        cpuLimit: env.limits.cpu,
+        memoryLimit: env.limits.memory,
+        database,
+        cache,
+        vectorStore,
+        secrets,
+      });
+      new GatewayMonitoring(this, "Monitoring", {
+        gateway: gatewayService,
+        prometheusOperatorEnabled: env.prometheusOperatorEnabled,
+      });
+      // Everything lives in the namespace, so it waits for it.
+      for (const child of this.node.findAll()) {
+        if (child instanceof TerraformResource && child !== namespaceResource) {
+          child.dependsOn = [...(child.dependsOn ?? []), namespaceResource.fqn];
+        }
+      }
     }
+    Aspects.of(this).add(new KitPolicy({ mode: "error" }));
   }
 }
 
-/** Builds the app with one stack per environment (`development`, `staging`, `production`). */
-export function buildApp(config: AppConfig = {}): App {
+/**
+ * Builds the app with one stack per environment (`development`, `staging`, `production`);
+ * `env` supplies `GATEWAY_IMAGE_TAG` and the backend choice (see {@link stackSettingsFromEnv}).
+ */
+export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
+  const { imageTag, backend } = stackSettingsFromEnv(env);
   const app = new App(config);
   for (const name of ENVIRONMENT_NAMES) {
-    new EnvironmentStack(app, name, { environment: ENVIRONMENTS[name] });
+    new EnvironmentStack(app, name, {
+      environment: ENVIRONMENTS[name],
+      backend,
+      ...(imageTag ? { imageTag } : {}),
+    });
   }
   return app;
 }

@@ -269,7 +269,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   const secretsId = trimmed["AI_SECRETS_ID"];
 
   if (environment !== "development") {
-    if (gatewayApiKeys.length === 0) {
+    // With AI_SECRETS_ID the client keys may arrive in the secret; the secrets
+    // loader refuses to start when neither place has them.
+    if (gatewayApiKeys.length === 0 && !secretsId) {
       problems.push(`GATEWAY_API_KEYS: missing; required in ${environment} (a comma list of client keys)`);
     }
     // With AI_SECRETS_ID the provider keys arrive from Secrets Manager at start instead.

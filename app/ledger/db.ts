@@ -1,6 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { readFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Pool } from "pg";
 import type { Logger } from "pino";
@@ -43,36 +42,10 @@ export async function openLedgerDb(options: OpenLedgerDbOptions): Promise<Ledger
   if (options.databaseUrl) return postgresDb(options.databaseUrl, schema, options.poolSize ?? 4);
   const dir = join(options.dataDir, "ledger");
   mkdirSync(dir, { recursive: true });
-  const db = await PGlite.create(dir, await pgliteAssets());
+  const db = await PGlite.create(dir);
   if (schema !== "public")
     await db.exec(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
   return pgliteDb(db);
-}
-
-/**
- * PGlite's WebAssembly and file-system bundle, loaded explicitly: esbuild bundles
- * PGlite's ESM build, whose `import.meta.url` lookup does not survive the CJS
- * bundle, so scripts/bundle.mjs copies the three files beside dist/app/server.js.
- */
-async function pgliteAssets(): Promise<{
-  pgliteWasmModule: WebAssembly.Module;
-  initdbWasmModule: WebAssembly.Module;
-  fsBundle: Blob;
-}> {
-  const dir =
-    process.env["GATEWAY_BUNDLED"] === "1" ? __dirname : dirname(require.resolve("@electric-sql/pglite"));
-  const [pglite, initdb, data] = await Promise.all(
-    ["pglite.wasm", "initdb.wasm", "pglite.data"].map((file) => readFile(join(dir, file))),
-  );
-  // The ES2023 lib declares WebAssembly's types but not its global value.
-  const wasm = (
-    globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<WebAssembly.Module> } }
-  ).WebAssembly;
-  return {
-    pgliteWasmModule: await wasm.compile(pglite!),
-    initdbWasmModule: await wasm.compile(initdb!),
-    fsBundle: new Blob([data!]),
-  };
 }
 
 function postgresDb(url: string, schema: string, max: number): LedgerDb {

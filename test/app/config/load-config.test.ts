@@ -97,6 +97,12 @@ describe("loadConfig", () => {
     ]);
   });
 
+  it("accepts production keys from AWS Secrets Manager when AI_SECRETS_ID is set", () => {
+    const config = loadConfig({ ENVIRONMENT: "production", AI_SECRETS_ID: "prod/ai-gateway" });
+    expect(config.secretsId).toBe("prod/ai-gateway");
+    expect(config.gatewayApiKeys).toEqual([]);
+  });
+
   it("fails when ENVIRONMENT is unknown, naming the value and what is allowed", () => {
     expect(problemsOf({ ENVIRONMENT: "prod" })).toEqual([
       'ENVIRONMENT: "prod" is not allowed; use one of development, staging, production',

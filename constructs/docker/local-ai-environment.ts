@@ -1,0 +1,259 @@
+import { Container, type ContainerConfig } from "@cdktf/provider-docker/lib/container";
+import { Image } from "@cdktf/provider-docker/lib/image";
+import { Network } from "@cdktf/provider-docker/lib/network";
+import { Volume } from "@cdktf/provider-docker/lib/volume";
+import { TerraformVariable } from "cdktf";
+import { Construct } from "constructs";
+
+/** Props of {@link LocalAiEnvironment}. */
+export interface LocalAiEnvironmentProps {
+  /**
+   * Prefix of every Docker object (`<prefix>-postgres`, `<prefix>-net`, ...) and of the password variables.
+   * @default "ai-dev"
+   */
+  readonly namePrefix?: string;
+  /** Host port the gateway is published on (bound to 127.0.0.1). @default 8080 */
+  readonly gatewayPort?: number;
+  /**
+   * Docker build context of the gateway image, relative to the stack's working
+   * directory `cdktf.out/stacks/<stack>` (so the default is the repository root).
+   * @default "../../.."
+   */
+  readonly buildContext?: string;
+  /** Dockerfile path inside the context. @default "Dockerfile" */
+  readonly dockerfile?: string;
+  /** Name and tag of the built gateway image. @default "ai-deploy-kit/gateway:dev" */
+  readonly gatewayImage?: string;
+  /** @default "pgvector/pgvector:0.8.0-pg16" */
+  readonly postgresImage?: string;
+  /** @default "redis:7.4.1-alpine" */
+  readonly redisImage?: string;
+  /** @default "chromadb/chroma:0.6.3" */
+  readonly chromaImage?: string;
+  /**
+   * Non-secret gateway settings (ENVIRONMENT, AI_PROVIDER, LOG_LEVEL, ...);
+   * the data-service URLs are added by the construct.
+   * @default { ENVIRONMENT: "development" }
+   */
+  readonly gatewaySettings?: Readonly<Record<string, string>>;
+  /** Memory limit of the gateway container, MiB. @default 1024 */
+  readonly gatewayMemoryMiB?: number;
+}
+
+const POSTGRES_USER = "ai_gateway";
+
+/**
+ * The development environment on one Docker engine: a network, named volumes,
+ * pgvector, Redis (append-only), Chroma and the gateway built from the repo's
+ * Dockerfile, each with a health check and `restart: unless-stopped`.
+ */
+export class LocalAiEnvironment extends Construct {
+  public readonly namePrefix: string;
+  public readonly gatewayPort: number;
+  public readonly buildContext: string;
+  public readonly dockerfile: string;
+  public readonly gatewayImage: string;
+  public readonly postgresImage: string;
+  public readonly redisImage: string;
+  public readonly chromaImage: string;
+  public readonly gatewaySettings: Readonly<Record<string, string>>;
+  public readonly gatewayMemoryMiB: number;
+  public readonly network: Network;
+  /** The gateway container. */
+  public readonly gateway: Container;
+  /** `http://127.0.0.1:<gatewayPort>`. */
+  public readonly gatewayUrl: string;
+
+  constructor(scope: Construct, id: string, props: LocalAiEnvironmentProps = {}) {
+    super(scope, id);
+    this.namePrefix = props.namePrefix ?? "ai-dev";
+    this.gatewayPort = props.gatewayPort ?? 8080;
+    this.buildContext = props.buildContext ?? "../../..";
+    this.dockerfile = props.dockerfile ?? "Dockerfile";
+    this.gatewayImage = props.gatewayImage ?? "ai-deploy-kit/gateway:dev";
+    this.postgresImage = props.postgresImage ?? "pgvector/pgvector:0.8.0-pg16";
+    this.redisImage = props.redisImage ?? "redis:7.4.1-alpine";
+    this.chromaImage = props.chromaImage ?? "chromadb/chroma:0.6.3";
+    this.gatewaySettings = props.gatewaySettings ?? { ENVIRONMENT: "development" };
+    this.gatewayMemoryMiB = props.gatewayMemoryMiB ?? 1024;
+    const owner = "LocalAiEnvironment";
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(this.namePrefix)) {
+      throw new Error(
+        `${owner}: namePrefix ("${this.namePrefix}") must be lower-case letters, digits and "-"`,
+      );
+    }
+    if (!Number.isInteger(this.gatewayPort) || this.gatewayPort < 1 || this.gatewayPort > 65535) {
+      throw new Error(
+        `${owner}: gatewayPort (${this.gatewayPort}) must be a port from 1 to 65535, for example 8080`,
+      );
+    }
+    if (!Number.isInteger(this.gatewayMemoryMiB) || this.gatewayMemoryMiB < 128) {
+      throw new Error(
+        `${owner}: gatewayMemoryMiB (${this.gatewayMemoryMiB}) must be a whole number of at least 128`,
+      );
+    }
+    for (const [prop, image] of [
+      ["gatewayImage", this.gatewayImage],
+      ["postgresImage", this.postgresImage],
+      ["redisImage", this.redisImage],
+      ["chromaImage", this.chromaImage],
+    ] as const) {
+      const last = image.slice(image.lastIndexOf("/") + 1);
+      if (!last.includes(":") && !image.includes("@sha256:")) {
+        throw new Error(
+          `${owner}: ${prop} ("${image}") has no tag; pin an immutable tag such as "${image}:1.0.0"`,
+        );
+      }
+    }
+    for (const key of ["DATABASE_URL", "REDIS_URL", "CHROMA_URL", "PORT", "HOST", "DATA_DIR"]) {
+      if (key in this.gatewaySettings) {
+        throw new Error(`${owner}: gatewaySettings.${key} is wired by the construct; remove it`);
+      }
+    }
+    this.gatewayUrl = `http://127.0.0.1:${this.gatewayPort}`;
+
+    const prefix = this.namePrefix;
+    const password = (variableId: string, suffix: string, what: string) => {
+      const name = `${prefix.replace(/-/g, "_")}_${suffix}`;
+      const variable = new TerraformVariable(this, variableId, {
+        type: "string",
+        sensitive: true,
+        nullable: false,
+        description: `${what} of the local environment (sensitive)`,
+        validation: [
+          {
+            condition: `\${can(regex("^[A-Za-z0-9._~-]{16,}$", var.${name}))}`,
+            errorMessage: `${name} must be at least 16 URL-safe characters (letters, digits, . _ ~ -).`,
+          },
+        ],
+      });
+      variable.overrideLogicalId(name);
+      return variable.stringValue;
+    };
+    const postgresPassword = password("PostgresPassword", "postgres_password", "Postgres password");
+    const redisPassword = password("RedisPassword", "redis_password", "Redis password");
+    const chromaToken = password("ChromaToken", "chroma_token", "Chroma auth token");
+
+    this.network = new Network(this, "Network", { name: `${prefix}-net`, driver: "bridge" });
+    const volume = (volumeId: string, name: string) =>
+      new Volume(this, volumeId, { name: `${prefix}-${name}` });
+    const pull = (imageId: string, name: string) => new Image(this, imageId, { name, keepLocally: true });
+
+    const common = (alias: string): Partial<ContainerConfig> => ({
+      restart: "unless-stopped",
+      networksAdvanced: [{ name: this.network.name, aliases: [alias] }],
+      securityOpts: ["no-new-privileges:true"],
+      logDriver: "json-file",
+      logOpts: { "max-size": "10m", "max-file": "3" },
+    });
+    const health = (test: string[], startPeriod = "30s") => ({
+      test,
+      interval: "10s",
+      timeout: "5s",
+      retries: 5,
+      startPeriod,
+    });
+
+    const postgres = new Container(this, "Postgres", {
+      ...common("postgres"),
+      name: `${prefix}-postgres`,
+      image: pull("PostgresImage", this.postgresImage).imageId,
+      memory: 1024,
+      shmSize: 256,
+      env: [
+        `POSTGRES_USER=${POSTGRES_USER}`,
+        `POSTGRES_DB=${POSTGRES_USER}`,
+        `POSTGRES_PASSWORD=${postgresPassword}`,
+      ],
+      volumes: [
+        {
+          volumeName: volume("PostgresData", "postgres-data").name,
+          containerPath: "/var/lib/postgresql/data",
+        },
+      ],
+      upload: [
+        {
+          file: "/docker-entrypoint-initdb.d/00-vector.sql",
+          content: "CREATE EXTENSION IF NOT EXISTS vector;\n",
+        },
+      ],
+      healthcheck: health(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_USER, "-d", POSTGRES_USER]),
+    });
+
+    const redis = new Container(this, "Redis", {
+      ...common("redis"),
+      name: `${prefix}-redis`,
+      image: pull("RedisImage", this.redisImage).imageId,
+      memory: 512,
+      // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s command.
+      command: ["sh", "-c", 'exec redis-server --appendonly yes --dir /data --requirepass "$REDIS_PASSWORD"'],
+      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+      volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
+      healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
+    });
+
+    const chroma = new Container(this, "Chroma", {
+      ...common("chroma"),
+      name: `${prefix}-chroma`,
+      image: pull("ChromaImage", this.chromaImage).imageId,
+      memory: 2048,
+      env: [
+        "IS_PERSISTENT=TRUE",
+        "PERSIST_DIRECTORY=/chroma/chroma",
+        "ANONYMIZED_TELEMETRY=FALSE",
+        "CHROMA_SERVER_AUTHN_PROVIDER=chromadb.auth.token_authn.TokenAuthenticationServerProvider",
+        "CHROMA_AUTH_TOKEN_TRANSPORT_HEADER=Authorization",
+        `CHROMA_SERVER_AUTHN_CREDENTIALS=${chromaToken}`,
+      ],
+      volumes: [{ volumeName: volume("ChromaData", "chroma-data").name, containerPath: "/chroma/chroma" }],
+      healthcheck: health([
+        "CMD",
+        "python",
+        "-c",
+        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v2/heartbeat', timeout=4)",
+      ]),
+    });
+
+    const gatewayImage = new Image(this, "GatewayImage", {
+      name: this.gatewayImage,
+      keepLocally: true,
+      buildAttribute: { context: this.buildContext, dockerfile: this.dockerfile, tag: [this.gatewayImage] },
+    });
+    const env = {
+      ...this.gatewaySettings,
+      PORT: "8080",
+      HOST: "0.0.0.0",
+      DATA_DIR: "/var/lib/ai-gateway",
+      DATABASE_URL: `postgres://${POSTGRES_USER}:${postgresPassword}@postgres:5432/${POSTGRES_USER}`,
+      REDIS_URL: `redis://:${redisPassword}@redis:6379`,
+      CHROMA_URL: "http://chroma:8000",
+      CHROMA_TOKEN: chromaToken,
+    };
+    this.gateway = new Container(this, "Resource", {
+      ...common("gateway"),
+      name: `${prefix}-gateway`,
+      image: gatewayImage.imageId,
+      memory: this.gatewayMemoryMiB,
+      readOnly: true,
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
+      capabilities: { drop: ["ALL"] },
+      env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
+      // Ollama on the developer's machine is reachable as host.docker.internal.
+      host: [{ host: "host.docker.internal", ip: "host-gateway" }],
+      volumes: [
+        { volumeName: volume("GatewayData", "gateway-data").name, containerPath: "/var/lib/ai-gateway" },
+      ],
+      ports: [{ internal: 8080, external: this.gatewayPort, ip: "127.0.0.1" }],
+      healthcheck: health(
+        [
+          "CMD",
+          "node",
+          "-e",
+          "fetch('http://127.0.0.1:8080/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
+        ],
+        "20s",
+      ),
+      dependsOn: [postgres, redis, chroma],
+    });
+  }
+}

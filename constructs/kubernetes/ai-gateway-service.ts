@@ -1,0 +1,477 @@
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
+import {
+  DeploymentV1,
+  type DeploymentV1SpecTemplateSpecContainerEnv,
+} from "@cdktf/provider-kubernetes/lib/deployment-v1";
+import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2";
+import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
+import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
+import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { Construct } from "constructs";
+import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import {
+  checkImage,
+  checkInteger,
+  checkName,
+  checkResources,
+  componentLabels,
+  containerSecurityContext,
+  memoryBytes,
+  podSecurityContext,
+  resources,
+  scratchVolume,
+} from "./_pod";
+import type { AppSecrets } from "./app-secrets";
+import type { ChromaStore } from "./chroma-store";
+import type { PgvectorDatabase } from "./pgvector-database";
+import type { RedisCache } from "./redis-cache";
+
+/** Label that marks a gateway pod's blue-green slot. */
+export const SLOT_LABEL = "ai-deploy-kit.io/slot";
+/** Label on Services a ServiceMonitor scrapes; its value is the gateway's base name. */
+export const METRICS_LABEL = "ai-deploy-kit.io/metrics";
+
+/** Variables the construct wires itself from secrets and data services; not settable as plain settings. */
+const MANAGED_VARIABLES = new Set([
+  "DATABASE_URL",
+  "REDIS_URL",
+  "CHROMA_URL",
+  "AI_SECRETS_ID",
+  "PORT",
+  "HOST",
+  "DATA_DIR",
+]);
+
+/** Props of {@link AiGatewayService}. */
+export interface AiGatewayServiceProps {
+  /** The gateway image with an immutable tag, for example `ghcr.io/acme/ai-gateway:1.4.2`. */
+  readonly image: string;
+  /**
+   * Base name of every resource (`<name>` or `<name>-<slot>`).
+   * @default "ai-gateway"
+   */
+  readonly name?: string;
+  /** @default "default" */
+  readonly namespace?: string;
+  /**
+   * Blue-green slot this deployment serves; adds the slot label and suffixes names.
+   * @default - no slot
+   */
+  readonly slot?: "blue" | "green";
+  /** Container and Service port. @default 8080 */
+  readonly port?: number;
+  /** `ENVIRONMENT`: picks the gateway's defaults. @default "production" */
+  readonly environment?: EnvironmentName;
+  /** `AI_PROVIDER`. @default - the gateway's default for `environment` */
+  readonly aiProvider?: ProviderName;
+  /** `AI_MODEL`. @default - the gateway's default for `environment` */
+  readonly aiModel?: string;
+  /** `AI_FALLBACK_PROVIDERS`, `provider` or `provider/model` entries. @default - the gateway's default for `environment` */
+  readonly aiFallbackProviders?: readonly string[];
+  /** `AI_TIMEOUT_SECONDS`. @default - the gateway's default for `environment` */
+  readonly aiTimeoutSeconds?: number;
+  /** `AI_MAX_RETRIES`. @default - the gateway's default for `environment` */
+  readonly aiMaxRetries?: number;
+  /** `LOG_LEVEL`. @default - the gateway's default for `environment` */
+  readonly logLevel?: LogLevel;
+  /** `AI_CACHE_ENABLED`. @default - the gateway's default for `environment` */
+  readonly cacheEnabled?: boolean;
+  /** `AI_CACHE_TTL_SECONDS`. @default - the gateway's default (3600) */
+  readonly cacheTtlSeconds?: number;
+  /** `AI_MONITORING_ENABLED`. @default - the gateway's default for `environment` */
+  readonly monitoringEnabled?: boolean;
+  /** `AI_DAILY_BUDGET` in USD. @default - the gateway's default (100) */
+  readonly dailyBudgetUsd?: number;
+  /** `AI_BUDGET_ENFORCE`. @default - the gateway's default (false) */
+  readonly budgetEnforce?: boolean;
+  /** More non-secret settings for the ConfigMap (never keys or passwords: KitPolicy flags them). @default {} */
+  readonly extraSettings?: Readonly<Record<string, string>>;
+  /** Postgres for the ledger; `DATABASE_URL` is composed from its Secret. @default - embedded PGlite */
+  readonly database?: PgvectorDatabase;
+  /** Redis for cache, limits and jobs; `REDIS_URL` is composed from its Secret. @default - in-process equivalents */
+  readonly cache?: RedisCache;
+  /** Chroma, checked by health (`CHROMA_URL`, `CHROMA_TOKEN`). @default - not used */
+  readonly vectorStore?: ChromaStore;
+  /** Provider and client keys. @default - none: only keyless providers work */
+  readonly secrets?: AppSecrets;
+  /** Let an HPA own the replica count. @default true */
+  readonly autoscalingEnabled?: boolean;
+  /** HPA floor. @default 2 */
+  readonly minReplicas?: number;
+  /** HPA ceiling. @default 10 */
+  readonly maxReplicas?: number;
+  /** Fixed replicas when autoscaling is off (0 parks the deployment). @default - minReplicas */
+  readonly replicas?: number;
+  /** HPA target average CPU, percent of the request. @default 70 */
+  readonly targetCpuPercent?: number;
+  /** HPA target average memory, percent of the request. @default 80 */
+  readonly targetMemoryPercent?: number;
+  /** @default "500m" (the guide) */
+  readonly cpuRequest?: string;
+  /** @default "512Mi" (the guide) */
+  readonly memoryRequest?: string;
+  /** @default "2000m" (the guide) */
+  readonly cpuLimit?: string;
+  /** @default "2Gi" (the guide) */
+  readonly memoryLimit?: string;
+  /** `SHUTDOWN_TIMEOUT_SECONDS`; the pod's grace period adds 10 s. @default 25 */
+  readonly shutdownTimeoutSeconds?: number;
+  /** Extra egress TCP ports to anywhere besides DNS, the data services and 443 (e.g. 11434 for Ollama). @default [] */
+  readonly egressExtraPorts?: readonly number[];
+}
+
+/** The gateway: ServiceAccount, ConfigMap, Deployment, HPA, PDB, NetworkPolicy and Service, secure by default. */
+export class AiGatewayService extends Construct {
+  public readonly name: string;
+  /** Name of this deployment's resources (`<name>` or `<name>-<slot>`). */
+  public readonly resourceName: string;
+  public readonly namespace: string;
+  public readonly image: string;
+  public readonly slot: "blue" | "green" | undefined;
+  public readonly port: number;
+  public readonly portName = "http";
+  public readonly autoscalingEnabled: boolean;
+  public readonly minReplicas: number;
+  public readonly maxReplicas: number;
+  public readonly replicas: number | undefined;
+  public readonly targetCpuPercent: number;
+  public readonly targetMemoryPercent: number;
+  public readonly cpuRequest: string;
+  public readonly memoryRequest: string;
+  public readonly cpuLimit: string;
+  public readonly memoryLimit: string;
+  public readonly memoryLimitBytes: number;
+  public readonly shutdownTimeoutSeconds: number;
+  /** Non-secret settings written to the ConfigMap. */
+  public readonly settings: Readonly<Record<string, string>>;
+  /** Labels selecting this deployment's pods. */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
+  /** Every label on the pods (selector, access labels for the data services). */
+  public readonly podLabels: Readonly<Record<string, string>>;
+  public readonly serviceName: string;
+  public readonly deployment: DeploymentV1;
+
+  constructor(scope: Construct, id: string, props: AiGatewayServiceProps) {
+    super(scope, id);
+    this.name = props.name ?? "ai-gateway";
+    this.slot = props.slot;
+    this.resourceName = this.slot ? `${this.name}-${this.slot}` : this.name;
+    this.namespace = props.namespace ?? "default";
+    this.image = props.image;
+    this.port = props.port ?? 8080;
+    this.autoscalingEnabled = props.autoscalingEnabled ?? true;
+    this.minReplicas = props.minReplicas ?? 2;
+    this.maxReplicas = props.maxReplicas ?? 10;
+    this.replicas = this.autoscalingEnabled ? undefined : (props.replicas ?? this.minReplicas);
+    this.targetCpuPercent = props.targetCpuPercent ?? 70;
+    this.targetMemoryPercent = props.targetMemoryPercent ?? 80;
+    this.cpuRequest = props.cpuRequest ?? "500m";
+    this.memoryRequest = props.memoryRequest ?? "512Mi";
+    this.cpuLimit = props.cpuLimit ?? "2000m";
+    this.memoryLimit = props.memoryLimit ?? "2Gi";
+    this.shutdownTimeoutSeconds = props.shutdownTimeoutSeconds ?? 25;
+
+    const owner = "AiGatewayService";
+    checkName(owner, "name", this.resourceName);
+    checkImage(owner, "image", this.image);
+    checkResources(owner, this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit);
+    this.memoryLimitBytes = memoryBytes(this.memoryLimit);
+    checkInteger(owner, "port", this.port, 1, "use a port from 1 to 65535, for example 8080");
+    if (this.port > 65535)
+      throw new Error(`${owner}: port (${this.port}) must be at most 65535; use for example 8080`);
+    checkInteger(owner, "minReplicas", this.minReplicas, 1, "an HPA needs at least one replica");
+    checkInteger(owner, "maxReplicas", this.maxReplicas, 1, "an HPA needs at least one replica");
+    if (this.minReplicas > this.maxReplicas) {
+      throw new Error(
+        `${owner}: minReplicas (${this.minReplicas}) must not exceed maxReplicas (${this.maxReplicas})`,
+      );
+    }
+    if (props.replicas !== undefined && this.autoscalingEnabled) {
+      throw new Error(
+        `${owner}: replicas (${props.replicas}) is set while autoscalingEnabled is true; the HPA owns the count, so set minReplicas/maxReplicas or autoscalingEnabled: false`,
+      );
+    }
+    if (this.replicas !== undefined)
+      checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
+    checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
+    checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
+    for (const key of Object.keys(props.extraSettings ?? {})) {
+      if (MANAGED_VARIABLES.has(key)) {
+        throw new Error(
+          `${owner}: extraSettings.${key} is wired by the construct; pass database, cache, vectorStore or secrets instead`,
+        );
+      }
+    }
+    if (props.secrets?.secretName && props.secrets.namespace !== this.namespace) {
+      throw new Error(
+        `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
+      );
+    }
+    for (const service of [props.database, props.cache, props.vectorStore]) {
+      if (service && service.namespace !== this.namespace) {
+        throw new Error(
+          `${owner}: ${service.node.id} is in namespace "${service.namespace}" but the gateway in "${this.namespace}"; its Secret must be readable by the gateway, so put both in one namespace`,
+        );
+      }
+    }
+
+    const optional = (variable: string, value: string | number | boolean | readonly string[] | undefined) =>
+      value === undefined ? {} : { [variable]: Array.isArray(value) ? value.join(",") : String(value) };
+    this.settings = {
+      ENVIRONMENT: props.environment ?? "production",
+      PORT: String(this.port),
+      HOST: "0.0.0.0",
+      DATA_DIR: "/var/lib/ai-gateway",
+      SHUTDOWN_TIMEOUT_SECONDS: String(this.shutdownTimeoutSeconds),
+      ...optional("AI_PROVIDER", props.aiProvider),
+      ...optional("AI_MODEL", props.aiModel),
+      ...optional("AI_FALLBACK_PROVIDERS", props.aiFallbackProviders),
+      ...optional("AI_TIMEOUT_SECONDS", props.aiTimeoutSeconds),
+      ...optional("AI_MAX_RETRIES", props.aiMaxRetries),
+      ...optional("LOG_LEVEL", props.logLevel),
+      ...optional("AI_CACHE_ENABLED", props.cacheEnabled),
+      ...optional("AI_CACHE_TTL_SECONDS", props.cacheTtlSeconds),
+      ...optional("AI_MONITORING_ENABLED", props.monitoringEnabled),
+      ...optional("AI_DAILY_BUDGET", props.dailyBudgetUsd),
+      ...optional("AI_BUDGET_ENFORCE", props.budgetEnforce),
+      ...optional("CHROMA_URL", props.vectorStore?.url),
+      ...optional("AI_SECRETS_ID", props.secrets?.secretsId),
+      ...props.extraSettings,
+    };
+
+    const labels = componentLabels(this.name, "ai-gateway");
+    const slotLabel: Record<string, string> = this.slot ? { [SLOT_LABEL]: this.slot } : {};
+    this.selectorLabels = {
+      "app.kubernetes.io/name": "ai-gateway",
+      "app.kubernetes.io/instance": this.name,
+      ...slotLabel,
+    };
+    this.podLabels = {
+      ...labels,
+      ...slotLabel,
+      ...props.database?.clientPodLabels,
+      ...props.cache?.clientPodLabels,
+      ...props.vectorStore?.clientPodLabels,
+    };
+    const metadata = {
+      name: this.resourceName,
+      namespace: this.namespace,
+      labels: { ...labels, ...slotLabel },
+    };
+    this.serviceName = this.resourceName;
+
+    const serviceAccount = new ServiceAccountV1(this, "ServiceAccount", {
+      metadata: { ...metadata, annotations: { ...props.secrets?.serviceAccountAnnotations } },
+      automountServiceAccountToken: false,
+    });
+    const config = new ConfigMapV1(this, "Config", {
+      metadata: { ...metadata, name: `${this.resourceName}-config` },
+      data: this.settings,
+    });
+
+    // Connection URLs carry passwords: the kubelet expands $(VAR) from the
+    // secret-backed variables defined just before, so only references are synthesized.
+    const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [];
+    if (props.database) {
+      const db = props.database;
+      env.push(
+        {
+          name: "DATABASE_PASSWORD",
+          valueFrom: { secretKeyRef: { name: db.secretName, key: db.passwordKey } },
+        },
+        {
+          name: "DATABASE_URL",
+          value: `postgres://${db.username}:$(DATABASE_PASSWORD)@${db.host}:${db.port}/${db.databaseName}`,
+        },
+      );
+    }
+    if (props.cache) {
+      const redis = props.cache;
+      env.push(
+        {
+          name: "REDIS_PASSWORD",
+          valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
+        },
+        { name: "REDIS_URL", value: `redis://:$(REDIS_PASSWORD)@${redis.host}:${redis.port}` },
+      );
+    }
+    if (props.vectorStore) {
+      const chroma = props.vectorStore;
+      env.push({
+        name: "CHROMA_TOKEN",
+        valueFrom: { secretKeyRef: { name: chroma.secretName, key: chroma.tokenKey } },
+      });
+    }
+    const envFrom = [
+      { configMapRef: { name: config.metadata.name } },
+      ...(props.secrets?.secretName ? [{ secretRef: { name: props.secrets.secretName } }] : []),
+    ];
+
+    const http = (path: string) => ({ httpGet: { path, port: this.portName } });
+    this.deployment = new DeploymentV1(this, "Resource", {
+      metadata,
+      // The default wait_for_rollout stays on: a release whose pods never get ready fails the deploy.
+      ...(this.autoscalingEnabled ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
+      spec: {
+        ...(this.replicas === undefined ? {} : { replicas: String(this.replicas) }),
+        revisionHistoryLimit: 5,
+        selector: { matchLabels: this.selectorLabels },
+        strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "0" } },
+        template: {
+          metadata: {
+            labels: this.podLabels,
+            // A settings change rolls the pods; the ConfigMap alone would not.
+            annotations: { "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)) },
+          },
+          spec: {
+            serviceAccountName: serviceAccount.metadata.name,
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            terminationGracePeriodSeconds: this.shutdownTimeoutSeconds + 10,
+            securityContext: podSecurityContext(10001),
+            topologySpreadConstraint: [
+              {
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: [{ matchLabels: this.selectorLabels }],
+              },
+              {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: [{ matchLabels: this.selectorLabels }],
+              },
+            ],
+            container: [
+              {
+                name: "gateway",
+                image: this.image,
+                imagePullPolicy: "IfNotPresent",
+                port: [{ name: this.portName, containerPort: this.port, protocol: "TCP" }],
+                envFrom,
+                env,
+                resources: resources(this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit),
+                securityContext: containerSecurityContext(10001),
+                startupProbe: {
+                  ...http("/health/live"),
+                  periodSeconds: 2,
+                  failureThreshold: 30,
+                  timeoutSeconds: 2,
+                },
+                livenessProbe: {
+                  ...http("/health/live"),
+                  periodSeconds: 10,
+                  failureThreshold: 3,
+                  timeoutSeconds: 3,
+                },
+                readinessProbe: {
+                  ...http("/health/ready"),
+                  periodSeconds: 5,
+                  failureThreshold: 3,
+                  timeoutSeconds: 3,
+                },
+                // Endpoints controllers need a moment to stop routing here before SIGTERM.
+                lifecycle: { preStop: [{ exec: { command: ["sleep", "5"] } }] },
+                volumeMount: [
+                  { name: "tmp", mountPath: "/tmp" },
+                  { name: "data", mountPath: "/var/lib/ai-gateway" },
+                ],
+              },
+            ],
+            volume: [scratchVolume("tmp"), scratchVolume("data", "1Gi")],
+          },
+        },
+      },
+    });
+
+    if (this.autoscalingEnabled) {
+      const target = (name: string, averageUtilization: number) => ({
+        type: "Resource",
+        resource: { name, target: { type: "Utilization", averageUtilization } },
+      });
+      new HorizontalPodAutoscalerV2(this, "Autoscaler", {
+        metadata,
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.resourceName },
+          minReplicas: this.minReplicas,
+          maxReplicas: this.maxReplicas,
+          metric: [target("cpu", this.targetCpuPercent), target("memory", this.targetMemoryPercent)],
+          behavior: {
+            scaleDown: [
+              {
+                stabilizationWindowSeconds: 300,
+                selectPolicy: "Max",
+                policy: [{ type: "Percent", value: 50, periodSeconds: 60 }],
+              },
+            ],
+            scaleUp: [
+              {
+                stabilizationWindowSeconds: 0,
+                selectPolicy: "Max",
+                policy: [{ type: "Percent", value: 100, periodSeconds: 30 }],
+              },
+            ],
+          },
+        },
+      });
+    }
+
+    new PodDisruptionBudgetV1(this, "DisruptionBudget", {
+      metadata,
+      spec: { maxUnavailable: "1", selector: { matchLabels: this.selectorLabels } },
+    });
+
+    const dataServices = [props.database, props.cache, props.vectorStore].filter(
+      (service) => service !== undefined,
+    );
+    new NetworkPolicyV1(this, "NetworkPolicy", {
+      metadata,
+      spec: {
+        podSelector: { matchLabels: this.selectorLabels },
+        policyTypes: ["Ingress", "Egress"],
+        ingress: [{ ports: [{ port: String(this.port), protocol: "TCP" }] }],
+        egress: [
+          {
+            ports: [
+              { port: "53", protocol: "UDP" },
+              { port: "53", protocol: "TCP" },
+            ],
+          },
+          ...dataServices.map((service) => ({
+            to: [{ podSelector: { matchLabels: service.selectorLabels } }],
+            ports: [{ port: String(service.port), protocol: "TCP" }],
+          })),
+          {
+            to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+            ports: [443, ...(props.egressExtraPorts ?? [])].map((port) => ({
+              port: String(port),
+              protocol: "TCP",
+            })),
+          },
+        ],
+      },
+    });
+
+    new ServiceV1(this, "Service", {
+      metadata: { ...metadata, labels: { ...metadata.labels, [METRICS_LABEL]: this.name } },
+      spec: {
+        type: "ClusterIP",
+        selector: this.selectorLabels,
+        port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
+      },
+    });
+  }
+}
+
+/** A short stable hash (FNV-1a) for the config annotation. */
+function hash(text: string): string {
+  let value = 0x811c9dc5;
+  for (let index = 0; index < text.length; index++) {
+    value ^= text.charCodeAt(index);
+    value = Math.imul(value, 0x01000193) >>> 0;
+  }
+  return value.toString(16).padStart(8, "0");
+}

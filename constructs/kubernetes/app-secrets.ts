@@ -1,0 +1,87 @@
+import type { TerraformVariable } from "cdktf";
+import { Construct } from "constructs";
+import { checkName } from "./_pod";
+import { SecretSource } from "./secret-source";
+
+/** The gateway's secret variables (README "Run the gateway"): provider keys, client keys, the alert webhook. */
+export const GATEWAY_SECRET_KEYS = [
+  "OPENAI_API_KEY",
+  "CLAUDE_API_KEY",
+  "GEMINI_API_KEY",
+  "GROQ_API_KEY",
+  "GATEWAY_API_KEYS",
+  "ALERT_WEBHOOK_URL",
+] as const;
+
+/** Props of {@link AppSecrets}. */
+export interface AppSecretsProps {
+  /**
+   * Where the values come from.
+   * @default SecretSource.fromTerraformVariables() - one sensitive variable per key, empty by default
+   */
+  readonly source?: SecretSource;
+  /**
+   * Name of the Kubernetes Secret this construct creates (Terraform-variable source).
+   * @default "ai-gateway-secrets"
+   */
+  readonly name?: string;
+  /**
+   * Namespace of the Secret.
+   * @default "default"
+   */
+  readonly namespace?: string;
+  /**
+   * Environment variable names the Secret holds; each becomes a key and a gateway variable.
+   * @default GATEWAY_SECRET_KEYS
+   */
+  readonly keys?: readonly string[];
+}
+
+/** The gateway's secrets: provider and client keys delivered by a {@link SecretSource}, never written into code or synth output. */
+export class AppSecrets extends Construct {
+  public readonly source: SecretSource;
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly keys: readonly string[];
+  /** Secret whose keys the gateway loads as environment variables; undefined for AWS Secrets Manager. */
+  public readonly secretName: string | undefined;
+  /** Value of `AI_SECRETS_ID` (AWS Secrets Manager source). */
+  public readonly secretsId: string | undefined;
+  /** Annotations for the gateway's service account (workload identity). */
+  public readonly serviceAccountAnnotations: Readonly<Record<string, string>>;
+  /** The sensitive Terraform variables, by key (Terraform-variable source). */
+  public readonly variables: Readonly<Record<string, TerraformVariable>>;
+
+  constructor(scope: Construct, id: string, props: AppSecretsProps = {}) {
+    super(scope, id);
+    this.source = props.source ?? SecretSource.fromTerraformVariables();
+    this.name = props.name ?? "ai-gateway-secrets";
+    this.namespace = props.namespace ?? "default";
+    this.keys = props.keys ?? GATEWAY_SECRET_KEYS;
+    checkName("AppSecrets", "name", this.name);
+    if (this.keys.length === 0) {
+      throw new Error("AppSecrets: keys ([]) is empty; list the environment variables the Secret holds");
+    }
+    for (const key of this.keys) {
+      if (!/^[A-Z_][A-Z0-9_]*$/.test(key)) {
+        throw new Error(
+          `AppSecrets: key ("${key}") is not an environment variable name; use upper case letters, digits and _`,
+        );
+      }
+    }
+    const bound = this.source.bind(this, {
+      secretName: this.name,
+      namespace: this.namespace,
+      keys: this.keys,
+      defaultPrefix: "",
+      describe: (key) => `Gateway secret ${key} (sensitive; empty leaves it unset)`,
+      labels: { "app.kubernetes.io/name": "ai-gateway", "app.kubernetes.io/component": "secrets" },
+    });
+    this.secretName = bound.secretName;
+    this.variables = bound.variables;
+    this.secretsId = this.source.kind === "aws-secrets-manager" ? this.source.arn : undefined;
+    this.serviceAccountAnnotations = this.source.roleArn
+      ? { "eks.amazonaws.com/role-arn": this.source.roleArn }
+      : {};
+  }
+}

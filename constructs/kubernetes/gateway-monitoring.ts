@@ -1,0 +1,211 @@
+import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
+import { Construct } from "constructs";
+import { METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { PART_OF } from "./_pod";
+import { METRICS_LABEL } from "./ai-gateway-service";
+
+/** What GatewayMonitoring reads from a gateway: an {@link AiGatewayService} or a BlueGreenGateway. */
+export interface MonitoredGateway {
+  readonly name: string;
+  readonly namespace: string;
+  readonly portName: string;
+  readonly memoryLimitBytes: number;
+}
+
+/** One Prometheus alerting rule. */
+export interface GatewayAlert {
+  readonly alert: string;
+  readonly expr: string;
+  /** How long the condition holds before firing, e.g. `5m`. */
+  readonly for: string;
+  readonly severity: "critical" | "warning";
+  readonly summary: string;
+  /** Anchor in the runbook, appended to `runbookBaseUrl`. */
+  readonly runbook: string;
+}
+
+/** Props of {@link GatewayMonitoring}. */
+export interface GatewayMonitoringProps {
+  /** The gateway to scrape and alert on. */
+  readonly gateway: MonitoredGateway;
+  /**
+   * Create the ServiceMonitor and PrometheusRule; turn off where the Prometheus Operator CRDs are absent.
+   * @default true
+   */
+  readonly prometheusOperatorEnabled?: boolean;
+  /** @default 30 */
+  readonly scrapeIntervalSeconds?: number;
+  /** Error-rate threshold, percent of requests answered 5xx (the guide: 5). @default 5 */
+  readonly errorRatePercent?: number;
+  /** p95 latency threshold in seconds (the guide: 10). @default 10 */
+  readonly latencySeconds?: number;
+  /** Resident memory threshold, percent of the container limit (the guide: 80). @default 80 */
+  readonly memoryPercent?: number;
+  /** Token rate over the last 15 minutes, as a multiple of the last day's average, that counts as a spike. @default 3 */
+  readonly tokenSpikeFactor?: number;
+  /** Where the runbook lives; each alert links `<url>#<alert-anchor>`. @default "https://github.com/ai-deploy-kit/ai-deploy-kit/blob/main/docs/runbooks.md" */
+  readonly runbookBaseUrl?: string;
+  /** Labels the Prometheus instance selects rules and monitors by (kube-prometheus-stack: `release`). @default {} */
+  readonly prometheusSelectorLabels?: Readonly<Record<string, string>>;
+}
+
+/** A ServiceMonitor and PrometheusRule with the guide's alerts, built only from metric names the gateway exports. */
+export class GatewayMonitoring extends Construct {
+  public readonly prometheusOperatorEnabled: boolean;
+  public readonly scrapeIntervalSeconds: number;
+  public readonly errorRatePercent: number;
+  public readonly latencySeconds: number;
+  public readonly memoryPercent: number;
+  public readonly tokenSpikeFactor: number;
+  public readonly runbookBaseUrl: string;
+  /** The rules, also when the operator is off (export them to another Prometheus). */
+  public readonly alerts: readonly GatewayAlert[];
+
+  constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
+    super(scope, id);
+    this.prometheusOperatorEnabled = props.prometheusOperatorEnabled ?? true;
+    this.scrapeIntervalSeconds = props.scrapeIntervalSeconds ?? 30;
+    this.errorRatePercent = props.errorRatePercent ?? 5;
+    this.latencySeconds = props.latencySeconds ?? 10;
+    this.memoryPercent = props.memoryPercent ?? 80;
+    this.tokenSpikeFactor = props.tokenSpikeFactor ?? 3;
+    this.runbookBaseUrl =
+      props.runbookBaseUrl ?? "https://github.com/ai-deploy-kit/ai-deploy-kit/blob/main/docs/runbooks.md";
+    const owner = "GatewayMonitoring";
+    for (const [prop, value, max] of [
+      ["errorRatePercent", this.errorRatePercent, 100],
+      ["memoryPercent", this.memoryPercent, 100],
+      ["latencySeconds", this.latencySeconds, Number.POSITIVE_INFINITY],
+      ["tokenSpikeFactor", this.tokenSpikeFactor, Number.POSITIVE_INFINITY],
+    ] as const) {
+      if (!(value > 0 && value <= max)) {
+        throw new Error(
+          `${owner}: ${prop} (${value}) must be above 0${max === 100 ? " and at most 100" : ""}`,
+        );
+      }
+    }
+    if (!Number.isInteger(this.scrapeIntervalSeconds) || this.scrapeIntervalSeconds < 5) {
+      throw new Error(
+        `${owner}: scrapeIntervalSeconds (${this.scrapeIntervalSeconds}) must be a whole number of at least 5`,
+      );
+    }
+    if (!(props.gateway.memoryLimitBytes > 0)) {
+      throw new Error(
+        `${owner}: gateway.memoryLimitBytes (${props.gateway.memoryLimitBytes}) must be positive; give the gateway a memory limit`,
+      );
+    }
+
+    const { name, namespace } = props.gateway;
+    // Blue-green slot Services are `<name>-blue` / `<name>-green`; a plain gateway's is `<name>`.
+    const sel = `namespace="${namespace}",job=~"${name}(-blue|-green)?"`;
+    const rate = (metric: string, extra = "", window = "5m") =>
+      `sum(rate(${metric}{${sel}${extra ? `,${extra}` : ""}}[${window}]))`;
+    this.alerts = [
+      {
+        alert: "AiGatewayHighErrorRate",
+        expr: `${rate(METRIC.requests, 'status=~"5.."')} / clamp_min(${rate(METRIC.requests)}, 1e-9) > ${this.errorRatePercent / 100}`,
+        for: "5m",
+        severity: "critical",
+        summary: `More than ${this.errorRatePercent}% of chat requests fail with 5xx`,
+        runbook: "high-error-rate",
+      },
+      {
+        alert: "AiGatewayHighLatency",
+        expr: `histogram_quantile(0.95, sum by (le) (rate(${METRIC.requestDuration}_bucket{${sel}}[5m]))) > ${this.latencySeconds}`,
+        for: "10m",
+        severity: "critical",
+        summary: `p95 chat latency above ${this.latencySeconds} s`,
+        runbook: "high-latency",
+      },
+      {
+        alert: "AiGatewayBudgetExceeded",
+        expr: `max(${METRIC.budgetSpent}{${sel}}) >= max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
+        for: "1m",
+        severity: "critical",
+        summary: "Spend today reached the daily budget",
+        runbook: "budget-exceeded",
+      },
+      {
+        alert: "AiGatewayBudgetNearlySpent",
+        expr: `max(${METRIC.budgetSpent}{${sel}}) >= 0.8 * max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
+        for: "1m",
+        severity: "warning",
+        summary: "Spend today passed 80% of the daily budget",
+        runbook: "budget-exceeded",
+      },
+      {
+        alert: "AiGatewayCircuitBreakerOpen",
+        expr: `max by (provider) (${METRIC.circuitState}{${sel}}) == 2`,
+        for: "1m",
+        severity: "critical",
+        summary: "A provider's circuit breaker is open",
+        runbook: "circuit-breaker-open",
+      },
+      {
+        alert: "AiGatewayProviderFailover",
+        expr: `sum by (from, to) (increase(${METRIC.fallbacks}{${sel}}[5m])) > 0`,
+        for: "0m",
+        severity: "critical",
+        summary: "Requests are failing over to a backup provider",
+        runbook: "provider-failover",
+      },
+      {
+        alert: "AiGatewayHighMemory",
+        expr: `max by (pod) (${PROCESS_METRIC.residentMemory}{${sel}}) / ${props.gateway.memoryLimitBytes} > ${this.memoryPercent / 100}`,
+        for: "10m",
+        severity: "warning",
+        summary: `A gateway pod uses more than ${this.memoryPercent}% of its memory limit`,
+        runbook: "high-memory",
+      },
+      {
+        alert: "AiGatewayTokenUsageSpike",
+        expr: `${rate(METRIC.tokens, "", "15m")} > ${this.tokenSpikeFactor} * ${rate(METRIC.tokens, "", "1d")} and ${rate(METRIC.tokens, "", "15m")} > 10`,
+        for: "15m",
+        severity: "warning",
+        summary: `Token usage is more than ${this.tokenSpikeFactor}x the daily average`,
+        runbook: "token-usage-spike",
+      },
+    ];
+
+    if (!this.prometheusOperatorEnabled) return;
+    const labels = { ...PART_OF, "app.kubernetes.io/name": "ai-gateway", ...props.prometheusSelectorLabels };
+    new Manifest(this, "ServiceMonitor", {
+      manifest: {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name, namespace, labels },
+        spec: {
+          selector: { matchLabels: { [METRICS_LABEL]: name } },
+          namespaceSelector: { matchNames: [namespace] },
+          endpoints: [
+            { port: props.gateway.portName, path: "/metrics", interval: `${this.scrapeIntervalSeconds}s` },
+          ],
+        },
+      },
+    });
+    new Manifest(this, "Resource", {
+      manifest: {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name, namespace, labels },
+        spec: {
+          groups: [
+            {
+              name: `${name}.rules`,
+              rules: this.alerts.map((rule) => ({
+                alert: rule.alert,
+                expr: rule.expr,
+                for: rule.for,
+                labels: { severity: rule.severity },
+                annotations: {
+                  summary: rule.summary,
+                  runbook_url: `${this.runbookBaseUrl}#${rule.runbook}`,
+                },
+              })),
+            },
+          ],
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,134 @@
+import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
+import { TerraformVariable } from "cdktf";
+import type { Construct } from "constructs";
+import { checkName, PART_OF, variableName } from "./_pod";
+
+/** Options of {@link SecretSource.fromTerraformVariables}. */
+export interface TerraformVariablesOptions {
+  /**
+   * Prefix of the variable names (`<prefix>_<key>`, lower case).
+   * @default - the owning construct's resource name for data services, none for AppSecrets
+   */
+  readonly variablePrefix?: string;
+}
+
+/** Options of {@link SecretSource.fromAwsSecretsManager}. */
+export interface AwsSecretsManagerOptions {
+  /**
+   * IAM role the gateway's service account assumes (IRSA annotation `eks.amazonaws.com/role-arn`).
+   * @default - no annotation: the node's or pod identity's role is used
+   */
+  readonly roleArn?: string;
+}
+
+/** How a set of secret values reaches the cluster. */
+export type SecretSourceKind = "terraform-variables" | "existing-secret" | "aws-secrets-manager";
+
+/** What binding a source produced: the Kubernetes Secret to read (if any) and the variables created. */
+export interface BoundSecret {
+  readonly secretName: string | undefined;
+  readonly variables: Readonly<Record<string, TerraformVariable>>;
+}
+
+const ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[A-Za-z0-9/_+=,.@-]+$/;
+
+/**
+ * Where secret values come from. Values never appear in synthesized output:
+ * Terraform variables are `sensitive` and only their references are written.
+ */
+export class SecretSource {
+  /** Sensitive Terraform variables (`TF_VAR_<name>` or a tfvars file at deploy time) fill a Secret this kit creates. */
+  static fromTerraformVariables(options: TerraformVariablesOptions = {}): SecretSource {
+    return new SecretSource("terraform-variables", undefined, undefined, undefined, options.variablePrefix);
+  }
+
+  /** A Kubernetes Secret someone else manages (External Secrets, Sealed Secrets, kubectl). */
+  static fromExistingSecret(name: string): SecretSource {
+    checkName("SecretSource.fromExistingSecret", "name", name);
+    return new SecretSource("existing-secret", name);
+  }
+
+  /** An AWS Secrets Manager secret the gateway reads at start (`AI_SECRETS_ID`) with workload identity. */
+  static fromAwsSecretsManager(arn: string, options: AwsSecretsManagerOptions = {}): SecretSource {
+    if (!ARN.test(arn)) {
+      throw new Error(
+        `SecretSource.fromAwsSecretsManager: arn ("${arn}") is not a Secrets Manager ARN; use arn:aws:secretsmanager:<region>:<account>:secret:<name>`,
+      );
+    }
+    if (options.roleArn !== undefined && !ROLE_ARN.test(options.roleArn)) {
+      throw new Error(
+        `SecretSource.fromAwsSecretsManager: roleArn ("${options.roleArn}") is not an IAM role ARN; use arn:aws:iam::<account>:role/<name>`,
+      );
+    }
+    return new SecretSource("aws-secrets-manager", undefined, arn, options.roleArn);
+  }
+
+  private constructor(
+    /** Which factory made this source. */
+    public readonly kind: SecretSourceKind,
+    /** The existing Secret's name (`existing-secret`). */
+    public readonly existingSecretName?: string,
+    /** The Secrets Manager ARN (`aws-secrets-manager`). */
+    public readonly arn?: string,
+    /** The workload-identity role (`aws-secrets-manager`). */
+    public readonly roleArn?: string,
+    /** Prefix of the Terraform variable names (`terraform-variables`). */
+    public readonly variablePrefix?: string,
+  ) {}
+
+  /**
+   * Creates what the source needs for `keys` under `scope` (internal to the kit's constructs).
+   * `validation` adds a Terraform variable validation (for passwords that end up in URLs).
+   */
+  bind(
+    scope: Construct,
+    options: {
+      readonly secretName: string;
+      readonly namespace: string;
+      readonly keys: readonly string[];
+      readonly defaultPrefix: string;
+      readonly describe: (key: string) => string;
+      readonly urlSafe?: boolean;
+      readonly labels?: Record<string, string>;
+    },
+  ): BoundSecret {
+    if (this.kind === "existing-secret") return { secretName: this.existingSecretName, variables: {} };
+    if (this.kind === "aws-secrets-manager") return { secretName: undefined, variables: {} };
+    const prefix = this.variablePrefix ?? options.defaultPrefix;
+    const variables: Record<string, TerraformVariable> = {};
+    const data: Record<string, string> = {};
+    for (const key of options.keys) {
+      const name = prefix ? variableName(prefix, key.toLowerCase()) : key.toLowerCase();
+      const variable = new TerraformVariable(scope, `Variable-${key}`, {
+        type: "string",
+        sensitive: true,
+        nullable: false,
+        description: options.describe(key),
+        ...(options.urlSafe
+          ? {
+              validation: [
+                {
+                  condition: `\${can(regex("^[A-Za-z0-9._~-]{16,}$", var.${name}))}`,
+                  errorMessage: `${name} must be at least 16 URL-safe characters (letters, digits, . _ ~ -).`,
+                },
+              ],
+            }
+          : { default: "" }),
+      });
+      variable.overrideLogicalId(name);
+      variables[key] = variable;
+      data[key] = variable.stringValue;
+    }
+    new SecretV1(scope, "Resource", {
+      metadata: {
+        name: options.secretName,
+        namespace: options.namespace,
+        labels: { ...PART_OF, ...options.labels },
+      },
+      type: "Opaque",
+      data,
+    });
+    return { secretName: options.secretName, variables };
+  }
+}

@@ -1,0 +1,189 @@
+import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
+import { TerraformStack, Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
+import { BlueGreenGateway } from "../../constructs/kubernetes/blue-green-gateway";
+import {
+  GatewayMonitoring,
+  type GatewayMonitoringProps,
+} from "../../constructs/kubernetes/gateway-monitoring";
+import { all, type Body, synth } from "../helpers/synth";
+
+/** The metric names the gateway's registry declares; point this at the real registry when it lands. */
+function declaredMetricNames(): Set<string> {
+  return new Set<string>([...Object.values(METRIC), ...Object.values(PROCESS_METRIC)]);
+}
+
+const PROMQL_WORDS = new Set([
+  "sum",
+  "max",
+  "min",
+  "avg",
+  "count",
+  "rate",
+  "irate",
+  "increase",
+  "delta",
+  "histogram_quantile",
+  "clamp_min",
+  "clamp_max",
+  "abs",
+  "and",
+  "or",
+  "unless",
+  "by",
+  "without",
+  "offset",
+  "bool",
+  "on",
+  "ignoring",
+]);
+
+/** Series names an expression reads: identifiers outside label matchers, ranges, groupings and numbers. */
+function seriesIn(expr: string): string[] {
+  const bare = expr
+    .replace(/"[^"]*"/g, " ")
+    .replace(/\{[^}]*\}/g, " ")
+    .replace(/\[[^\]]*\]/g, " ")
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, " ")
+    .replace(/\b\d+(\.\d+)?(e[-+]?\d+)?\b/gi, " ");
+  return (bare.match(/[A-Za-z_:][A-Za-z0-9_:]*/g) ?? []).filter((word) => !PROMQL_WORDS.has(word));
+}
+
+function build(props: Partial<GatewayMonitoringProps> = {}): GatewayMonitoring {
+  const stack = new TerraformStack(Testing.app(), "test");
+  const gateway = new AiGatewayService(stack, "Gateway", {
+    image: "ghcr.io/acme/ai-gateway:1.0.0",
+    namespace: "ai",
+  });
+  return new GatewayMonitoring(stack, "Monitoring", { gateway, ...props });
+}
+
+describe("GatewayMonitoring", () => {
+  const monitoring = build();
+
+  it("has the guide's alerts", () => {
+    expect(monitoring.alerts.map((rule) => rule.alert)).toEqual([
+      "AiGatewayHighErrorRate",
+      "AiGatewayHighLatency",
+      "AiGatewayBudgetExceeded",
+      "AiGatewayBudgetNearlySpent",
+      "AiGatewayCircuitBreakerOpen",
+      "AiGatewayProviderFailover",
+      "AiGatewayHighMemory",
+      "AiGatewayTokenUsageSpike",
+    ]);
+    const expr = (name: string) => monitoring.alerts.find((rule) => rule.alert === name)?.expr;
+    expect(expr("AiGatewayHighErrorRate")).toMatch(/status=~"5\.\."/);
+    expect(expr("AiGatewayHighErrorRate")).toMatch(/> 0\.05$/);
+    expect(expr("AiGatewayHighLatency")).toMatch(/^histogram_quantile\(0\.95, .*\) > 10$/);
+    expect(expr("AiGatewayHighMemory")).toMatch(/\/ 2147483648 > 0\.8$/);
+    expect(expr("AiGatewayCircuitBreakerOpen")).toMatch(/== 2$/);
+  });
+
+  it("uses only metric names the gateway's registry declares", () => {
+    const declared = declaredMetricNames();
+    const histogramSeries = (name: string) => name.replace(/_(bucket|sum|count)$/, "");
+    for (const rule of monitoring.alerts) {
+      const series = seriesIn(rule.expr);
+      expect(series.length, rule.alert).toBeGreaterThan(0);
+      for (const name of series) {
+        expect(declared.has(name) || declared.has(histogramSeries(name)), `${rule.alert}: ${name}`).toBe(
+          true,
+        );
+      }
+    }
+  });
+
+  it("the metric-name check catches a name the registry does not declare", () => {
+    expect(seriesIn('sum(rate(ai_gateway_made_up_total{job="x"}[5m])) by (provider) > 0.5')).toEqual([
+      "ai_gateway_made_up_total",
+    ]);
+  });
+
+  it("synthesizes a ServiceMonitor and a PrometheusRule with runbook annotations", () => {
+    const { text, json } = synth((scope) => {
+      const gateway = new BlueGreenGateway(scope, "Gateway", {
+        namespace: "ai",
+        imageRepository: "ghcr.io/acme/ai-gateway",
+        blueImageTag: "1.0.0",
+        greenImageTag: "1.0.0",
+      });
+      new GatewayMonitoring(scope, "Monitoring", {
+        gateway,
+        runbookBaseUrl: "https://runbooks.example.com/ai",
+      });
+    });
+    expect(text).toHaveResourceWithProperties(Manifest, {
+      manifest: expect.objectContaining({
+        kind: "ServiceMonitor",
+        spec: {
+          selector: { matchLabels: { "ai-deploy-kit.io/metrics": "ai-gateway" } },
+          namespaceSelector: { matchNames: ["ai"] },
+          endpoints: [{ port: "http", path: "/metrics", interval: "30s" }],
+        },
+      }),
+    });
+    const rule = all(json, "kubernetes_manifest")
+      .map((body) => body["manifest"] as Body)
+      .find((manifest) => manifest["kind"] === "PrometheusRule");
+    if (!rule) throw new Error("no PrometheusRule synthesized");
+    const rules = (((rule["spec"] as Body)["groups"] as Body[])[0] as Body)["rules"] as Body[];
+    expect(rules).toHaveLength(8);
+    for (const entry of rules) {
+      expect(entry["annotations"]).toMatchObject({
+        summary: expect.any(String),
+        runbook_url: expect.stringMatching(/^https:\/\/runbooks\.example\.com\/ai#[a-z-]+$/),
+      });
+      expect(entry["expr"]).toContain('namespace="ai",job=~"ai-gateway(-blue|-green)?"');
+    }
+  });
+
+  it("creates no manifests when the Prometheus Operator is absent, but keeps the rules", () => {
+    const { json } = synth((scope) => {
+      const gateway = new AiGatewayService(scope, "Gateway", { image: "ghcr.io/acme/ai-gateway:1.0.0" });
+      new GatewayMonitoring(scope, "Monitoring", { gateway, prometheusOperatorEnabled: false });
+    });
+    expect(all(json, "kubernetes_manifest")).toEqual([]);
+    expect(build({ prometheusOperatorEnabled: false }).alerts).toHaveLength(8);
+  });
+
+  it("fails when the error-rate threshold is above 100 percent", () => {
+    expect(() => build({ errorRatePercent: 150 })).toThrow(
+      "GatewayMonitoring: errorRatePercent (150) must be above 0 and at most 100",
+    );
+  });
+
+  it("fails when the latency threshold is zero", () => {
+    expect(() => build({ latencySeconds: 0 })).toThrow(
+      "GatewayMonitoring: latencySeconds (0) must be above 0",
+    );
+  });
+
+  it("fails when the scrape interval is too short", () => {
+    expect(() => build({ scrapeIntervalSeconds: 1 })).toThrow(
+      "GatewayMonitoring: scrapeIntervalSeconds (1) must be a whole number of at least 5",
+    );
+  });
+
+  it("fails when the memory threshold is above 100 percent", () => {
+    expect(() => build({ memoryPercent: 120 })).toThrow(
+      "GatewayMonitoring: memoryPercent (120) must be above 0 and at most 100",
+    );
+  });
+
+  it("fails when the token spike factor is zero", () => {
+    expect(() => build({ tokenSpikeFactor: 0 })).toThrow(
+      "GatewayMonitoring: tokenSpikeFactor (0) must be above 0",
+    );
+  });
+
+  it("fails when the gateway has no memory limit", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    const gateway = { name: "ai-gateway", namespace: "ai", portName: "http", memoryLimitBytes: Number.NaN };
+    expect(() => new GatewayMonitoring(stack, "Monitoring", { gateway })).toThrow(
+      "GatewayMonitoring: gateway.memoryLimitBytes (NaN) must be positive; give the gateway a memory limit",
+    );
+  });
+});
