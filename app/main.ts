@@ -6,6 +6,7 @@ import { createBudget } from "./budget";
 import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
+import { ChatGateway } from "./gateway/chat-gateway";
 import { openCostLedger } from "./ledger/ledger";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
@@ -57,11 +58,14 @@ export async function buildDeps(
   const cache = await createResponseCache({ redisUrl: config.redisUrl, logger });
   hooks.push(cache.close);
 
+  const gateway = new ChatGateway({ config: store, logger, events });
+  hooks.push(() => gateway.close());
   const deps: AppDeps = {
     config: store,
     logger,
     events,
     clock: systemClock,
+    gateway,
     cache: cache.cache,
     ledger,
     budget: budget.budget,

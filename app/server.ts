@@ -3,11 +3,14 @@ import type { Logger } from "pino";
 import type { Budget } from "./budget/budget";
 import type { ResponseCache } from "./cache/response-cache";
 import type { ConfigStore } from "./config/config-store";
+import type { ChatGateway } from "./gateway/chat-gateway";
 import type { CostLedger } from "./ledger/ledger";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
+import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
+import { modelRoutes } from "./routes/models";
 import { usageRoutes } from "./routes/usage";
 
 /** A source of the current time, injected so tests control it. */
@@ -25,6 +28,8 @@ export interface AppDeps {
   readonly logger: Logger;
   readonly events: GatewayEvents;
   readonly clock?: Clock;
+  /** The chat service: routing, retry, breakers, failover (app/gateway). */
+  readonly gateway: ChatGateway;
   /** Response cache (Redis or in-process LRU); absent: no caching. */
   readonly cache?: ResponseCache;
   /** Cost ledger; absent: nothing recorded and no /v1/usage. */
@@ -32,6 +37,9 @@ export interface AppDeps {
   /** Daily budget; absent: no alerts or enforcement. */
   readonly budget?: Budget;
 }
+
+/** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
+export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
 /** Builds the Express gateway: middleware in the order of DESIGN.md section 5, error handler last. */
 export function createApp(deps: AppDeps): Express {
@@ -43,6 +51,11 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes());
   if (deps.ledger && deps.budget)
     app.use(usageRoutes({ ledger: deps.ledger, budget: deps.budget, clock: deps.clock }));
+
+  const limit = deps.config.get().file.limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  app.use("/v1", express.json({ limit }));
+  app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
+  app.use(chatRoutes({ gateway: deps.gateway, config: deps.config, clock: deps.clock ?? systemClock }));
 
   app.use(notFound());
   app.use(errorHandler({ logger: deps.logger }));

@@ -1,6 +1,7 @@
 import { Writable } from "node:stream";
 import { ConfigStore } from "../../app/config/config-store";
 import { type GatewayConfig, loadConfig } from "../../app/config/load-config";
+import { ChatGateway, type ChatGatewayOptions } from "../../app/gateway/chat-gateway";
 import { GatewayEvents } from "../../app/observability/events";
 import { createLogger } from "../../app/observability/logger";
 import type { AppDeps } from "../../app/server";
@@ -27,14 +28,18 @@ export function testConfig(env: Record<string, string> = {}): GatewayConfig {
 export function testDeps(
   env: Record<string, string> = {},
   overrides: Partial<AppDeps> = {},
+  gatewayOptions: Partial<ChatGatewayOptions> = {},
 ): AppDeps & { logs: LogCapture } {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs });
+  const config = overrides.config ?? new ConfigStore(testConfig(env));
+  const events = overrides.events ?? new GatewayEvents();
   return {
-    config: new ConfigStore(testConfig(env)),
+    config,
     logger,
-    events: new GatewayEvents(),
+    events,
     clock: { now: () => Date.now() },
+    gateway: overrides.gateway ?? new ChatGateway({ config, logger, events, ...gatewayOptions }),
     ...overrides,
     logs,
   };

@@ -168,7 +168,7 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
   it("bounds overspend by the requests in flight when both replicas admit at once", async () => {
     const keys = redisPrefix();
     closers.push(keys.cleanup);
-    const clock = { now: () => NOON };
+    const clock = { now: () => Date.parse("2026-11-27T12:00:00Z") };
     const env = { AI_DAILY_BUDGET: "1", AI_BUDGET_ENFORCE: "true" };
     const a = await replica({ prefix: keys.prefix, env, clock, dir: tempDir().dir });
     const b = await replica({ prefix: keys.prefix, env, clock, dir: tempDir().dir });
@@ -195,7 +195,8 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
   it("raises the 80 % warning and the 100 % critical alert once each per day across replicas", async () => {
     const keys = redisPrefix();
     closers.push(keys.cleanup);
-    let now = NOON;
+    // Each test has a day of its own: replicas reseed from the shared ledger.
+    let now = Date.parse("2026-11-28T12:00:00Z");
     const clock = { now: () => now };
     const env = { AI_DAILY_BUDGET: "1", ALERT_WEBHOOK_URL: hook.url };
     hook.bodies.length = 0;
@@ -204,8 +205,8 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
     // 14 requests of $0.10 from both replicas: crosses 80 % and 100 %, and keeps going.
     for (let i = 0; i < 14; i++) await (i % 2 === 0 ? a : b).serve(10_000);
     expect(hook.bodies.map((body) => [body["level"], body["date"], body["source"]])).toEqual([
-      ["warning", "2026-11-26", "budget"],
-      ["critical", "2026-11-26", "budget"],
+      ["warning", "2026-11-28", "budget"],
+      ["critical", "2026-11-28", "budget"],
     ]);
     expect(hook.bodies[0]).toMatchObject({ spentUsd: 0.8, limitUsd: 1, percent: 80 });
     const alertLines = [...a.logs.records(), ...b.logs.records()].filter((r) => r["alert"] === "budget");
@@ -218,12 +219,12 @@ describe("daily budget across two replicas sharing Redis and Postgres", () => {
     expect([count("warning"), count("critical")]).toEqual([1, 1]);
 
     // The next UTC day starts from zero and may alert again.
-    now = NOON + 24 * 3600 * 1000;
+    now += 24 * 3600 * 1000;
     for (let i = 0; i < 9; i++) await a.serve(10_000);
     expect(hook.bodies.map((body) => [body["level"], body["date"]])).toEqual([
-      ["warning", "2026-11-26"],
-      ["critical", "2026-11-26"],
-      ["warning", "2026-11-27"],
+      ["warning", "2026-11-28"],
+      ["critical", "2026-11-28"],
+      ["warning", "2026-11-29"],
     ]);
   });
 

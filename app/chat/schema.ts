@@ -1,0 +1,265 @@
+import { z } from "zod";
+import { HttpError } from "../errors";
+
+// The OpenAI chat request, validated before anything else sees it. Known
+// fields are checked strictly; unknown top-level fields are kept (newer OpenAI
+// parameters keep working) and forwarded only to OpenAI-compatible upstreams.
+
+const text = z.string({ error: "must be a string" });
+
+const textPart = z.strictObject({ type: z.literal("text"), text });
+const imagePart = z.strictObject({
+  type: z.literal("image_url"),
+  image_url: z.strictObject({
+    url: text.min(1, { error: "must not be empty" }),
+    detail: z.enum(["auto", "low", "high"]).optional(),
+  }),
+});
+const audioPart = z.strictObject({
+  type: z.literal("input_audio"),
+  input_audio: z.strictObject({ data: text, format: z.enum(["wav", "mp3"]) }),
+});
+const filePart = z.strictObject({
+  type: z.literal("file"),
+  file: z.strictObject({ file_data: text.optional(), file_id: text.optional(), filename: text.optional() }),
+});
+const refusalPart = z.strictObject({ type: z.literal("refusal"), refusal: text });
+
+const partError = { error: "must be a content part of type text, image_url, input_audio or file" };
+const userPart = z.discriminatedUnion("type", [textPart, imagePart, audioPart, filePart], partError);
+const textContent = z.union(
+  [text, z.array(textPart, { error: "must be a string or an array of text parts" })],
+  {
+    error: "must be a string or an array of text parts",
+  },
+);
+
+const toolCall = z.strictObject({
+  id: text.min(1),
+  type: z.literal("function"),
+  function: z.strictObject({ name: text.min(1), arguments: text }),
+});
+
+const name = text.min(1).max(256).optional();
+
+const systemMessage = z.strictObject({ role: z.enum(["system", "developer"]), content: textContent, name });
+const userMessage = z.strictObject({
+  role: z.literal("user"),
+  content: z.union([text, z.array(userPart).min(1, { error: "must not be an empty array" })], {
+    error: "must be a string or an array of content parts",
+  }),
+  name,
+});
+const assistantMessage = z
+  .strictObject({
+    role: z.literal("assistant"),
+    content: z
+      .union([text, z.array(z.discriminatedUnion("type", [textPart, refusalPart]))], {
+        error: "must be a string, an array of text parts, or null",
+      })
+      .nullable()
+      .optional(),
+    tool_calls: z.array(toolCall).optional(),
+    refusal: text.nullable().optional(),
+    name,
+  })
+  .refine((m) => (m.content !== undefined && m.content !== null) || (m.tool_calls?.length ?? 0) > 0, {
+    error: "an assistant message needs content or tool_calls",
+  });
+const toolMessage = z.strictObject({
+  role: z.literal("tool"),
+  content: textContent,
+  tool_call_id: text.min(1, { error: "must not be empty" }),
+});
+
+const message = z.discriminatedUnion("role", [systemMessage, userMessage, assistantMessage, toolMessage], {
+  error: (issue) =>
+    issue.code === "invalid_union" && issue.note === "No matching discriminator"
+      ? "must be one of system, developer, user, assistant, tool"
+      : "must be a message object with a role",
+});
+
+const tool = z.strictObject({
+  type: z.literal("function"),
+  function: z.strictObject({
+    name: text.regex(/^[A-Za-z0-9_-]{1,64}$/, { error: "must be 1-64 letters, digits, _ or -" }),
+    description: text.optional(),
+    parameters: z.record(z.string(), z.unknown()).optional(),
+    strict: z.boolean().nullable().optional(),
+  }),
+});
+
+const toolChoice = z.union(
+  [
+    z.enum(["none", "auto", "required"]),
+    z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: text.min(1) }) }),
+  ],
+  { error: 'must be "none", "auto", "required" or {"type":"function","function":{"name":…}}' },
+);
+
+const responseFormat = z.discriminatedUnion(
+  "type",
+  [
+    z.strictObject({ type: z.literal("text") }),
+    z.strictObject({ type: z.literal("json_object") }),
+    z.strictObject({
+      type: z.literal("json_schema"),
+      json_schema: z.strictObject({
+        name: text.min(1),
+        description: text.optional(),
+        schema: z.record(z.string(), z.unknown()).optional(),
+        strict: z.boolean().nullable().optional(),
+      }),
+    }),
+  ],
+  { error: "must be one of text, json_object, json_schema" },
+);
+
+const bounded = (min: number, max: number) =>
+  z
+    .number({ error: `must be a number from ${min} to ${max}` })
+    .min(min, { error: `must be a number from ${min} to ${max}` })
+    .max(max, { error: `must be a number from ${min} to ${max}` });
+const positiveInt = z
+  .number({ error: "must be a positive integer" })
+  .int({ error: "must be a positive integer" })
+  .positive({ error: "must be a positive integer" });
+
+/** The OpenAI chat request body as the gateway accepts it. */
+export const chatRequestSchema = z.looseObject({
+  model: text.min(1, { error: "must not be empty" }),
+  messages: z
+    .array(message, { error: "must be an array of messages" })
+    .min(1, { error: "must contain at least one message" }),
+  stream: z.boolean({ error: "must be true or false" }).nullable().optional(),
+  stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: positiveInt.nullable().optional(),
+  max_completion_tokens: positiveInt.nullable().optional(),
+  temperature: bounded(0, 2).nullable().optional(),
+  top_p: bounded(0, 1).nullable().optional(),
+  stop: z
+    .union([text, z.array(text).max(4, { error: "must have at most 4 sequences" })], {
+      error: "must be a string or an array of up to 4 strings",
+    })
+    .nullable()
+    .optional(),
+  n: z.literal(1, { error: "only 1 is supported" }).nullable().optional(),
+  presence_penalty: bounded(-2, 2).nullable().optional(),
+  frequency_penalty: bounded(-2, 2).nullable().optional(),
+  seed: z.number({ error: "must be an integer" }).int({ error: "must be an integer" }).nullable().optional(),
+  tools: z.array(tool).optional(),
+  tool_choice: toolChoice.optional(),
+  parallel_tool_calls: z.boolean().optional(),
+  response_format: responseFormat.optional(),
+  user: text.max(256).optional(),
+  metadata: z
+    .record(text.max(64), text.max(512), { error: "must be an object of string values" })
+    .refine((value) => Object.keys(value).length <= 16, { error: "must have at most 16 keys" })
+    .nullable()
+    .optional(),
+});
+
+/** A validated chat request. */
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+/** One validated message. */
+export type ChatMessage = ChatRequest["messages"][number];
+
+/** Limits checked after the schema; from `AI_CONFIG_FILE` `limits`, else these defaults. */
+export interface PromptLimits {
+  readonly maxMessages?: number;
+  readonly maxPromptCharacters?: number;
+}
+
+/** Default limits: generous, but they keep one request from pinning a core. */
+export const DEFAULT_PROMPT_LIMITS = { maxMessages: 2_000, maxPromptCharacters: 2_000_000 } as const;
+
+function describePath(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
+  return out || "body";
+}
+
+/**
+ * Validates a parsed JSON body. Throws a 400 `invalid_request_error` whose
+ * message names the field and what is wrong, or a 413 when the prompt is over
+ * the limits; nothing invalid reaches a provider.
+ */
+export function parseChatRequest(body: unknown, limits: PromptLimits = {}): ChatRequest {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw new HttpError(400, {
+      message: "Request body must be a JSON object with model and messages",
+      type: "invalid_request_error",
+      code: "invalid_body",
+    });
+  }
+  const result = chatRequestSchema.safeParse(body);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new HttpError(400, {
+      message: `Invalid request: ${describePath(issue.path)}: ${issue.message}`,
+      type: "invalid_request_error",
+      code:
+        issue.path.length === 1 && issue.code === "invalid_type"
+          ? "missing_or_invalid_field"
+          : "invalid_value",
+    });
+  }
+  const request = result.data;
+  const maxMessages = limits.maxMessages ?? DEFAULT_PROMPT_LIMITS.maxMessages;
+  if (request.messages.length > maxMessages) {
+    throw new HttpError(413, {
+      message: `Too many messages: ${request.messages.length} (the limit is ${maxMessages})`,
+      type: "request_too_large",
+      code: "too_many_messages",
+    });
+  }
+  const maxCharacters = limits.maxPromptCharacters ?? DEFAULT_PROMPT_LIMITS.maxPromptCharacters;
+  const characters = promptCharacters(request);
+  if (characters > maxCharacters) {
+    throw new HttpError(413, {
+      message: `Prompt too large: ${characters} characters (the limit is ${maxCharacters})`,
+      type: "request_too_large",
+      code: "prompt_too_large",
+    });
+  }
+  return request;
+}
+
+/** Characters of text across every message (images and files count their data length). */
+export function promptCharacters(request: ChatRequest): number {
+  let total = 0;
+  for (const m of request.messages) {
+    const content = m.content;
+    if (typeof content === "string") total += content.length;
+    else if (Array.isArray(content)) {
+      for (const part of content) {
+        if (part.type === "text") total += part.text.length;
+        else if (part.type === "refusal") total += part.refusal.length;
+      }
+    }
+  }
+  return total;
+}
+
+/** The text of a message's content, parts joined; images and files are skipped. */
+export function contentText(content: ChatMessage["content"]): string {
+  if (content === undefined || content === null) return "";
+  if (typeof content === "string") return content;
+  let out = "";
+  for (const part of content) {
+    if (part.type === "text") out += part.text;
+    else if (part.type === "refusal") out += part.refusal;
+  }
+  return out;
+}
+
+/** The output-token cap the client asked for, whichever field it used. */
+export function maxOutputTokens(request: ChatRequest): number | undefined {
+  return request.max_completion_tokens ?? request.max_tokens ?? undefined;
+}
+
+/** Stop sequences as an array. */
+export function stopSequences(request: ChatRequest): string[] | undefined {
+  if (request.stop === undefined || request.stop === null) return undefined;
+  return typeof request.stop === "string" ? [request.stop] : [...request.stop];
+}

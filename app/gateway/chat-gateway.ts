@@ -1,0 +1,650 @@
+import { performance } from "node:perf_hooks";
+import type { Logger } from "pino";
+import type { ChatRequest } from "../chat/schema";
+import {
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type OpenAIUsage,
+  toOpenAIUsage,
+  type Usage,
+} from "../chat/types";
+import type { ConfigStore } from "../config/config-store";
+import { PROVIDER_NAMES, type ProviderName, type TargetSpec } from "../config/defaults";
+import type { GatewayConfig } from "../config/load-config";
+import {
+  AuthenticationError,
+  BadRequestError,
+  HttpError,
+  ProviderError,
+  RateLimitError,
+  TimeoutError,
+  UpstreamError,
+  type UpstreamFailureKind,
+} from "../errors";
+import type { GatewayEvents } from "../observability/events";
+import { closeProviders, createProviders, KeyPools, type ProviderRegistry } from "../providers";
+import type { ProviderAdapter, ProviderStream } from "../providers/types";
+import { type ResilienceClock, realClock } from "../resilience/clock";
+import {
+  type CircuitStateName,
+  executeResilient,
+  isCircuitOpen,
+  ProviderBreakers,
+} from "../resilience/policies";
+import { logGatewayEvents } from "./log-hooks";
+import { Router } from "./routing";
+
+/** Who is asking, and how to stop. */
+export interface ChatContext {
+  readonly requestId: string;
+  /** The client's gateway key id, or `anonymous`. */
+  readonly tenant: string;
+  /** Aborts every wait and upstream call (client disconnect). */
+  readonly signal: AbortSignal;
+  /** Epoch milliseconds when the request arrived. */
+  readonly startedAt: number;
+}
+
+/** Why one target was given up on. */
+export interface TargetFailure {
+  readonly provider: ProviderName;
+  readonly model: string;
+  readonly kind: UpstreamFailureKind | "circuit_open";
+  readonly status?: number;
+  /** Upstream detail with keys scrubbed. */
+  readonly message: string;
+}
+
+/** What every served request reports. */
+export interface ChatOutcome {
+  /** Who answered (for a degraded reply: the first target, which did not). */
+  readonly provider: ProviderName;
+  readonly model: string;
+  /** Upstream attempts made across all targets. */
+  readonly attempts: number;
+  readonly fallbackUsed: boolean;
+  /** Time spent waiting on upstreams (for streams: until the first chunk). */
+  readonly upstreamMs: number;
+  /**
+   * True when every target failed and the configured apology was returned:
+   * nothing was served, so it must be neither cached nor billed.
+   */
+  readonly degraded: boolean;
+  /** Targets that failed before the one that answered. */
+  readonly failures: readonly TargetFailure[];
+}
+
+/** A non-streaming answer. */
+export interface CompletionResult extends ChatOutcome {
+  readonly response: ChatCompletion;
+  readonly usage: Usage;
+}
+
+/** A stream whose first chunk is already in hand (retries and failover are over). */
+export interface StreamResult extends ChatOutcome {
+  /** OpenAI chunks; ends with the usage chunk when the client asked for `stream_options.include_usage`. */
+  readonly chunks: AsyncIterable<ChatCompletionChunk>;
+  /** The usage the provider reported; final once `chunks` has ended. */
+  usage(): Usage;
+}
+
+/** Health view of one provider. */
+export interface ProviderState {
+  readonly provider: ProviderName;
+  readonly circuit: CircuitStateName;
+  /** Epoch ms of the last successful call, if any. */
+  readonly lastSuccessAt?: number;
+  readonly lastFailureAt?: number;
+  readonly lastErrorKind?: UpstreamFailureKind;
+  /** The key in use as "n of m" (never the key). */
+  readonly key: { key: number; of: number };
+}
+
+/** An operational alert (key failures, breakers opening); ops forwards these to ALERT_WEBHOOK_URL. */
+export interface GatewayAlert {
+  readonly source: "auth" | "breaker";
+  readonly provider: ProviderName;
+  readonly message: string;
+}
+
+/** Options of {@link ChatGateway}. */
+export interface ChatGatewayOptions {
+  readonly config: ConfigStore;
+  readonly logger: Logger;
+  readonly events: GatewayEvents;
+  /** @default - adapters for the configured base URLs */
+  readonly providers?: ProviderRegistry;
+  /** @default - real time */
+  readonly clock?: ResilienceClock;
+  /** @default Math.random */
+  readonly random?: () => number;
+  /** Log every hook as a structured line. @default true */
+  readonly logEvents?: boolean;
+}
+
+/** The reply sent when every target failed and `AI_DEGRADED_REPLY` is on (after the guide). */
+export const DEGRADED_REPLY =
+  "I apologize, but I'm experiencing technical difficulties. Please try again in a moment or contact support if the issue persists.";
+
+interface Served<T> {
+  readonly value: T;
+  readonly target: TargetSpec;
+  readonly attempts: number;
+  readonly upstreamMs: number;
+  readonly fallbackUsed: boolean;
+  readonly failures: readonly TargetFailure[];
+}
+
+type Call<T> = (
+  adapter: ProviderAdapter,
+  target: TargetSpec,
+  signal: AbortSignal,
+  apiKey: string | undefined,
+) => Promise<T>;
+
+class AllTargetsFailed extends Error {
+  constructor(
+    readonly failures: readonly TargetFailure[],
+    readonly attempts: number,
+  ) {
+    super("every target failed");
+  }
+}
+
+/**
+ * The chat service the HTTP route, batch and jobs share: resolves the model to
+ * ordered targets, runs each through its provider's breaker, retry and
+ * timeout, fails over, and emits the typed hooks. Callers add caching,
+ * budgets and ledger around `complete` / `stream`.
+ */
+export class ChatGateway {
+  /** Every provider's adapter (health probes call `listModels`). */
+  readonly adapters: ProviderRegistry;
+  readonly router: Router;
+  private readonly keys: KeyPools;
+  private breakers: ProviderBreakers;
+  private readonly clock: ResilienceClock;
+  private readonly random: () => number;
+  private readonly logger: Logger;
+  private readonly events: GatewayEvents;
+  private readonly store: ConfigStore;
+  private readonly health = new Map<
+    ProviderName,
+    { success?: number; failure?: number; kind?: UpstreamFailureKind }
+  >();
+  private readonly alertListeners: ((alert: GatewayAlert) => void)[] = [];
+
+  constructor(options: ChatGatewayOptions) {
+    this.store = options.config;
+    this.logger = options.logger;
+    this.events = options.events;
+    this.clock = options.clock ?? realClock;
+    this.random = options.random ?? Math.random;
+    const config = options.config.get();
+    this.adapters = options.providers ?? createProviders(config, { now: () => this.clock.now() });
+    this.router = new Router(this.random);
+    if (options.logEvents !== false) logGatewayEvents(this.events, this.logger);
+    this.keys = new KeyPools((provider) => this.store.get().providers[provider].apiKeys);
+    this.breakers = this.createBreakers(config);
+    // A reload that changes the breaker settings starts fresh breakers with them.
+    this.store.onChange((next, previous) => {
+      if (
+        next.breakerThreshold !== previous.breakerThreshold ||
+        next.breakerCooldownSeconds !== previous.breakerCooldownSeconds
+      ) {
+        this.breakers = this.createBreakers(next);
+      }
+    });
+  }
+
+  private createBreakers(config: GatewayConfig): ProviderBreakers {
+    return new ProviderBreakers(
+      { threshold: config.breakerThreshold, cooldownMs: config.breakerCooldownSeconds * 1000 },
+      (provider, state) => {
+        this.events.emit("onCircuitChange", { provider, state });
+        if (state === "open") {
+          this.alert({
+            source: "breaker",
+            provider,
+            message: `${provider} circuit opened after repeated failures`,
+          });
+        }
+      },
+    );
+  }
+
+  /** Answers a non-streaming request. Throws an {@link HttpError} the error handler can send. */
+  async complete(request: ChatRequest, ctx: ChatContext): Promise<CompletionResult> {
+    const config = this.store.get();
+    this.events.emit("onRequest", {
+      ...this.who(ctx),
+      model: request.model,
+      stream: false,
+      startedAt: ctx.startedAt,
+    });
+    try {
+      const { targets } = this.router.resolve(request.model, config);
+      let served: Served<Awaited<ReturnType<ProviderAdapter["complete"]>>>;
+      try {
+        served = await this.route(targets, ctx, config, (adapter, target, signal, apiKey) =>
+          adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
+        );
+      } catch (error) {
+        if (!(error instanceof AllTargetsFailed) || !config.degradedReply) throw error;
+        return this.degradedCompletion(request, ctx, targets[0]!, error);
+      }
+      const result: CompletionResult = {
+        response: served.value.completion,
+        usage: served.value.usage,
+        ...this.outcome(served),
+      };
+      this.emitResponse(ctx, result, result.usage, false);
+      return result;
+    } catch (error) {
+      throw this.fail(error, ctx, request.model);
+    }
+  }
+
+  /**
+   * Opens a stream. Resolves once the first chunk is in hand, so retries and
+   * failover are over before the caller sends a byte; a failure after that
+   * surfaces as an error thrown from `chunks`.
+   */
+  async stream(request: ChatRequest, ctx: ChatContext): Promise<StreamResult> {
+    const config = this.store.get();
+    this.events.emit("onRequest", {
+      ...this.who(ctx),
+      model: request.model,
+      stream: true,
+      startedAt: ctx.startedAt,
+    });
+    try {
+      const { targets } = this.router.resolve(request.model, config);
+      let served: Served<{
+        upstream: ProviderStream;
+        iterator: AsyncIterator<ChatCompletionChunk>;
+        first: IteratorResult<ChatCompletionChunk>;
+      }>;
+      try {
+        served = await this.route(targets, ctx, config, async (adapter, target, signal, apiKey) => {
+          const upstream = await adapter.stream(request, {
+            model: target.model,
+            apiKey,
+            signal,
+            requestId: ctx.requestId,
+          });
+          const iterator = upstream[Symbol.asyncIterator]();
+          const first = await iterator.next();
+          return { upstream, iterator, first };
+        });
+      } catch (error) {
+        if (!(error instanceof AllTargetsFailed) || !config.degradedReply) throw error;
+        return this.degradedStream(request, ctx, targets[0]!, error);
+      }
+      const outcome = this.outcome(served);
+      const { upstream, iterator, first } = served.value;
+      const usage = (): Usage => upstream.usage() ?? { inputTokens: 0, outputTokens: 0 };
+      const includeUsage = request.stream_options?.include_usage === true;
+      const gateway = this;
+      async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+        let finished = false;
+        let last: ChatCompletionChunk | undefined;
+        try {
+          let next = first;
+          while (!next.done) {
+            last = next.value;
+            yield next.value;
+            next = await iterator.next();
+          }
+          finished = true;
+          if (includeUsage) yield usageChunk(last, outcome.model, toOpenAIUsage(usage()));
+          gateway.emitResponse(ctx, outcome, usage(), true);
+        } catch (error) {
+          finished = true;
+          const kind = error instanceof ProviderError ? error.kind : "upstream";
+          gateway.markFailure(outcome.provider, kind);
+          gateway.events.emit("onError", {
+            ...gateway.who(ctx),
+            provider: outcome.provider,
+            model: outcome.model,
+            status: 502,
+            type: "upstream_error",
+            message: `stream failed after its first chunk: ${error instanceof Error ? error.message : String(error)}`,
+            attempts: outcome.attempts,
+            durationMs: gateway.clock.now() - ctx.startedAt,
+          });
+          throw error;
+        } finally {
+          if (!finished) await iterator.return?.();
+        }
+      }
+      return { ...outcome, chunks: chunks(), usage };
+    } catch (error) {
+      throw this.fail(error, ctx, request.model);
+    }
+  }
+
+  /** Circuit state and last outcome of every provider, for health checks. */
+  providerStates(): ProviderState[] {
+    return PROVIDER_NAMES.map((provider) => {
+      const health = this.health.get(provider);
+      return {
+        provider,
+        circuit: this.breakers.state(provider),
+        lastSuccessAt: health?.success,
+        lastFailureAt: health?.failure,
+        lastErrorKind: health?.kind,
+        key: this.keys.describe(provider),
+      };
+    });
+  }
+
+  /** Lists a provider's models with the key in use: a cheap, unbilled health probe. */
+  listModels(provider: ProviderName, signal: AbortSignal): Promise<string[]> {
+    return this.adapters[provider].listModels({ apiKey: this.keys.current(provider), signal });
+  }
+
+  /** Subscribes to operational alerts; returns the unsubscribe function. */
+  onAlert(listener: (alert: GatewayAlert) => void): () => void {
+    this.alertListeners.push(listener);
+    return () => {
+      const index = this.alertListeners.indexOf(listener);
+      if (index !== -1) this.alertListeners.splice(index, 1);
+    };
+  }
+
+  /** Closes the upstream connection pools. */
+  async close(): Promise<void> {
+    await closeProviders(this.adapters);
+  }
+
+  private async route<T>(
+    targets: readonly TargetSpec[],
+    ctx: ChatContext,
+    config: GatewayConfig,
+    call: Call<T>,
+  ): Promise<Served<T>> {
+    const failures: TargetFailure[] = [];
+    let attempts = 0;
+    let upstreamMs = 0;
+    for (let index = 0; index < targets.length; index++) {
+      const target = targets[index]!;
+      const { provider } = target;
+      const adapter = this.adapters[provider];
+      try {
+        const value = await executeResilient({
+          breaker: this.breakers.get(provider),
+          retry: { timeoutMs: config.timeoutSeconds * 1000, maxRetries: config.maxRetries },
+          clock: this.clock,
+          random: this.random,
+          signal: ctx.signal,
+          timeoutReason: () =>
+            new TimeoutError(`${provider}: no answer within ${config.timeoutSeconds} s`, provider),
+          onRetry: ({ attempt, error, delayMs }) => {
+            this.events.emit("onRetry", {
+              requestId: ctx.requestId,
+              provider,
+              model: target.model,
+              attempt,
+              reason: error instanceof ProviderError ? error.kind : "upstream",
+              delayMs,
+            });
+          },
+          attempt: async ({ signal }) => {
+            attempts++;
+            const apiKey = this.keys.current(provider);
+            const started = performance.now();
+            try {
+              return await call(adapter, target, signal, apiKey);
+            } catch (error) {
+              if (ctx.signal.aborted) throw ctx.signal.reason;
+              throw this.attemptFailed(provider, apiKey, error);
+            } finally {
+              upstreamMs += performance.now() - started;
+            }
+          },
+        });
+        this.health.set(provider, { ...this.health.get(provider), success: this.clock.now() });
+        return { value, target, attempts, upstreamMs, fallbackUsed: index > 0, failures };
+      } catch (error) {
+        if (ctx.signal.aborted) throw clientClosed();
+        if (error instanceof BadRequestError) throw badRequest(error);
+        const failure = describeFailure(target, error);
+        failures.push(failure);
+        const next = targets[index + 1];
+        if (next) {
+          this.events.emit("onFallback", {
+            requestId: ctx.requestId,
+            from: provider,
+            to: next.provider,
+            reason: failure.kind,
+          });
+        }
+      }
+    }
+    throw new AllTargetsFailed(failures, attempts);
+  }
+
+  // Classifies a failed attempt, rotates the key on 401/429 and raises the auth alert.
+  private attemptFailed(provider: ProviderName, apiKey: string | undefined, error: unknown): ProviderError {
+    let failure: ProviderError;
+    if (error instanceof ProviderError) failure = error;
+    else {
+      this.logger.error({ err: error, provider }, "provider adapter failed unexpectedly");
+      failure = new UpstreamError(`${provider}: unexpected response`, provider, undefined, { cause: error });
+    }
+    this.markFailure(provider, failure.kind);
+    if (failure instanceof AuthenticationError || failure instanceof RateLimitError) {
+      const position = this.keys.describe(provider);
+      const rotated = this.keys.rotate(provider, apiKey);
+      if (failure instanceof AuthenticationError) {
+        this.alert({
+          source: "auth",
+          provider,
+          message: `${provider} rejected API key ${position.key} of ${position.of} (${failure.status ?? "auth"})${rotated ? "; rotated to the next key" : "; no other key to rotate to"}`,
+        });
+      } else if (rotated) {
+        this.logger.warn(
+          { provider, key: `${position.key} of ${position.of}` },
+          "rate limited; rotated to the next key",
+        );
+      }
+    }
+    return failure;
+  }
+
+  private markFailure(provider: ProviderName, kind: UpstreamFailureKind): void {
+    this.health.set(provider, { ...this.health.get(provider), failure: this.clock.now(), kind });
+  }
+
+  private alert(alert: GatewayAlert): void {
+    this.logger.error({ alert: alert.source, provider: alert.provider }, alert.message);
+    for (const listener of this.alertListeners) {
+      try {
+        listener(alert);
+      } catch (error) {
+        this.logger.error({ err: error }, "alert listener failed");
+      }
+    }
+  }
+
+  private who(ctx: ChatContext): { requestId: string; tenant: string } {
+    return { requestId: ctx.requestId, tenant: ctx.tenant };
+  }
+
+  private outcome(served: Served<unknown>): ChatOutcome {
+    return {
+      provider: served.target.provider,
+      model: served.target.model,
+      attempts: served.attempts,
+      fallbackUsed: served.fallbackUsed,
+      upstreamMs: Math.round(served.upstreamMs * 1000) / 1000,
+      degraded: false,
+      failures: served.failures,
+    };
+  }
+
+  private emitResponse(ctx: ChatContext, outcome: ChatOutcome, usage: Usage, stream: boolean): void {
+    this.events.emit("onResponse", {
+      ...this.who(ctx),
+      provider: outcome.provider,
+      model: outcome.model,
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      durationMs: this.clock.now() - ctx.startedAt,
+      upstreamMs: outcome.upstreamMs,
+      attempts: outcome.attempts,
+      fallbackUsed: outcome.fallbackUsed,
+      cacheHit: false,
+      stream,
+      status: 200,
+    });
+  }
+
+  // Turns any failure into the HttpError the client sees, and reports it.
+  private fail(error: unknown, ctx: ChatContext, model: string): HttpError {
+    let httpError: HttpError;
+    let attempts = 0;
+    if (error instanceof AllTargetsFailed) {
+      httpError = allFailed(error.failures, error.attempts);
+      attempts = error.attempts;
+    } else if (error instanceof HttpError) httpError = error;
+    else {
+      this.logger.error({ err: error, requestId: ctx.requestId }, "chat request failed unexpectedly");
+      httpError = new HttpError(500, {
+        message: "Internal gateway error",
+        type: "server_error",
+        cause: error,
+      });
+    }
+    this.events.emit("onError", {
+      ...this.who(ctx),
+      model,
+      status: httpError.status,
+      type: httpError.type,
+      message: httpError.message,
+      attempts,
+      durationMs: this.clock.now() - ctx.startedAt,
+    });
+    return httpError;
+  }
+
+  private degradedCompletion(
+    request: ChatRequest,
+    ctx: ChatContext,
+    target: TargetSpec,
+    error: AllTargetsFailed,
+  ): CompletionResult {
+    this.logger.warn(
+      { requestId: ctx.requestId, failures: error.failures },
+      "every provider failed; degraded reply",
+    );
+    return {
+      response: {
+        id: `chatcmpl-degraded-${ctx.requestId}`,
+        object: "chat.completion",
+        created: Math.floor(this.clock.now() / 1000),
+        model: request.model,
+        choices: [
+          { index: 0, message: { role: "assistant", content: DEGRADED_REPLY }, finish_reason: "stop" },
+        ],
+        usage: toOpenAIUsage({ inputTokens: 0, outputTokens: 0 }),
+      },
+      usage: { inputTokens: 0, outputTokens: 0 },
+      ...this.degradedOutcome(target, error),
+    };
+  }
+
+  private degradedStream(
+    request: ChatRequest,
+    ctx: ChatContext,
+    target: TargetSpec,
+    error: AllTargetsFailed,
+  ): StreamResult {
+    const completion = this.degradedCompletion(request, ctx, target, error);
+    const base = {
+      id: completion.response.id,
+      object: "chat.completion.chunk" as const,
+      created: completion.response.created,
+      model: request.model,
+    };
+    const includeUsage = request.stream_options?.include_usage === true;
+    async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+      yield {
+        ...base,
+        choices: [{ index: 0, delta: { role: "assistant", content: DEGRADED_REPLY }, finish_reason: null }],
+      };
+      yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
+      if (includeUsage) yield { ...base, choices: [], usage: toOpenAIUsage(completion.usage) };
+    }
+    return { ...this.degradedOutcome(target, error), chunks: chunks(), usage: () => completion.usage };
+  }
+
+  private degradedOutcome(target: TargetSpec, error: AllTargetsFailed): ChatOutcome {
+    return {
+      provider: target.provider,
+      model: target.model,
+      attempts: error.attempts,
+      fallbackUsed: false,
+      upstreamMs: 0,
+      degraded: true,
+      failures: error.failures,
+    };
+  }
+}
+
+function usageChunk(
+  last: ChatCompletionChunk | undefined,
+  model: string,
+  usage: OpenAIUsage,
+): ChatCompletionChunk {
+  return {
+    id: last?.id ?? "",
+    object: "chat.completion.chunk",
+    created: last?.created ?? Math.floor(Date.now() / 1000),
+    model: last?.model ?? model,
+    choices: [],
+    usage,
+  };
+}
+
+function describeFailure(target: TargetSpec, error: unknown): TargetFailure {
+  if (isCircuitOpen(error)) {
+    return { ...target, kind: "circuit_open", message: `${target.provider}: circuit open` };
+  }
+  if (error instanceof ProviderError) {
+    return { ...target, kind: error.kind, status: error.status, message: error.message };
+  }
+  return { ...target, kind: "upstream", message: `${target.provider}: failed` };
+}
+
+function clientClosed(): HttpError {
+  return new HttpError(499, {
+    message: "Client closed the request",
+    type: "invalid_request_error",
+    code: "client_closed_request",
+  });
+}
+
+function badRequest(error: BadRequestError): HttpError {
+  if (error.status === 404) {
+    return new HttpError(404, { message: error.message, type: "not_found_error", code: "model_not_found" });
+  }
+  return new HttpError(400, {
+    message: error.message,
+    type: "invalid_request_error",
+    code: "upstream_bad_request",
+  });
+}
+
+function allFailed(failures: readonly TargetFailure[], attempts: number): HttpError {
+  const last = failures.at(-1);
+  const timedOut = last?.kind === "timeout";
+  const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
+  return new HttpError(timedOut ? 504 : 502, {
+    message: `All providers failed: ${tried}`,
+    type: timedOut ? "timeout_error" : "upstream_error",
+    code: timedOut ? "upstream_timeout" : "all_providers_failed",
+    headers: { "x-ai-attempts": String(attempts) },
+  });
+}

@@ -1,0 +1,147 @@
+import type { ChatRequest } from "../chat/schema";
+import { type ChatCompletion, type ChatCompletionChunk, fromOpenAIUsage, type Usage } from "../chat/types";
+import type { ProviderName } from "../config/defaults";
+import { UpstreamError } from "../errors";
+import { parseEventJson, UpstreamHttp } from "./_http";
+import type {
+  ListModelsOptions,
+  ProviderAdapter,
+  ProviderCallOptions,
+  ProviderResponse,
+  ProviderStream,
+} from "./types";
+
+/** Options of {@link OpenAICompatibleAdapter}. */
+export interface OpenAICompatibleOptions {
+  readonly name: ProviderName;
+  readonly baseUrl: string;
+  /** Prefix added before `/chat/completions` and `/models` when the base URL lacks it (Ollama: `/v1`). */
+  readonly apiPrefix?: string;
+}
+
+// Fields that are the gateway's, not the upstream's.
+const GATEWAY_ONLY = new Set(["metadata"]);
+
+/**
+ * The OpenAI chat-completions wire format, spoken by OpenAI, Groq and Ollama
+ * (`/v1/chat/completions`). The request passes through nearly as-is: only the
+ * model is replaced and streaming asks for usage so it can be priced.
+ */
+export class OpenAICompatibleAdapter implements ProviderAdapter {
+  readonly name: ProviderName;
+  private readonly http: UpstreamHttp;
+  private readonly prefix: string;
+
+  constructor(options: OpenAICompatibleOptions) {
+    this.name = options.name;
+    this.http = new UpstreamHttp(options.name, options.baseUrl);
+    const prefix = options.apiPrefix ?? "";
+    this.prefix = prefix && this.http.basePath.endsWith(prefix) ? "" : prefix;
+  }
+
+  private headers(apiKey: string | undefined, requestId: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: "application/json",
+    };
+    if (apiKey) headers["authorization"] = `Bearer ${apiKey}`;
+    if (requestId) headers["x-request-id"] = requestId;
+    return headers;
+  }
+
+  /** The upstream body: the client's request with the target model. */
+  toUpstreamBody(request: ChatRequest, model: string, stream: boolean): string {
+    const body: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(request)) {
+      if (!GATEWAY_ONLY.has(key) && value !== undefined) body[key] = value;
+    }
+    body["model"] = model;
+    if (stream) {
+      body["stream"] = true;
+      body["stream_options"] = { include_usage: true };
+    } else {
+      delete body["stream"];
+      delete body["stream_options"];
+    }
+    return JSON.stringify(body);
+  }
+
+  async complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse> {
+    const response = await this.http.request({
+      method: "POST",
+      path: `${this.prefix}/chat/completions`,
+      headers: this.headers(options.apiKey, options.requestId),
+      body: this.toUpstreamBody(request, options.model, false),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const completion = await response.json<ChatCompletion>();
+    if (!completion || !Array.isArray(completion.choices)) {
+      throw new UpstreamError(`${this.name}: response has no choices`, this.name, response.status);
+    }
+    return { completion, usage: fromOpenAIUsage(completion.usage) };
+  }
+
+  async stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream> {
+    const headers = this.headers(options.apiKey, options.requestId);
+    headers["accept"] = "text/event-stream";
+    const response = await this.http.request({
+      method: "POST",
+      path: `${this.prefix}/chat/completions`,
+      headers,
+      body: this.toUpstreamBody(request, options.model, true),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const name = this.name;
+    let usage: Usage | undefined;
+    async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+      let done = false;
+      try {
+        for await (const event of response.events()) {
+          // Past [DONE], read on to the end of the body rather than break: breaking
+          // destroys the body, and with it the pooled keep-alive connection.
+          if (done) continue;
+          if (event.data === "[DONE]") {
+            done = true;
+            continue;
+          }
+          const chunk = parseEventJson<
+            ChatCompletionChunk & {
+              error?: { message?: string };
+              x_groq?: { usage?: ChatCompletionChunk["usage"] };
+            }
+          >(name, event.data);
+          if (chunk.error) {
+            throw new UpstreamError(`${name}: stream error: ${chunk.error.message ?? "unknown"}`, name);
+          }
+          const reported = chunk.usage ?? chunk.x_groq?.usage;
+          if (reported) usage = fromOpenAIUsage(reported);
+          if (!Array.isArray(chunk.choices) || chunk.choices.length === 0) continue;
+          yield chunk.usage === undefined ? chunk : { ...chunk, usage: undefined };
+        }
+      } finally {
+        if (!done) response.discard();
+      }
+      if (!done) throw new UpstreamError(`${name}: stream ended before [DONE]`, name);
+    }
+    const iterable = chunks();
+    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+  }
+
+  async listModels(options: ListModelsOptions): Promise<string[]> {
+    const response = await this.http.request({
+      method: "GET",
+      path: `${this.prefix}/models`,
+      headers: this.headers(options.apiKey, undefined),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const body = await response.json<{ data?: { id?: unknown }[] }>();
+    return (body.data ?? []).map((model) => model.id).filter((id): id is string => typeof id === "string");
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

@@ -1,0 +1,394 @@
+import {
+  type ChatMessage,
+  type ChatRequest,
+  contentText,
+  maxOutputTokens,
+  stopSequences,
+} from "../chat/schema";
+import type { ChatCompletion, ChatCompletionChunk, FinishReason, ToolCall, Usage } from "../chat/types";
+import { toOpenAIUsage } from "../chat/types";
+import { UpstreamError } from "../errors";
+import { parseEventJson, UpstreamHttp } from "./_http";
+import type {
+  ListModelsOptions,
+  ProviderAdapter,
+  ProviderCallOptions,
+  ProviderResponse,
+  ProviderStream,
+} from "./types";
+
+/** The Anthropic API version the adapter speaks. */
+export const ANTHROPIC_VERSION = "2023-06-01";
+/** Anthropic requires `max_tokens`; used when the client sent none. */
+export const CLAUDE_DEFAULT_MAX_TOKENS = 4096;
+
+type ClaudeBlock =
+  | { type: "text"; text: string }
+  | {
+      type: "image";
+      source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
+    }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: "tool_result"; tool_use_id: string; content: string };
+
+interface ClaudeMessage {
+  role: "user" | "assistant";
+  content: ClaudeBlock[];
+}
+
+/** An Anthropic Messages API request body. */
+export interface ClaudeRequest {
+  model: string;
+  max_tokens: number;
+  messages: ClaudeMessage[];
+  system?: string;
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  stream?: boolean;
+  tools?: { name: string; description?: string; input_schema: unknown }[];
+  tool_choice?: { type: "auto" | "any" | "none" } | { type: "tool"; name: string };
+  metadata?: { user_id: string };
+}
+
+interface ClaudeResponse {
+  id: string;
+  model: string;
+  content: (
+    | { type: "text"; text: string }
+    | { type: "tool_use"; id: string; name: string; input: unknown }
+  )[];
+  stop_reason: string | null;
+  usage: { input_tokens: number; output_tokens: number };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { raw: text };
+  }
+}
+
+function userBlocks(message: ChatMessage): ClaudeBlock[] {
+  const content = message.content;
+  if (typeof content === "string") return [{ type: "text", text: content }];
+  const blocks: ClaudeBlock[] = [];
+  for (const part of content ?? []) {
+    if (part.type === "text") blocks.push({ type: "text", text: part.text });
+    else if (part.type === "image_url") {
+      const match = /^data:([^;]+);base64,(.*)$/s.exec(part.image_url.url);
+      blocks.push(
+        match
+          ? { type: "image", source: { type: "base64", media_type: match[1]!, data: match[2]! } }
+          : { type: "image", source: { type: "url", url: part.image_url.url } },
+      );
+    }
+  }
+  return blocks;
+}
+
+/** Translates an OpenAI chat request to the Anthropic Messages API. */
+export function toClaudeRequest(request: ChatRequest, model: string): ClaudeRequest {
+  const system: string[] = [];
+  const messages: ClaudeMessage[] = [];
+  const push = (role: "user" | "assistant", blocks: ClaudeBlock[]) => {
+    const last = messages.at(-1);
+    // Anthropic wants alternating roles: consecutive same-role turns merge.
+    if (last && last.role === role) last.content.push(...blocks);
+    else messages.push({ role, content: blocks });
+  };
+  for (const message of request.messages) {
+    switch (message.role) {
+      case "system":
+      case "developer":
+        system.push(contentText(message.content));
+        break;
+      case "user":
+        push("user", userBlocks(message));
+        break;
+      case "assistant": {
+        const blocks: ClaudeBlock[] = [];
+        const text = contentText(message.content);
+        if (text) blocks.push({ type: "text", text });
+        for (const call of message.tool_calls ?? []) {
+          blocks.push({
+            type: "tool_use",
+            id: call.id,
+            name: call.function.name,
+            input: parseJson(call.function.arguments),
+          });
+        }
+        push("assistant", blocks);
+        break;
+      }
+      case "tool":
+        push("user", [
+          { type: "tool_result", tool_use_id: message.tool_call_id, content: contentText(message.content) },
+        ]);
+        break;
+    }
+  }
+  const body: ClaudeRequest = {
+    model,
+    max_tokens: maxOutputTokens(request) ?? CLAUDE_DEFAULT_MAX_TOKENS,
+    messages,
+  };
+  if (system.length > 0) body.system = system.join("\n\n");
+  // OpenAI's temperature runs 0-2, Anthropic's 0-1.
+  if (typeof request.temperature === "number") body.temperature = Math.min(1, request.temperature);
+  if (typeof request.top_p === "number") body.top_p = request.top_p;
+  const stop = stopSequences(request);
+  if (stop) body.stop_sequences = stop;
+  if (request.tools?.length) {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.function.name,
+      description: tool.function.description,
+      input_schema: tool.function.parameters ?? { type: "object", properties: {} },
+    }));
+  }
+  const choice = request.tool_choice;
+  if (choice === "auto") body.tool_choice = { type: "auto" };
+  else if (choice === "required") body.tool_choice = { type: "any" };
+  else if (choice === "none") body.tool_choice = { type: "none" };
+  else if (choice) body.tool_choice = { type: "tool", name: choice.function.name };
+  if (request.user) body.metadata = { user_id: request.user };
+  return body;
+}
+
+/** Maps Anthropic's stop reason to OpenAI's finish reason. */
+export function claudeFinishReason(reason: string | null | undefined): FinishReason | null {
+  switch (reason) {
+    case "end_turn":
+    case "stop_sequence":
+      return "stop";
+    case "max_tokens":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    case null:
+    case undefined:
+      return null;
+    default:
+      return "stop";
+  }
+}
+
+/** Translates an Anthropic Messages response to an OpenAI chat completion. */
+export function fromClaudeResponse(response: ClaudeResponse, created: number): ProviderResponse {
+  let text = "";
+  const toolCalls: ToolCall[] = [];
+  for (const block of response.content ?? []) {
+    if (block.type === "text") text += block.text;
+    else if (block.type === "tool_use") {
+      toolCalls.push({
+        id: block.id,
+        type: "function",
+        function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
+      });
+    }
+  }
+  const usage: Usage = {
+    inputTokens: response.usage?.input_tokens ?? 0,
+    outputTokens: response.usage?.output_tokens ?? 0,
+  };
+  const completion: ChatCompletion = {
+    id: response.id,
+    object: "chat.completion",
+    created,
+    model: response.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: text || (toolCalls.length > 0 ? null : ""),
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: claudeFinishReason(response.stop_reason),
+      },
+    ],
+    usage: toOpenAIUsage(usage),
+  };
+  return { completion, usage };
+}
+
+type ClaudeStreamEvent =
+  | {
+      type: "message_start";
+      message: { id: string; model: string; usage?: { input_tokens?: number; output_tokens?: number } };
+    }
+  | {
+      type: "content_block_start";
+      index: number;
+      content_block: { type: string; id?: string; name?: string };
+    }
+  | {
+      type: "content_block_delta";
+      index: number;
+      delta: { type: string; text?: string; partial_json?: string };
+    }
+  | { type: "content_block_stop"; index: number }
+  | {
+      type: "message_delta";
+      delta: { stop_reason?: string | null };
+      usage?: { output_tokens?: number; input_tokens?: number };
+    }
+  | { type: "message_stop" }
+  | { type: "ping" }
+  | { type: "error"; error: { type?: string; message?: string } };
+
+/** The Anthropic Messages API (`CLAUDE_BASE_URL`, default https://api.anthropic.com). */
+export class ClaudeAdapter implements ProviderAdapter {
+  readonly name = "claude" as const;
+  private readonly http: UpstreamHttp;
+
+  constructor(options: { baseUrl: string; now?: () => number }) {
+    this.http = new UpstreamHttp("claude", options.baseUrl);
+    this.now = options.now ?? Date.now;
+  }
+
+  private readonly now: () => number;
+
+  private headers(apiKey: string | undefined, stream: boolean): Record<string, string> {
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+      "anthropic-version": ANTHROPIC_VERSION,
+    };
+    if (apiKey) headers["x-api-key"] = apiKey;
+    return headers;
+  }
+
+  async complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse> {
+    const response = await this.http.request({
+      method: "POST",
+      path: "/v1/messages",
+      headers: this.headers(options.apiKey, false),
+      body: JSON.stringify(toClaudeRequest(request, options.model)),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const body = await response.json<ClaudeResponse>();
+    if (!body || !Array.isArray(body.content)) {
+      throw new UpstreamError("claude: response has no content", "claude", response.status);
+    }
+    return fromClaudeResponse(body, Math.floor(this.now() / 1000));
+  }
+
+  async stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream> {
+    const response = await this.http.request({
+      method: "POST",
+      path: "/v1/messages",
+      headers: this.headers(options.apiKey, true),
+      body: JSON.stringify({ ...toClaudeRequest(request, options.model), stream: true }),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const created = Math.floor(this.now() / 1000);
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let usage: Usage | undefined;
+    async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
+      let id = "";
+      let model = options.model;
+      let done = false;
+      const toolIndex = new Map<number, number>();
+      const chunk = (
+        delta: ChatCompletionChunk["choices"][number]["delta"],
+        finish: FinishReason | null = null,
+      ) =>
+        ({
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model,
+          choices: [{ index: 0, delta, finish_reason: finish }],
+        }) satisfies ChatCompletionChunk;
+      try {
+        for await (const event of response.events()) {
+          // Past message_stop, read on to the end of the body (keeps the pooled connection).
+          if (done) continue;
+          const data = parseEventJson<ClaudeStreamEvent>("claude", event.data);
+          switch (data.type) {
+            case "message_start":
+              id = data.message.id;
+              model = data.message.model ?? model;
+              inputTokens = data.message.usage?.input_tokens ?? 0;
+              outputTokens = data.message.usage?.output_tokens ?? 0;
+              usage = { inputTokens, outputTokens };
+              yield chunk({ role: "assistant", content: "" });
+              break;
+            case "content_block_start":
+              if (data.content_block.type === "tool_use") {
+                const index = toolIndex.size;
+                toolIndex.set(data.index, index);
+                yield chunk({
+                  tool_calls: [
+                    {
+                      index,
+                      id: data.content_block.id,
+                      type: "function",
+                      function: { name: data.content_block.name, arguments: "" },
+                    },
+                  ],
+                });
+              }
+              break;
+            case "content_block_delta":
+              if (data.delta.type === "text_delta" && data.delta.text)
+                yield chunk({ content: data.delta.text });
+              else if (data.delta.type === "input_json_delta" && data.delta.partial_json) {
+                yield chunk({
+                  tool_calls: [
+                    {
+                      index: toolIndex.get(data.index) ?? 0,
+                      function: { arguments: data.delta.partial_json },
+                    },
+                  ],
+                });
+              }
+              break;
+            case "message_delta":
+              outputTokens = data.usage?.output_tokens ?? outputTokens;
+              inputTokens = data.usage?.input_tokens ?? inputTokens;
+              usage = { inputTokens, outputTokens };
+              if (data.delta.stop_reason) yield chunk({}, claudeFinishReason(data.delta.stop_reason));
+              break;
+            case "message_stop":
+              done = true;
+              break;
+            case "error":
+              throw new UpstreamError(
+                `claude: stream error: ${data.error?.message ?? data.error?.type ?? "unknown"}`,
+                "claude",
+              );
+          }
+        }
+      } finally {
+        if (!done) response.discard();
+      }
+      if (!done) throw new UpstreamError("claude: stream ended before message_stop", "claude");
+    }
+    const iterable = chunks();
+    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+  }
+
+  async listModels(options: ListModelsOptions): Promise<string[]> {
+    const response = await this.http.request({
+      method: "GET",
+      path: "/v1/models",
+      headers: this.headers(options.apiKey, false),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const body = await response.json<{ data?: { id?: unknown }[] }>();
+    return (body.data ?? []).map((model) => model.id).filter((id): id is string => typeof id === "string");
+  }
+
+  async close(): Promise<void> {
+    await this.http.close();
+  }
+}

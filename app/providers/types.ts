@@ -1,0 +1,56 @@
+import type { ChatRequest } from "../chat/schema";
+import type { ChatCompletion, ChatCompletionChunk, Usage } from "../chat/types";
+import type { ProviderName } from "../config/defaults";
+
+/** What one upstream call needs besides the request. */
+export interface ProviderCallOptions {
+  /** The vendor's model name. */
+  readonly model: string;
+  /** The key to use; undefined for keyless providers (Ollama). */
+  readonly apiKey: string | undefined;
+  /**
+   * Aborts the call. Its `reason` is what the adapter throws once aborted, so
+   * the caller decides whether an abort is a timeout or a client disconnect.
+   */
+  readonly signal: AbortSignal;
+  /** Sent upstream as `x-request-id` where the vendor accepts it. */
+  readonly requestId?: string;
+}
+
+/** A completed upstream call, already in OpenAI's shape. */
+export interface ProviderResponse {
+  readonly completion: ChatCompletion;
+  readonly usage: Usage;
+}
+
+/**
+ * An open upstream stream: OpenAI chunks (never the usage-only chunk) and the
+ * usage the provider reported, readable once iteration has ended.
+ */
+export interface ProviderStream extends AsyncIterable<ChatCompletionChunk> {
+  /** Usage reported by the upstream so far (final after the iterator ends). */
+  usage(): Usage | undefined;
+}
+
+/** Options of {@link ProviderAdapter.listModels}. */
+export interface ListModelsOptions {
+  readonly apiKey: string | undefined;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * One vendor behind one small interface. Adapters translate requests and
+ * responses both ways and raise the domain errors of app/errors.ts; they never
+ * retry (the gateway owns retrying).
+ */
+export interface ProviderAdapter {
+  readonly name: ProviderName;
+  /** Sends a non-streaming request. */
+  complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse>;
+  /** Opens a stream; resolves once the upstream answered with a success status. */
+  stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream>;
+  /** Lists the vendor's models: a cheap, unbilled call for health probes. */
+  listModels(options: ListModelsOptions): Promise<string[]>;
+  /** Closes pooled connections. */
+  close(): Promise<void>;
+}

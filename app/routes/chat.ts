@@ -1,0 +1,139 @@
+import type { Request, Response } from "express";
+import { Router } from "express";
+import { parseChatRequest } from "../chat/schema";
+import type { ChatCompletionChunk } from "../chat/types";
+import type { ConfigStore } from "../config/config-store";
+import { HttpError } from "../errors";
+import type { ChatContext, ChatGateway, ChatOutcome, StreamResult } from "../gateway/chat-gateway";
+import type { Clock } from "../server";
+
+/** Options of {@link chatRoutes}. */
+export interface ChatRoutesOptions {
+  readonly gateway: ChatGateway;
+  readonly config: ConfigStore;
+  readonly clock: Clock;
+}
+
+/** `x-ai-cache` values (DESIGN.md section 3). */
+export type CacheStatus = "hit" | "miss" | "bypass";
+
+/**
+ * `POST /v1/chat/completions`, OpenAI's shape, JSON or Server-Sent Events.
+ * The steps are kept flat so budget and cache checks slot in between
+ * validation and the gateway call.
+ */
+export function chatRoutes(options: ChatRoutesOptions): Router {
+  const { gateway, config, clock } = options;
+  const router = Router();
+
+  router.post("/v1/chat/completions", async function chatCompletions(req, res) {
+    const startedAt = clock.now();
+    // 1. Validate: nothing malformed reaches a provider.
+    const request = parseChatRequest(req.body, config.get().file.limits);
+    // 2. Who is asking, and abort upstream work when they hang up.
+    const ctx = chatContext(req, res, startedAt);
+    // 3. Cache directive (the cache itself slots in here, after the budget check).
+    const cache: CacheStatus = wantsNoCache(req) ? "bypass" : "miss";
+    // 4. The gateway: routing, retry, breakers, failover.
+    if (request.stream) {
+      const result = await gateway.stream(request, ctx);
+      await sendStream(res, result, cache);
+      return;
+    }
+    const result = await gateway.complete(request, ctx);
+    setChatHeaders(res, result, cache);
+    sendJson(res, result.response);
+  });
+
+  return router;
+}
+
+/** Builds the gateway context of a request; aborts its signal when the client disconnects. */
+export function chatContext(req: Request, res: Response, startedAt: number): ChatContext {
+  const controller = new AbortController();
+  res.on("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("client disconnected"));
+  });
+  const tenant = res.locals["tenant"];
+  return {
+    requestId: String(res.locals["requestId"] ?? req.headers["x-request-id"] ?? ""),
+    tenant: typeof tenant === "string" && tenant ? tenant : "anonymous",
+    signal: controller.signal,
+    startedAt,
+  };
+}
+
+/** True when the client sent `Cache-Control: no-cache` (or `no-store`). */
+export function wantsNoCache(req: Request): boolean {
+  const header = req.headers["cache-control"];
+  return typeof header === "string" && /\bno-(cache|store)\b/i.test(header);
+}
+
+/** Sets `x-ai-provider`, `x-ai-cache`, `x-ai-attempts` (and `x-ai-degraded`). */
+export function setChatHeaders(res: Response, outcome: ChatOutcome, cache: CacheStatus): void {
+  res.setHeader("x-ai-provider", outcome.degraded ? "none" : outcome.provider);
+  res.setHeader("x-ai-cache", cache);
+  res.setHeader("x-ai-attempts", String(outcome.attempts));
+  if (outcome.degraded) res.setHeader("x-ai-degraded", "true");
+}
+
+/**
+ * Writes a stream as OpenAI SSE ending with `data: [DONE]`. A failure after the
+ * first chunk ends the stream with an error event (the status is already sent).
+ */
+export async function sendStream(res: Response, result: StreamResult, cache: CacheStatus): Promise<void> {
+  setChatHeaders(res, result, cache);
+  res.status(200);
+  res.setHeader("content-type", "text/event-stream; charset=utf-8");
+  res.setHeader("cache-control", "no-cache");
+  res.setHeader("x-accel-buffering", "no");
+  // No flushHeaders(): the first chunk is already in hand, so headers leave with it in one write.
+  try {
+    for await (const chunk of result.chunks) {
+      if (res.destroyed) return;
+      await write(res, sseData(chunk));
+    }
+    await write(res, "data: [DONE]\n\n");
+  } catch (error) {
+    if (res.destroyed) return;
+    const message = error instanceof Error ? error.message : "stream failed";
+    const body = new HttpError(502, {
+      message: `Stream interrupted: ${message}`,
+      type: "upstream_error",
+      code: "stream_interrupted",
+    }).toJSON();
+    res.write(`event: error\ndata: ${JSON.stringify(body)}\n\n`);
+  }
+  res.end();
+}
+
+/** Writes a JSON body without Express's `send` (ETag, freshness and charset work the gateway does not need). */
+export function sendJson(res: Response, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.setHeader("content-type", "application/json; charset=utf-8");
+  res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(body);
+}
+
+function sseData(chunk: ChatCompletionChunk): string {
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+// Chunks parsed from one upstream read leave in one socket write: cork on the
+// first, uncork once the current I/O callbacks are done.
+function write(res: Response, text: string): Promise<void> | undefined {
+  if (!res.writableCorked) {
+    res.cork();
+    setImmediate(() => res.uncork());
+  }
+  if (res.write(text)) return undefined;
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
