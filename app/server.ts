@@ -55,7 +55,16 @@ export function createApp(deps: AppDeps): Express {
   const limit = deps.config.get().file.limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   app.use("/v1", express.json({ limit }));
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
-  app.use(chatRoutes({ gateway: deps.gateway, config: deps.config, clock: deps.clock ?? systemClock }));
+  app.use(
+    chatRoutes({
+      gateway: deps.gateway,
+      config: deps.config,
+      clock: deps.clock ?? systemClock,
+      events: deps.events,
+      cache: deps.cache,
+      budget: deps.budget,
+    }),
+  );
 
   app.use(notFound());
   app.use(errorHandler({ logger: deps.logger }));

@@ -81,6 +81,12 @@ export class ResponseCache {
     options: {
       /** Runs once the answer is known not to be cached, before any upstream call (the budget check). */
       readonly onMiss?: () => Promise<void> | void;
+      /**
+       * Whether identical requests waiting on this one share its failure.
+       * False for a failure of this request alone (its client hung up): the
+       * waiting ones then go upstream themselves. @default always
+       */
+      readonly shareError?: (error: unknown) => boolean;
     } = {},
   ): Promise<Resolved<T>> {
     if (!directives.lookup) {
@@ -117,7 +123,8 @@ export class ResponseCache {
       settle.resolve(directives.write ? result.entry : undefined);
       return { outcome: "miss", produced: result.value, shared: false };
     } catch (error) {
-      settle.reject(error);
+      if (options.shareError?.(error) ?? true) settle.reject(error);
+      else settle.resolve(undefined);
       throw error;
     } finally {
       if (this.flights.get(key) === flight) this.flights.delete(key);

@@ -166,6 +166,28 @@ describe.each(stores())("ResponseCache on %s", (_kind, makeStore) => {
     expect(called).toBe(false);
   });
 
+  it("sends waiting requests upstream themselves when the leader failed on its own (client hung up)", async () => {
+    const key = cacheKey({
+      tenant: `hup-${Math.random()}`,
+      provider: "openai",
+      model: "gpt-4o-mini",
+      request,
+    });
+    let calls = 0;
+    const produce = async () => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      if (calls === 1) throw new Error("client disconnected");
+      return { value: calls, entry: entry("second try") };
+    };
+    const own = { shareError: (error: unknown) => (error as Error).message !== "client disconnected" };
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => cache.resolve(key, ON, produce, own)),
+    );
+    expect(results.map((r) => r.status)).toEqual(["rejected", "fulfilled", "fulfilled", "fulfilled"]);
+    expect(calls).toBe(2);
+  });
+
   it("bypasses the lookup on no-cache but stores the fresh answer", async () => {
     const key = cacheKey({
       tenant: `nc-${Math.random()}`,
