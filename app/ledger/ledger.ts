@@ -89,7 +89,7 @@ export class CostLedger {
 
   constructor(
     readonly db: LedgerDb,
-    spool: Spool,
+    private readonly spool: Spool,
     private readonly options: CostLedgerOptions,
   ) {
     this.metrics = options.metrics ?? noopMetrics;
@@ -226,8 +226,13 @@ export class CostLedger {
 
   /** Flushes everything (database or spool) and closes the database: the SIGTERM drain. */
   async close(): Promise<void> {
+    const buffered = this.writer.pending;
     await this.writer.close();
     await this.db.close();
+    this.options.logger.info(
+      { buffered, spooled: this.spool.depth, spooling: this.writer.spooling },
+      "ledger drained",
+    );
   }
 
   private prices(): PriceTable {
