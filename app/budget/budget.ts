@@ -73,6 +73,7 @@ export class Budget {
   /** The last total the counter reported, per day; used while the counter is unreachable. */
   private readonly counted = new Map<string, bigint>();
   private counterDown = false;
+  private limit: { usd: number; pico: bigint } | undefined;
 
   constructor(private readonly options: BudgetOptions) {
     this.metrics = options.metrics ?? noopMetrics;
@@ -208,7 +209,10 @@ export class Budget {
   }
 
   private limitPico(): bigint {
-    return decimalToScaled(this.options.settings().dailyBudgetUsd, 12);
+    const usd = this.options.settings().dailyBudgetUsd;
+    // Parsed once per value: this runs for every priced request.
+    if (this.limit?.usd !== usd) this.limit = { usd, pico: decimalToScaled(usd, 12) };
+    return this.limit.pico;
   }
 
   private async alertIfCrossed(day: string, total: bigint): Promise<void> {

@@ -144,10 +144,11 @@ export class CostLedger {
       );
     }
     const costUsd = picoToUsdString(priced.costPico);
+    const occurredAt = new Date(now).toISOString();
     const row: LedgerRow = {
       requestId: event.requestId,
-      occurredAt: new Date(now).toISOString(),
-      day: utcDay(now),
+      occurredAt,
+      day: occurredAt.slice(0, 10),
       tenant: event.tenant,
       provider: event.provider,
       model: event.model,

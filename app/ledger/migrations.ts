@@ -34,7 +34,6 @@ export const MIGRATIONS: readonly Migration[] = [
         status         INTEGER NOT NULL
       );
       CREATE INDEX IF NOT EXISTS ledger_requests_day_provider ON ledger_requests (day, provider);
-      CREATE INDEX IF NOT EXISTS ledger_requests_day_tenant ON ledger_requests (day, tenant);
     `,
   },
 ];
