@@ -4,6 +4,7 @@ import {
   type EnvironmentName,
   type GatewayDefaults,
 } from "../app/config/defaults";
+import type { SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
 
 /** CPU and memory in Kubernetes quantities. */
 export interface ResourceQuantities {
@@ -37,8 +38,13 @@ export interface EnvironmentConfig {
   readonly blueImageTag: string;
   /** Tag the green slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
   readonly greenImageTag: string;
-  /** Replicas of the idle slot: 0 parks it; raise it to try a release on the preview Service. */
-  readonly idleSlotReplicas: number;
+  /**
+   * Size of each slot whatever its role: `"autoscale"` (HPA, minReplicas..maxReplicas) or a fixed
+   * count (0 parks it; 1 keeps a warm pod for an instant rollback). Sized by colour, a promotion is
+   * only the Services' selector switch: scale the target slot up in one change, promote in the next.
+   */
+  readonly blueReplicas: SlotReplicas;
+  readonly greenReplicas: SlotReplicas;
   /** Create the ServiceMonitor and PrometheusRule (needs the Prometheus Operator CRDs). */
   readonly prometheusOperatorEnabled: boolean;
   /** Storage for the data services, in GiB. */
@@ -67,7 +73,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "dev",
     greenImageTag: "dev",
-    idleSlotReplicas: 0,
+    blueReplicas: "autoscale",
+    greenReplicas: 0,
     prometheusOperatorEnabled: false,
     postgresStorageGiB: 5,
     redisStorageGiB: 1,
@@ -88,7 +95,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
-    idleSlotReplicas: 0,
+    blueReplicas: "autoscale",
+    greenReplicas: 0,
     prometheusOperatorEnabled: true,
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
@@ -110,8 +118,9 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
-    // Keep one warm pod on the idle slot: rollback is instant.
-    idleSlotReplicas: 1,
+    blueReplicas: "autoscale",
+    // One warm pod on the idle slot: a release can be smoke-tested on the preview Service at once.
+    greenReplicas: 1,
     prometheusOperatorEnabled: true,
     postgresStorageGiB: 100,
     redisStorageGiB: 10,

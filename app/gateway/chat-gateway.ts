@@ -23,7 +23,7 @@ import {
 } from "../errors";
 import type { GatewayEvents } from "../observability/events";
 import { closeProviders, createProviders, KeyPools, type ProviderRegistry } from "../providers";
-import type { ProviderAdapter, ProviderStream } from "../providers/types";
+import type { ProviderAdapter } from "../providers/types";
 import { type ResilienceClock, realClock } from "../resilience/clock";
 import {
   type CircuitStateName,
@@ -126,6 +126,12 @@ export interface ChatGatewayOptions {
 export const DEGRADED_REPLY =
   "I apologize, but I'm experiencing technical difficulties. Please try again in a moment or contact support if the issue persists.";
 
+interface ProviderHealth {
+  success?: number;
+  failure?: number;
+  kind?: UpstreamFailureKind;
+}
+
 interface Served<T> {
   readonly value: T;
   readonly target: TargetSpec;
@@ -133,6 +139,15 @@ interface Served<T> {
   readonly upstreamMs: number;
   readonly fallbackUsed: boolean;
   readonly failures: readonly TargetFailure[];
+}
+
+// What route() runs: the targets able to take the request, those skipped before it.
+interface RoutePlan {
+  readonly targets: readonly TargetSpec[];
+  readonly skipped: readonly TargetFailure[];
+  readonly config: GatewayConfig;
+  /** Streams defer their breaker success until they end. */
+  readonly stream: boolean;
 }
 
 type Call<T> = (
@@ -144,6 +159,8 @@ type Call<T> = (
 
 class AllTargetsFailed extends Error {
   constructor(
+    /** The first target, which a degraded reply names. */
+    readonly target: TargetSpec,
     readonly failures: readonly TargetFailure[],
     readonly attempts: number,
   ) {
@@ -168,10 +185,7 @@ export class ChatGateway {
   private readonly logger: Logger;
   private readonly events: GatewayEvents;
   private readonly store: ConfigStore;
-  private readonly health = new Map<
-    ProviderName,
-    { success?: number; failure?: number; kind?: UpstreamFailureKind }
-  >();
+  private readonly health = new Map<ProviderName, ProviderHealth>();
   private readonly alertListeners: ((alert: GatewayAlert) => void)[] = [];
 
   constructor(options: ChatGatewayOptions) {
@@ -215,24 +229,11 @@ export class ChatGateway {
 
   /** Answers a non-streaming request. Throws an {@link HttpError} the error handler can send. */
   async complete(request: ChatRequest, ctx: ChatContext): Promise<CompletionResult> {
-    const config = this.store.get();
-    this.events.emit("onRequest", {
-      ...this.who(ctx),
-      model: request.model,
-      stream: false,
-      startedAt: ctx.startedAt,
-    });
     try {
-      const { targets } = this.router.resolve(request.model, config);
-      let served: Served<Awaited<ReturnType<ProviderAdapter["complete"]>>>;
-      try {
-        served = await this.route(targets, ctx, config, (adapter, target, signal, apiKey) =>
-          adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
-        );
-      } catch (error) {
-        if (!(error instanceof AllTargetsFailed) || !config.degradedReply) throw error;
-        return this.degradedCompletion(request, ctx, targets[0]!, error);
-      }
+      const served = await this.serve(request, ctx, false, (adapter, target, signal, apiKey) =>
+        adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
+      );
+      if (served instanceof AllTargetsFailed) return this.degradedCompletion(request, ctx, served);
       const result: CompletionResult = {
         response: served.value.completion,
         usage: served.value.usage,
@@ -251,36 +252,19 @@ export class ChatGateway {
    * surfaces as an error thrown from `chunks`.
    */
   async stream(request: ChatRequest, ctx: ChatContext): Promise<StreamResult> {
-    const config = this.store.get();
-    this.events.emit("onRequest", {
-      ...this.who(ctx),
-      model: request.model,
-      stream: true,
-      startedAt: ctx.startedAt,
-    });
     try {
-      const { targets } = this.router.resolve(request.model, config);
-      let served: Served<{
-        upstream: ProviderStream;
-        iterator: AsyncIterator<ChatCompletionChunk>;
-        first: IteratorResult<ChatCompletionChunk>;
-      }>;
-      try {
-        served = await this.route(targets, ctx, config, async (adapter, target, signal, apiKey) => {
-          const upstream = await adapter.stream(request, {
-            model: target.model,
-            apiKey,
-            signal,
-            requestId: ctx.requestId,
-          });
-          const iterator = upstream[Symbol.asyncIterator]();
-          const first = await iterator.next();
-          return { upstream, iterator, first };
+      const served = await this.serve(request, ctx, true, async (adapter, target, signal, apiKey) => {
+        const upstream = await adapter.stream(request, {
+          model: target.model,
+          apiKey,
+          signal,
+          requestId: ctx.requestId,
         });
-      } catch (error) {
-        if (!(error instanceof AllTargetsFailed) || !config.degradedReply) throw error;
-        return this.degradedStream(request, ctx, targets[0]!, error);
-      }
+        const iterator = upstream[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        return { upstream, iterator, first };
+      });
+      if (served instanceof AllTargetsFailed) return this.degradedStream(request, ctx, served);
       const outcome = this.outcome(served);
       const { upstream, iterator, first } = served.value;
       const usage = (): Usage => upstream.usage() ?? { inputTokens: 0, outputTokens: 0 };
@@ -297,22 +281,12 @@ export class ChatGateway {
             next = await iterator.next();
           }
           finished = true;
+          await gateway.breakers.recordSuccess(outcome.provider);
           if (includeUsage) yield usageChunk(last, outcome.model, toOpenAIUsage(usage()));
           gateway.emitResponse(ctx, outcome, usage(), true);
         } catch (error) {
           finished = true;
-          const kind = error instanceof ProviderError ? error.kind : "upstream";
-          gateway.markFailure(outcome.provider, kind);
-          gateway.events.emit("onError", {
-            ...gateway.who(ctx),
-            provider: outcome.provider,
-            model: outcome.model,
-            status: 502,
-            type: "upstream_error",
-            message: `stream failed after its first chunk: ${error instanceof Error ? error.message : String(error)}`,
-            attempts: outcome.attempts,
-            durationMs: gateway.clock.now() - ctx.startedAt,
-          });
+          await gateway.streamFailed(error, ctx, outcome);
           throw error;
         } finally {
           if (!finished) await iterator.return?.();
@@ -322,6 +296,72 @@ export class ChatGateway {
     } catch (error) {
       throw this.fail(error, ctx, request.model);
     }
+  }
+
+  // What complete and stream share: the onRequest hook, routing, the content
+  // check and failover. Returns the failure when the degraded reply should be sent.
+  private async serve<T>(
+    request: ChatRequest,
+    ctx: ChatContext,
+    stream: boolean,
+    call: Call<T>,
+  ): Promise<Served<T> | AllTargetsFailed> {
+    const config = this.store.get();
+    this.events.emit("onRequest", {
+      ...this.who(ctx),
+      model: request.model,
+      stream,
+      startedAt: ctx.startedAt,
+    });
+    const { targets } = this.router.resolve(request.model, config);
+    const failures: TargetFailure[] = [];
+    const able = this.ableTargets(request, ctx, targets, failures);
+    try {
+      return await this.route({ targets: able, skipped: failures, config, stream }, ctx, call);
+    } catch (error) {
+      if (error instanceof AllTargetsFailed && config.degradedReply) return error;
+      throw error;
+    }
+  }
+
+  // Targets whose vendor can take the request's content. One that cannot is
+  // skipped (recorded as a failure, never sent a lossy translation); when none
+  // can, the client gets a 400 naming the part and the provider.
+  private ableTargets(
+    request: ChatRequest,
+    ctx: ChatContext,
+    targets: readonly TargetSpec[],
+    failures: TargetFailure[],
+  ): readonly TargetSpec[] {
+    let able: TargetSpec[] | undefined;
+    for (let index = 0; index < targets.length; index++) {
+      const target = targets[index]!;
+      const reason = this.adapters[target.provider].unsupportedContent?.(request);
+      if (reason === undefined) {
+        able?.push(target);
+        continue;
+      }
+      if (!able) able = targets.slice(0, index);
+      failures.push({ ...target, kind: "bad_request", status: 400, message: reason });
+      const next = targets[index + 1];
+      if (next) {
+        this.events.emit("onFallback", {
+          requestId: ctx.requestId,
+          from: target.provider,
+          to: next.provider,
+          reason: "bad_request",
+        });
+      }
+    }
+    if (!able) return targets;
+    if (able.length === 0) {
+      throw new HttpError(400, {
+        message: failures[0]!.message,
+        type: "invalid_request_error",
+        code: "unsupported_content",
+      });
+    }
+    return able;
   }
 
   /** Circuit state and last outcome of every provider, for health checks. */
@@ -358,13 +398,10 @@ export class ChatGateway {
     await closeProviders(this.adapters);
   }
 
-  private async route<T>(
-    targets: readonly TargetSpec[],
-    ctx: ChatContext,
-    config: GatewayConfig,
-    call: Call<T>,
-  ): Promise<Served<T>> {
-    const failures: TargetFailure[] = [];
+  private async route<T>(plan: RoutePlan, ctx: ChatContext, call: Call<T>): Promise<Served<T>> {
+    const { targets, config, stream } = plan;
+    const failures = [...plan.skipped];
+    const skipped = failures.length;
     let attempts = 0;
     let upstreamMs = 0;
     for (let index = 0; index < targets.length; index++) {
@@ -378,6 +415,8 @@ export class ChatGateway {
           clock: this.clock,
           random: this.random,
           signal: ctx.signal,
+          // A stream counts as a success for the breaker once it has ended cleanly.
+          deferSuccess: stream,
           timeoutReason: () =>
             new TimeoutError(`${provider}: no answer within ${config.timeoutSeconds} s`, provider),
           onRetry: ({ attempt, error, delayMs }) => {
@@ -404,8 +443,8 @@ export class ChatGateway {
             }
           },
         });
-        this.health.set(provider, { ...this.health.get(provider), success: this.clock.now() });
-        return { value, target, attempts, upstreamMs, fallbackUsed: index > 0, failures };
+        this.providerHealth(provider).success = this.clock.now();
+        return { value, target, attempts, upstreamMs, fallbackUsed: index + skipped > 0, failures };
       } catch (error) {
         if (ctx.signal.aborted) throw clientClosed();
         if (error instanceof BadRequestError) throw badRequest(error);
@@ -422,7 +461,7 @@ export class ChatGateway {
         }
       }
     }
-    throw new AllTargetsFailed(failures, attempts);
+    throw new AllTargetsFailed(targets[0]!, failures, attempts);
   }
 
   // Classifies a failed attempt, rotates the key on 401/429 and raises the auth alert.
@@ -453,8 +492,49 @@ export class ChatGateway {
     return failure;
   }
 
+  // A stream that dies after its first chunk is the provider's failure (its
+  // breaker counts it); one the client hung up on is not.
+  private async streamFailed(error: unknown, ctx: ChatContext, outcome: ChatOutcome): Promise<void> {
+    const { provider, model } = outcome;
+    let status = 499;
+    let type = "invalid_request_error";
+    let message = "Client closed the request";
+    if (!ctx.signal.aborted) {
+      const failure =
+        error instanceof ProviderError
+          ? error
+          : new UpstreamError(`${provider}: stream failed`, provider, undefined, { cause: error });
+      this.markFailure(provider, failure.kind);
+      await this.breakers.recordFailure(provider, failure);
+      status = 502;
+      type = "upstream_error";
+      message = `stream failed after its first chunk: ${failure.message}`;
+    }
+    this.events.emit("onError", {
+      ...this.who(ctx),
+      provider,
+      model,
+      status,
+      type,
+      message,
+      attempts: outcome.attempts,
+      durationMs: this.clock.now() - ctx.startedAt,
+    });
+  }
+
   private markFailure(provider: ProviderName, kind: UpstreamFailureKind): void {
-    this.health.set(provider, { ...this.health.get(provider), failure: this.clock.now(), kind });
+    const health = this.providerHealth(provider);
+    health.failure = this.clock.now();
+    health.kind = kind;
+  }
+
+  private providerHealth(provider: ProviderName): ProviderHealth {
+    let health = this.health.get(provider);
+    if (!health) {
+      health = {};
+      this.health.set(provider, health);
+    }
+    return health;
   }
 
   private alert(alert: GatewayAlert): void {
@@ -532,7 +612,6 @@ export class ChatGateway {
   private degradedCompletion(
     request: ChatRequest,
     ctx: ChatContext,
-    target: TargetSpec,
     error: AllTargetsFailed,
   ): CompletionResult {
     this.logger.warn(
@@ -551,17 +630,12 @@ export class ChatGateway {
         usage: toOpenAIUsage({ inputTokens: 0, outputTokens: 0 }),
       },
       usage: { inputTokens: 0, outputTokens: 0 },
-      ...this.degradedOutcome(target, error),
+      ...this.degradedOutcome(error),
     };
   }
 
-  private degradedStream(
-    request: ChatRequest,
-    ctx: ChatContext,
-    target: TargetSpec,
-    error: AllTargetsFailed,
-  ): StreamResult {
-    const completion = this.degradedCompletion(request, ctx, target, error);
+  private degradedStream(request: ChatRequest, ctx: ChatContext, error: AllTargetsFailed): StreamResult {
+    const completion = this.degradedCompletion(request, ctx, error);
     const base = {
       id: completion.response.id,
       object: "chat.completion.chunk" as const,
@@ -577,13 +651,13 @@ export class ChatGateway {
       yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
       if (includeUsage) yield { ...base, choices: [], usage: toOpenAIUsage(completion.usage) };
     }
-    return { ...this.degradedOutcome(target, error), chunks: chunks(), usage: () => completion.usage };
+    return { ...this.degradedOutcome(error), chunks: chunks(), usage: () => completion.usage };
   }
 
-  private degradedOutcome(target: TargetSpec, error: AllTargetsFailed): ChatOutcome {
+  private degradedOutcome(error: AllTargetsFailed): ChatOutcome {
     return {
-      provider: target.provider,
-      model: target.model,
+      provider: error.target.provider,
+      model: error.target.model,
       attempts: error.attempts,
       fallbackUsed: false,
       upstreamMs: 0,

@@ -8,6 +8,13 @@ import {
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, ToolCall, Usage } from "../chat/types";
 import { toOpenAIUsage } from "../chat/types";
 import { UpstreamError } from "../errors";
+import {
+  firstUnsupportedPart,
+  parseDataUrl,
+  type Translated,
+  translateParts,
+  type UserPart,
+} from "./_content";
 import { parseEventJson, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
@@ -27,6 +34,11 @@ type ClaudeBlock =
   | {
       type: "image";
       source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
+    }
+  | {
+      type: "document";
+      source: { type: "base64"; media_type: "application/pdf"; data: string };
+      title?: string;
     }
   | { type: "tool_use"; id: string; name: string; input: unknown }
   | { type: "tool_result"; tool_use_id: string; content: string };
@@ -70,22 +82,43 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** One user content part as an Anthropic block: images, base64 PDFs as documents; no audio. */
+export function claudePart(part: UserPart): Translated<ClaudeBlock> {
+  switch (part.type) {
+    case "text":
+      return { ok: { type: "text", text: part.text } };
+    case "image_url": {
+      const data = parseDataUrl(part.image_url.url);
+      return {
+        ok: data
+          ? { type: "image", source: { type: "base64", media_type: data.mediaType, data: data.data } }
+          : { type: "image", source: { type: "url", url: part.image_url.url } },
+      };
+    }
+    case "input_audio":
+      return { unsupported: "input_audio parts are not supported by claude" };
+    case "file": {
+      const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data);
+      if (data?.mediaType !== "application/pdf") {
+        return {
+          unsupported:
+            "file parts are supported by claude only as base64 PDF data (file_data: data:application/pdf;base64,...)",
+        };
+      }
+      const block: ClaudeBlock = {
+        type: "document",
+        source: { type: "base64", media_type: "application/pdf", data: data.data },
+      };
+      if (part.file.filename) block.title = part.file.filename;
+      return { ok: block };
+    }
+  }
+}
+
 function userBlocks(message: ChatMessage): ClaudeBlock[] {
   const content = message.content;
   if (typeof content === "string") return [{ type: "text", text: content }];
-  const blocks: ClaudeBlock[] = [];
-  for (const part of content ?? []) {
-    if (part.type === "text") blocks.push({ type: "text", text: part.text });
-    else if (part.type === "image_url") {
-      const match = /^data:([^;]+);base64,(.*)$/s.exec(part.image_url.url);
-      blocks.push(
-        match
-          ? { type: "image", source: { type: "base64", media_type: match[1]!, data: match[2]! } }
-          : { type: "image", source: { type: "url", url: part.image_url.url } },
-      );
-    }
-  }
-  return blocks;
+  return translateParts("claude", (content ?? []) as UserPart[], claudePart);
 }
 
 /** Translates an OpenAI chat request to the Anthropic Messages API. */
@@ -251,6 +284,11 @@ export class ClaudeAdapter implements ProviderAdapter {
   }
 
   private readonly now: () => number;
+
+  /** Why the request's content cannot go to Claude (audio, files other than base64 PDF), if it cannot. */
+  unsupportedContent(request: ChatRequest): string | undefined {
+    return firstUnsupportedPart(request, claudePart);
+  }
 
   private headers(apiKey: string | undefined, stream: boolean): Record<string, string> {
     const headers: Record<string, string> = {

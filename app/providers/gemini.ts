@@ -3,6 +3,13 @@ import { type ChatRequest, contentText, maxOutputTokens, stopSequences } from ".
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, ToolCall, Usage } from "../chat/types";
 import { toOpenAIUsage } from "../chat/types";
 import { UpstreamError } from "../errors";
+import {
+  firstUnsupportedPart,
+  parseDataUrl,
+  type Translated,
+  translateParts,
+  type UserPart,
+} from "./_content";
 import { parseEventJson, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
@@ -63,6 +70,39 @@ function parseArgs(text: string): unknown {
   }
 }
 
+// Media types Gemini takes inline (its documented image, audio, PDF and plain-text inputs).
+const GEMINI_INLINE = /^(image\/|audio\/|application\/pdf$|text\/plain$)/;
+
+/** One user content part as a Gemini part: images, audio, and PDF/audio/image/text files inline. */
+export function geminiPart(part: UserPart): Translated<GeminiPart> {
+  switch (part.type) {
+    case "text":
+      return { ok: { text: part.text } };
+    case "image_url": {
+      const data = parseDataUrl(part.image_url.url);
+      return {
+        ok: data
+          ? { inlineData: { mimeType: data.mediaType, data: data.data } }
+          : { fileData: { fileUri: part.image_url.url } },
+      };
+    }
+    case "input_audio":
+      return {
+        ok: { inlineData: { mimeType: `audio/${part.input_audio.format}`, data: part.input_audio.data } },
+      };
+    case "file": {
+      const data = part.file.file_data === undefined ? undefined : parseDataUrl(part.file.file_data);
+      if (!data || !GEMINI_INLINE.test(data.mediaType)) {
+        return {
+          unsupported:
+            "file parts are supported by gemini only as base64 PDF, audio, image or text/plain data (file_data: data:<type>;base64,...)",
+        };
+      }
+      return { ok: { inlineData: { mimeType: data.mediaType, data: data.data } } };
+    }
+  }
+}
+
 /** Translates an OpenAI chat request to Gemini's generateContent. */
 export function toGeminiRequest(request: ChatRequest): GeminiRequest {
   const system: string[] = [];
@@ -84,19 +124,7 @@ export function toGeminiRequest(request: ChatRequest): GeminiRequest {
           push("user", [{ text: message.content }]);
           break;
         }
-        const parts: GeminiPart[] = [];
-        for (const part of message.content) {
-          if (part.type === "text") parts.push({ text: part.text });
-          else if (part.type === "image_url") {
-            const match = /^data:([^;]+);base64,(.*)$/s.exec(part.image_url.url);
-            parts.push(
-              match
-                ? { inlineData: { mimeType: match[1]!, data: match[2]! } }
-                : { fileData: { fileUri: part.image_url.url } },
-            );
-          }
-        }
-        push("user", parts);
+        push("user", translateParts("gemini", message.content, geminiPart));
         break;
       }
       case "assistant": {
@@ -249,6 +277,11 @@ export class GeminiAdapter implements ProviderAdapter {
   constructor(options: { baseUrl: string; now?: () => number }) {
     this.http = new UpstreamHttp("gemini", options.baseUrl);
     this.now = options.now ?? Date.now;
+  }
+
+  /** Why the request's content cannot go to Gemini (files by id or of other types), if it cannot. */
+  unsupportedContent(request: ChatRequest): string | undefined {
+    return firstUnsupportedPart(request, geminiPart);
   }
 
   private headers(apiKey: string | undefined): Record<string, string> {

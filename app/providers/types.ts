@@ -49,6 +49,12 @@ export interface ProviderAdapter {
   complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse>;
   /** Opens a stream; resolves once the upstream answered with a success status. */
   stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream>;
+  /**
+   * Why the vendor cannot take the request's content (an audio or file part it
+   * has no equivalent for), checked before any upstream call; undefined when it
+   * can. Adapters that pass content through as-is omit it.
+   */
+  unsupportedContent?(request: ChatRequest): string | undefined;
   /** Lists the vendor's models: a cheap, unbilled call for health probes. */
   listModels(options: ListModelsOptions): Promise<string[]>;
   /** Closes pooled connections. */

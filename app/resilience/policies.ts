@@ -98,6 +98,24 @@ export class ProviderBreakers {
     return this.breakers.get(provider)!;
   }
 
+  /**
+   * Counts a failure that happened outside `execute` (a stream dying after its
+   * first chunk, when the attempt had already succeeded). An open circuit
+   * ignores it, as it would a call it refused.
+   */
+  async recordFailure(provider: ProviderName, error: unknown): Promise<void> {
+    await this.get(provider)
+      .execute(() => Promise.reject(error))
+      .catch(() => undefined);
+  }
+
+  /** Counts a success that happened outside `execute` (a stream that ended cleanly). */
+  async recordSuccess(provider: ProviderName): Promise<void> {
+    await this.get(provider)
+      .execute(() => undefined)
+      .catch(() => undefined);
+  }
+
   /** The provider's circuit state. */
   state(provider: ProviderName): CircuitStateName {
     return stateName(this.get(provider).state);
@@ -137,6 +155,18 @@ export interface ExecuteOptions<T> {
   readonly attempt: (info: { attempt: number; signal: AbortSignal }) => Promise<T>;
   /** The error an attempt that ran past its deadline is aborted with. */
   readonly timeoutReason: () => unknown;
+  /**
+   * The breaker does not count the attempt's success: the caller reports the
+   * outcome later with {@link ProviderBreakers.recordSuccess} or
+   * `recordFailure` (a stream is only a success once it has ended). @default false
+   */
+  readonly deferSuccess?: boolean;
+}
+
+// Carries a deferred attempt's value past the breaker, which neither counts
+// nor retries an error it does not handle (a half-open probe closes on it).
+class Unsettled {
+  constructor(readonly value: unknown) {}
 }
 
 /**
@@ -161,35 +191,43 @@ export async function executeResilient<T>(options: ExecuteOptions<T>): Promise<T
     pendingDelay = retryDelayMs(error, event.attempt, options.retry, options.random);
     options.onRetry?.({ attempt: event.attempt, error, delayMs: pendingDelay });
   });
-  return retryPolicy.execute(async ({ attempt, signal }) => {
-    if (pendingDelay > 0) {
-      const delay = pendingDelay;
-      pendingDelay = 0;
-      await options.clock.sleep(delay, signal);
-    }
-    return options.breaker.execute(
-      () =>
-        timeoutPolicy.execute(async ({ signal: deadline }) => {
-          const controller = new AbortController();
-          const onAbort = () => {
-            controller.abort(options.signal.aborted ? options.signal.reason : options.timeoutReason());
-          };
-          if (deadline.aborted) onAbort();
-          else deadline.addEventListener("abort", onAbort, { once: true });
-          // The caller's signal stays linked after the attempt returns: a stream
-          // keeps reading its body, and a client disconnect must still abort it.
-          options.signal.addEventListener("abort", onAbort, { once: true });
-          try {
-            return await options.attempt({ attempt: attempt + 1, signal: controller.signal });
-          } catch (error) {
-            // A failed attempt needs no link: many retries must not pile listeners on one signal.
-            options.signal.removeEventListener("abort", onAbort);
-            throw error;
-          } finally {
-            deadline.removeEventListener("abort", onAbort);
-          }
-        }, signal),
-      signal,
-    );
-  }, options.signal);
+  try {
+    return await retryPolicy.execute(async ({ attempt, signal }) => {
+      if (pendingDelay > 0) {
+        const delay = pendingDelay;
+        pendingDelay = 0;
+        await options.clock.sleep(delay, signal);
+      }
+      return options.breaker.execute(
+        () =>
+          timeoutPolicy.execute(async ({ signal: deadline }) => {
+            const controller = new AbortController();
+            const onAbort = () => {
+              controller.abort(options.signal.aborted ? options.signal.reason : options.timeoutReason());
+            };
+            if (deadline.aborted) onAbort();
+            else deadline.addEventListener("abort", onAbort, { once: true });
+            // The caller's signal stays linked after the attempt returns: a stream
+            // keeps reading its body, and a client disconnect must still abort it.
+            options.signal.addEventListener("abort", onAbort, { once: true });
+            let value: T;
+            try {
+              value = await options.attempt({ attempt: attempt + 1, signal: controller.signal });
+            } catch (error) {
+              // A failed attempt needs no link: many retries must not pile listeners on one signal.
+              options.signal.removeEventListener("abort", onAbort);
+              throw error;
+            } finally {
+              deadline.removeEventListener("abort", onAbort);
+            }
+            if (options.deferSuccess) throw new Unsettled(value);
+            return value;
+          }, signal),
+        signal,
+      );
+    }, options.signal);
+  } catch (error) {
+    if (error instanceof Unsettled) return error.value as T;
+    throw error;
+  }
 }

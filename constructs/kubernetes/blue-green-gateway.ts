@@ -22,15 +22,33 @@ export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "imag
   readonly activeSlot?: Slot;
   /**
    * Fixed replicas of the idle slot (0 parks it; raise it to test a release on the preview Service).
+   * Sizing by role makes a promotion also resize both slots; prefer `blueReplicas` / `greenReplicas`.
    * @default 0
    */
   readonly idleSlotReplicas?: number;
+  /**
+   * Size of the blue slot whatever its role: `"autoscale"` (HPA between minReplicas and maxReplicas)
+   * or a fixed count (0 parks it). Setting `blueReplicas` or `greenReplicas` sizes slots by colour
+   * instead of by role, so a promotion changes nothing but the Services' selectors.
+   * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only greenReplicas is
+   */
+  readonly blueReplicas?: SlotReplicas;
+  /**
+   * Size of the green slot whatever its role; see `blueReplicas`.
+   * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only blueReplicas is
+   */
+  readonly greenReplicas?: SlotReplicas;
 }
+
+/** A slot's size: autoscaled, or a fixed number of replicas (0 parks it). */
+export type SlotReplicas = number | "autoscale";
 
 /**
  * Two gateway slots (`Blue`, `Green`) and two Services: `Resource` (named
  * `<name>`) selects the active slot, `Preview` (`<name>-preview`) the idle one.
- * The active slot autoscales; the idle one runs `idleSlotReplicas`.
+ * Sized by colour (`blueReplicas`, `greenReplicas`), a promotion is only the
+ * selector switch; sized by role (legacy), the active slot autoscales and the
+ * idle one runs `idleSlotReplicas`.
  */
 export class BlueGreenGateway extends Construct {
   public readonly name: string;
@@ -73,17 +91,39 @@ export class BlueGreenGateway extends Construct {
       0,
       "use 0 to park the idle slot",
     );
+    const bySlot = props.blueReplicas !== undefined || props.greenReplicas !== undefined;
+    const sizeOf = (which: Slot): SlotReplicas => {
+      if (bySlot) return (which === "blue" ? props.blueReplicas : props.greenReplicas) ?? "autoscale";
+      return which === this.activeSlot ? "autoscale" : this.idleSlotReplicas;
+    };
+    for (const which of ["blue", "green"] as const) {
+      const size = sizeOf(which);
+      if (size !== "autoscale") {
+        checkInteger(
+          "BlueGreenGateway",
+          `${which}Replicas`,
+          size,
+          0,
+          'use 0 to park the slot or "autoscale"',
+        );
+      }
+    }
+    if (sizeOf(this.activeSlot) === 0) {
+      throw new Error(
+        `BlueGreenGateway: the active slot (${this.activeSlot}) has ${this.activeSlot}Replicas 0, so the Service would reach no pod; scale it first (${this.activeSlot}Replicas: "autoscale"), deploy, then make it active`,
+      );
+    }
 
     const slot = (which: Slot): AiGatewayService => {
       const tag = which === "blue" ? props.blueImageTag : props.greenImageTag;
       const image = `${props.imageRepository}:${tag}`;
       if (!tag) checkImage("BlueGreenGateway", `${which}ImageTag`, props.imageRepository);
-      const isActive = which === this.activeSlot;
+      const size = sizeOf(which);
       return new AiGatewayService(this, which === "blue" ? "Blue" : "Green", {
         ...props,
         image,
         slot: which,
-        ...(isActive ? {} : { autoscalingEnabled: false, replicas: this.idleSlotReplicas }),
+        ...(size === "autoscale" ? {} : { autoscalingEnabled: false, replicas: size }),
       });
     };
     this.blue = slot("blue");
@@ -96,13 +136,14 @@ export class BlueGreenGateway extends Construct {
     this.serviceName = this.name;
     this.previewServiceName = `${this.name}-preview`;
 
-    const service = (serviceId: string, name: string, target: Slot) =>
+    const service = (serviceId: string, name: string, target: Slot, role: "active" | "preview") =>
       new ServiceV1(this, serviceId, {
         metadata: {
           name,
           namespace: this.namespace,
           labels: componentLabels(this.name, "ai-gateway"),
-          annotations: { "ai-deploy-kit.io/serves-slot": target },
+          // The role, not the slot: a promotion must change nothing but the selector.
+          annotations: { "ai-deploy-kit.io/role": role },
         },
         spec: {
           type: "ClusterIP",
@@ -114,7 +155,7 @@ export class BlueGreenGateway extends Construct {
           port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
         },
       });
-    service("Resource", this.serviceName, this.activeSlot);
-    service("Preview", this.previewServiceName, this.idleSlot);
+    service("Resource", this.serviceName, this.activeSlot, "active");
+    service("Preview", this.previewServiceName, this.idleSlot, "preview");
   }
 }

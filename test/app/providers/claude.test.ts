@@ -170,4 +170,16 @@ describe("ClaudeAdapter", () => {
   it("lists models for health probes", async () => {
     expect(await adapter.listModels({ apiKey: "k", signal: signal() })).toEqual(["claude-3-5-haiku-latest"]);
   });
+
+  it("fails when asked to translate an audio part rather than dropping it", () => {
+    const withAudio = parseChatRequest({
+      model: "claude-3-5-haiku-latest",
+      messages: [
+        { role: "user", content: [{ type: "input_audio", input_audio: { data: "AA==", format: "mp3" } }] },
+      ],
+    });
+    expect(() => toClaudeRequest(withAudio, "claude-3-5-haiku-latest")).toThrow(
+      "input_audio parts are not supported by claude",
+    );
+  });
 });

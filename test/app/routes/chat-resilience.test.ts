@@ -1,6 +1,11 @@
 import { APIError } from "openai";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { CircuitChangeEvent, FallbackEvent, RetryEvent } from "../../../app/observability/events";
+import type {
+  CircuitChangeEvent,
+  ErrorEvent,
+  FallbackEvent,
+  RetryEvent,
+} from "../../../app/observability/events";
 import { ManualClock } from "../../helpers/clock";
 import { type GatewayHarness, startHarness } from "../../helpers/gateway";
 
@@ -160,6 +165,37 @@ describe("chat resilience through the OpenAI SDK", () => {
     expect(h.fakes.claude.chatRequests()).toHaveLength(0);
   });
 
+  it("counts a stream that dies after its first chunk against the provider's breaker", async () => {
+    h = await startHarness({ env: { AI_FALLBACK_PROVIDERS: "claude", AI_BREAKER_THRESHOLD: "2" } });
+    const circuit: CircuitChangeEvent[] = [];
+    const errors: ErrorEvent[] = [];
+    h.deps.events.on("onCircuitChange", (event) => circuit.push(event));
+    h.deps.events.on("onError", (event) => errors.push(event));
+    h.fakes.openai.script(
+      { kind: "stream_dies", chunks: ["Hel", "lo"] },
+      { kind: "stream_dies", chunks: ["Hel", "lo"] },
+    );
+
+    for (let i = 0; i < 2; i++) {
+      const stream = await h.client.chat.completions.create({ ...ask, stream: true });
+      const failure = await collectText(stream).catch((error: unknown) => error);
+      expect((failure as APIError).message).toMatch(/^Stream interrupted: openai: connection failed/);
+    }
+    expect(circuit).toEqual([{ provider: "openai", state: "open" }]);
+    expect(errors).toMatchObject([
+      { provider: "openai", status: 502, type: "upstream_error" },
+      { provider: "openai", status: 502, type: "upstream_error" },
+    ]);
+    expect(h.deps.gateway.providerStates().find((s) => s.provider === "openai")?.lastErrorKind).toBe(
+      "upstream",
+    );
+
+    const { data, response } = await h.client.chat.completions.create(ask).withResponse();
+    expect(response.headers.get("x-ai-provider")).toBe("claude");
+    expect(data.choices[0]?.message.content).toBe("Hello from claude");
+    expect(h.fakes.openai.chatRequests()).toHaveLength(2);
+  });
+
   it("aborts the upstream call when the client disconnects", async () => {
     h = await startHarness();
     h.fakes.openai.script({ kind: "hang" });
@@ -194,5 +230,9 @@ describe("chat resilience through the OpenAI SDK", () => {
     // The SDK ends an aborted stream quietly; what matters is the upstream was hung up on.
     await reading;
     expect(received).toEqual(["", "first"]);
+    // A client hanging up is not the provider's fault.
+    expect(
+      h.deps.gateway.providerStates().find((s) => s.provider === "openai")?.lastFailureAt,
+    ).toBeUndefined();
   });
 });

@@ -1,0 +1,456 @@
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import {
+  PreflightError,
+  type PreflightOptions,
+  renderChecklist,
+  runPreflight,
+} from "../../scripts/preflight/checks";
+import { stackVariables } from "../../scripts/preflight/stack-variables";
+import { ENVIRONMENTS } from "../../stacks/environments";
+import { AwsSecretsManagerFake } from "../fakes/aws-secrets-manager-fake";
+
+const projectRoot = resolve(__dirname, "../..");
+const SECRET = "ai-gateway/production";
+const VALUES = {
+  OPENAI_API_KEY: "sk-preflight-openai-value-1",
+  CLAUDE_API_KEY: "sk-ant-preflight-claude-value-2",
+  GATEWAY_API_KEYS: "client-preflight-value-3",
+  ALERT_WEBHOOK_URL: "https://hooks.example.com/preflight-value-4",
+};
+
+/** The data services' passwords: variables without a default in the staging and production stacks. */
+const DATA_PASSWORDS = {
+  TF_VAR_ai_postgres_password: "postgres-password-value",
+  TF_VAR_ai_redis_password: "redis-password-value",
+  TF_VAR_ai_chroma_token: "chroma-token-value",
+};
+
+let fake: AwsSecretsManagerFake;
+let productionVariables = 0;
+
+beforeAll(async () => {
+  fake = await AwsSecretsManagerFake.start();
+  const synthesized = stackVariables("production");
+  if (!synthesized.ok) throw new Error(synthesized.problem);
+  productionVariables = synthesized.variables.length;
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => {
+  fake.reset();
+});
+
+function viaSecretsManager(overrides: Partial<PreflightOptions> = {}): Promise<string> {
+  return runPreflight({
+    environment: "production",
+    env: DATA_PASSWORDS,
+    imageTag: "3f2c1a9e0b7d",
+    secretSource: { kind: "aws-secrets-manager", secretId: SECRET },
+    awsClientConfig: {
+      endpoint: fake.endpoint,
+      region: fake.region,
+      credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "fake-secret-access-key" },
+    },
+    ...overrides,
+  }).then(renderChecklist);
+}
+
+function line(output: string, name: string): string {
+  return output.split("\n").find((entry) => entry.slice(6).startsWith(`${name}:`)) ?? `(no line for ${name})`;
+}
+
+describe("preflight against AWS Secrets Manager", () => {
+  it("passes every line when the secret holds every key, and prints no value", async () => {
+    fake.putSecret(SECRET, VALUES);
+    const output = await viaSecretsManager();
+    expect(output).toBe(
+      [
+        `Preflight for production: namespace ai-production, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from AWS Secrets Manager secret "${SECRET}"`,
+        'PASS  environment config validates: stacks/environments.ts "production" and its gateway settings',
+        `PASS  stack synthesizes: stack "production" (${productionVariables} Terraform variables)`,
+        "PASS  Terraform variables without a default are set: every variable has a default or a TF_VAR_ value",
+        `PASS  provider keys available: openai, claude: found in AWS Secrets Manager secret "${SECRET}"`,
+        `PASS  GATEWAY_API_KEYS configured: found in AWS Secrets Manager secret "${SECRET}"`,
+        "PASS  image tag immutable: ghcr.io/example/ai-gateway:3f2c1a9e0b7d",
+        "PASS  daily budget set: 100 USD a day, enforced",
+        `PASS  alert webhook set: found in AWS Secrets Manager secret "${SECRET}"`,
+        "PASS  fallback provider configured: claude/claude-3-5-haiku-latest",
+        "9 passed, 0 failed: ready to deploy production",
+        "",
+      ].join("\n"),
+    );
+    expect(fake.calls.map((call) => [call.action, call.secretId, call.signed])).toEqual([
+      ["DescribeSecret", SECRET, true],
+      ["GetSecretValue", SECRET, true],
+    ]);
+  });
+
+  it("fails when the secret does not exist", async () => {
+    const output = await viaSecretsManager();
+    const problem = `secret "${SECRET}" does not exist in us-east-1; create it (aws secretsmanager create-secret --name ${SECRET} --secret-string file://keys.json) or fix the secret id`;
+    expect(line(output, "provider keys available")).toBe(`FAIL  provider keys available: ${problem}`);
+    expect(line(output, "GATEWAY_API_KEYS configured")).toBe(`FAIL  GATEWAY_API_KEYS configured: ${problem}`);
+    expect(output).toContain("6 passed, 3 failed: fix the failures above before deploying production\n");
+  });
+
+  it("fails when the secret lacks one provider key, naming the key and not printing the others", async () => {
+    const { CLAUDE_API_KEY: _dropped, ...rest } = VALUES;
+    fake.putSecret(SECRET, rest);
+    const output = await viaSecretsManager();
+    expect(line(output, "provider keys available")).toBe(
+      `FAIL  provider keys available: claude needs CLAUDE_API_KEY (or ANTHROPIC_API_KEY), missing from AWS Secrets Manager secret "${SECRET}"; add CLAUDE_API_KEY to the secret's JSON`,
+    );
+    expect(line(output, "GATEWAY_API_KEYS configured")).toMatch(/^PASS/);
+    for (const value of Object.values(VALUES)) expect(output).not.toContain(value);
+  });
+
+  it("accepts a key pool and the Anthropic spelling of the Claude key", async () => {
+    fake.putSecret(SECRET, {
+      OPENAI_API_KEY_1: "sk-pool-1",
+      ANTHROPIC_API_KEY: "sk-ant-x",
+      GATEWAY_API_KEYS: "k",
+      ALERT_WEBHOOK_URL: "https://x",
+    });
+    const output = await viaSecretsManager();
+    expect(line(output, "provider keys available")).toMatch(/^PASS/);
+  });
+
+  it("fails when access to the secret is denied", async () => {
+    fake.putSecret(SECRET, VALUES);
+    fake.deny("GetSecretValue");
+    const output = await viaSecretsManager();
+    expect(line(output, "provider keys available")).toBe(
+      `FAIL  provider keys available: access denied to secret "${SECRET}" (GetSecretValue); grant secretsmanager:DescribeSecret and secretsmanager:GetSecretValue on it to the identity that deploys`,
+    );
+    expect(output).not.toContain("arn:aws:iam");
+  });
+
+  it("fails when the secret is scheduled for deletion or is not a JSON object", async () => {
+    fake.putSecret(SECRET, VALUES);
+    fake.scheduleDeletion(SECRET);
+    expect(line(await viaSecretsManager(), "provider keys available")).toBe(
+      `FAIL  provider keys available: secret "${SECRET}" is scheduled for deletion; restore it with aws secretsmanager restore-secret --secret-id ${SECRET}`,
+    );
+    fake.putSecret(SECRET, "sk-not-json-secret-value");
+    const output = await viaSecretsManager();
+    expect(line(output, "provider keys available")).toBe(
+      `FAIL  provider keys available: secret "${SECRET}" is not a JSON object; store the variables as {"OPENAI_API_KEY": "…", "GATEWAY_API_KEYS": "…"}`,
+    );
+    expect(output).not.toContain("sk-not-json");
+  });
+});
+
+describe("preflight reads the stack's AppSecrets", () => {
+  const variables = (names: string[]) => names.map((name) => ({ name, hasDefault: true, sensitive: true }));
+
+  it("takes the Terraform variable names AppSecrets declares: upper-case TF_VAR_ names do not reach the gateway", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: { ...DATA_PASSWORDS, TF_VAR_OPENAI_API_KEY: "a", TF_VAR_gateway_api_keys: "b" },
+      imageTag: "3f2c1a9e0b7d",
+    }).then(renderChecklist);
+    expect(output.split("\n")[0]).toBe(
+      "Preflight for staging: namespace ai-staging, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from the AppSecrets Terraform variables (TF_VAR_*)",
+    );
+    expect(line(output, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from the AppSecrets Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying",
+    );
+  });
+
+  it("fails when AppSecrets does not carry a key the routes need", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: { TF_VAR_gateway_api_keys: "b" },
+      imageTag: "3f2c1a9e0b7d",
+      synthesize: () => ({
+        ok: true,
+        variables: variables(["gateway_api_keys"]),
+        secrets: {
+          kind: "terraform-variables",
+          keys: ["GATEWAY_API_KEYS"],
+          variableNames: { GATEWAY_API_KEYS: "gateway_api_keys" },
+          existingSecretName: undefined,
+          arn: undefined,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from the AppSecrets Terraform variables (TF_VAR_*); AppSecrets does not carry OPENAI_API_KEY: add it to its keys in stacks/main.ts",
+    );
+  });
+
+  it("checks the AWS secret an AppSecrets from Secrets Manager names, through the fake", async () => {
+    const arn = fake.putSecret("ai-gateway/staging", { OPENAI_API_KEY: "sk-x", GATEWAY_API_KEYS: "k" });
+    const output = await runPreflight({
+      environment: "staging",
+      env: {},
+      imageTag: "3f2c1a9e0b7d",
+      awsClientConfig: {
+        endpoint: fake.endpoint,
+        credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "fake-secret-access-key" },
+      },
+      synthesize: () => ({
+        ok: true,
+        variables: [],
+        secrets: {
+          kind: "aws-secrets-manager",
+          keys: [],
+          variableNames: {},
+          existingSecretName: undefined,
+          arn,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "provider keys available")).toBe(
+      `PASS  provider keys available: openai: found in AWS Secrets Manager secret "${arn}"`,
+    );
+    expect(fake.calls.map((call) => call.secretId)).toEqual([arn, arn]);
+  });
+
+  it("expects the keys in the existing Secret an AppSecrets names", async () => {
+    const output = await runPreflight({
+      environment: "staging",
+      env: {},
+      imageTag: "3f2c1a9e0b7d",
+      synthesize: () => ({
+        ok: true,
+        variables: [],
+        secrets: {
+          kind: "existing-secret",
+          keys: ["OPENAI_API_KEY", "GATEWAY_API_KEYS"],
+          variableNames: {},
+          existingSecretName: "gateway-keys",
+          arn: undefined,
+        },
+      }),
+    }).then(renderChecklist);
+    expect(line(output, "GATEWAY_API_KEYS configured")).toBe(
+      'PASS  GATEWAY_API_KEYS configured: expected in the existing Kubernetes Secret "gateway-keys"',
+    );
+  });
+});
+
+describe("preflight checks", () => {
+  const fromTerraform = (env: Record<string, string>, overrides: Partial<PreflightOptions> = {}) =>
+    runPreflight({ environment: "production", env, imageTag: "3f2c1a9e0b7d", ...overrides }).then(
+      renderChecklist,
+    );
+  // The exact variable names the stacks' AppSecrets declares.
+  const allVariables = {
+    ...DATA_PASSWORDS,
+    TF_VAR_openai_api_key: "a",
+    TF_VAR_claude_api_key: "b",
+    TF_VAR_gateway_api_keys: "c",
+    ALERT_WEBHOOK_URL: "https://hooks.example.com/x",
+  };
+
+  it("finds keys in Terraform variables and fails on a mutable or empty image tag", async () => {
+    const latest = await fromTerraform(allVariables, { imageTag: "latest" });
+    expect(line(latest, "provider keys available")).toBe(
+      "PASS  provider keys available: openai, claude: found in the AppSecrets Terraform variables (TF_VAR_*)",
+    );
+    expect(line(latest, "image tag immutable")).toBe(
+      'FAIL  image tag immutable: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
+    );
+    const empty = await fromTerraform(allVariables, { imageTag: "" });
+    expect(line(empty, "image tag immutable")).toBe(
+      "FAIL  image tag immutable: the image tag is empty; pass --image-tag or set GATEWAY_IMAGE_TAG to the git sha CI built",
+    );
+    const fromEnv = await runPreflight({
+      environment: "staging",
+      env: { ...allVariables, GATEWAY_IMAGE_TAG: "latest" },
+    });
+    expect(fromEnv.ok).toBe(false);
+  });
+
+  it("fails when staging has no GATEWAY_API_KEYS", async () => {
+    const { TF_VAR_gateway_api_keys: _dropped, ...rest } = allVariables;
+    const output = await fromTerraform(rest, { environment: "staging" });
+    expect(line(output, "GATEWAY_API_KEYS configured")).toBe(
+      "FAIL  GATEWAY_API_KEYS configured: required in staging, missing from the AppSecrets Terraform variables (TF_VAR_*); export TF_VAR_gateway_api_keys (from your password manager or CI secret) before deploying",
+    );
+    expect(output).not.toContain("fallback provider configured");
+  });
+
+  it("fails when production has no budget, no alert webhook and no fallback provider", async () => {
+    const production = ENVIRONMENTS.production;
+    const output = await fromTerraform(
+      { ...DATA_PASSWORDS, TF_VAR_openai_api_key: "a", TF_VAR_gateway_api_keys: "c" },
+      {
+        environments: {
+          ...ENVIRONMENTS,
+          production: {
+            ...production,
+            // A fallback on the primary's own provider does not survive that provider's outage.
+            gateway: {
+              ...production.gateway,
+              dailyBudgetUsd: 0,
+              fallbacks: [{ provider: "openai", model: "gpt-4o-mini" }],
+            },
+          },
+        },
+      },
+    );
+    expect(line(output, "daily budget set")).toBe(
+      "FAIL  daily budget set: the daily budget is 0; set gateway.dailyBudgetUsd in stacks/environments.ts",
+    );
+    expect(line(output, "alert webhook set")).toBe(
+      "FAIL  alert webhook set: budget, breaker and failover alerts would only be logged; set ALERT_WEBHOOK_URL (export TF_VAR_alert_webhook_url (from your password manager or CI secret) before deploying)",
+    );
+    expect(line(output, "fallback provider configured")).toBe(
+      "FAIL  fallback provider configured: production needs a fallback on another provider; add one to gateway.fallbacks in stacks/environments.ts",
+    );
+    expect(line(output, "provider keys available")).toMatch(/^PASS/);
+  });
+
+  it("fails when the environment config is invalid, naming each problem", async () => {
+    const staging = ENVIRONMENTS.staging;
+    const output = await fromTerraform(allVariables, {
+      environment: "staging",
+      environments: {
+        ...ENVIRONMENTS,
+        staging: {
+          ...staging,
+          minReplicas: 5,
+          maxReplicas: 2,
+          gateway: { ...staging.gateway, timeoutSeconds: -1 },
+        },
+      },
+    });
+    expect(line(output, "environment config validates")).toBe(
+      'FAIL  environment config validates: fix in stacks/environments.ts or the config file: minReplicas (5) must not exceed maxReplicas (2); AI_TIMEOUT_SECONDS: "-1" is not allowed; expected a positive number of seconds',
+    );
+  });
+
+  it("fails when the active slot is parked or a slot pins a mutable tag", async () => {
+    const staging = ENVIRONMENTS.staging;
+    const output = await fromTerraform(allVariables, {
+      environment: "staging",
+      environments: {
+        ...ENVIRONMENTS,
+        staging: { ...staging, activeSlot: "green", greenReplicas: 0, blueImageTag: "latest" },
+      },
+    });
+    expect(line(output, "environment config validates")).toBe(
+      "FAIL  environment config validates: fix in stacks/environments.ts or the config file: the active slot (green) is parked (greenReplicas: 0); scale it before it takes traffic",
+    );
+    expect(line(output, "image tag immutable")).toBe(
+      'FAIL  image tag immutable: blueImageTag: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
+    );
+  });
+
+  it("fails when an alert webhook is not https, without printing it", async () => {
+    const output = await fromTerraform({
+      ...allVariables,
+      ALERT_WEBHOOK_URL: "http://hooks.example.com/token-xyz",
+    });
+    expect(line(output, "alert webhook set")).toBe(
+      "FAIL  alert webhook set: ALERT_WEBHOOK_URL is not an https URL; use the https endpoint of your alerting tool",
+    );
+    expect(output).not.toContain("token-xyz");
+  });
+
+  it("trusts an existing Kubernetes Secret by name and says how to verify it", async () => {
+    const output = await fromTerraform(
+      { ALERT_WEBHOOK_URL: "https://hooks.example.com/x" },
+      { secretSource: { kind: "existing-secret", name: "gateway-keys" } },
+    );
+    expect(line(output, "provider keys available")).toBe(
+      `PASS  provider keys available: OPENAI_API_KEY, CLAUDE_API_KEY expected in the existing Kubernetes Secret "gateway-keys" (the cluster is not checked from here: kubectl -n ai-production get secret gateway-keys -o jsonpath='{.data}')`,
+    );
+  });
+
+  it("fails when the stack does not synthesize or a variable without a default is unset", async () => {
+    const broken = await fromTerraform(allVariables, {
+      synthesize: () => ({ ok: false, problem: "KitPolicy: container gateway runs as root" }),
+    });
+    expect(line(broken, "stack synthesizes")).toBe(
+      "FAIL  stack synthesizes: KitPolicy: container gateway runs as root; run npm run synth to see the whole error",
+    );
+    const unset = await fromTerraform(allVariables, {
+      synthesize: () => ({
+        ok: true,
+        variables: [
+          { name: "kubeconfig_path", hasDefault: true, sensitive: false },
+          { name: "postgres_password", hasDefault: false, sensitive: true },
+          { name: "redis_password", hasDefault: false, sensitive: true },
+        ],
+      }),
+    });
+    expect(line(unset, "Terraform variables without a default are set")).toBe(
+      "FAIL  Terraform variables without a default are set: export TF_VAR_postgres_password, TF_VAR_redis_password (terraform would stop and ask for them)",
+    );
+  });
+
+  it("requires the exact Terraform variable name the stack declares", async () => {
+    const declared = {
+      ok: true as const,
+      variables: ["openai_api_key", "claude_api_key", "gateway_api_keys", "alert_webhook_url"].map(
+        (name) => ({
+          name,
+          hasDefault: true,
+          sensitive: true,
+        }),
+      ),
+    };
+    const upper = await fromTerraform(
+      { TF_VAR_OPENAI_API_KEY: "a", TF_VAR_CLAUDE_API_KEY: "b", TF_VAR_GATEWAY_API_KEYS: "c" },
+      { synthesize: () => declared },
+    );
+    expect(line(upper, "provider keys available")).toBe(
+      "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying; claude needs CLAUDE_API_KEY (or ANTHROPIC_API_KEY), missing from Terraform variables (TF_VAR_*); export TF_VAR_claude_api_key (from your password manager or CI secret) before deploying",
+    );
+    const lower = await fromTerraform(
+      {
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_claude_api_key: "b",
+        TF_VAR_gateway_api_keys: "c",
+        TF_VAR_alert_webhook_url: "https://x",
+      },
+      { synthesize: () => declared },
+    );
+    expect(lower.split("\n").filter((entry) => entry.startsWith("FAIL"))).toEqual([]);
+  });
+
+  it("fails when the environment is unknown", async () => {
+    await expect(runPreflight({ environment: "qa", env: {} })).rejects.toThrow(
+      new PreflightError('unknown environment "qa"; use one of development, staging, production'),
+    );
+  });
+});
+
+describe("preflight command", () => {
+  const cli = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
+      execFile(
+        join(projectRoot, "node_modules/.bin/tsx"),
+        [join(projectRoot, "scripts/preflight.ts"), ...args],
+        { cwd: projectRoot, env: { PATH: process.env["PATH"] ?? "", ...env } },
+        (error, stdout, stderr) => done({ code: error ? (error.code as number) : 0, stdout, stderr }),
+      );
+    });
+
+  it("exits 1 when a check fails and 0 when all pass", async () => {
+    const [failing, passing] = await Promise.all([
+      cli(["--env", "staging", "--image-tag", "latest"], {
+        ...DATA_PASSWORDS,
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_gateway_api_keys: "b",
+      }),
+      cli(["--env", "staging", "--image-tag", "3f2c1a9e0b7d"], {
+        ...DATA_PASSWORDS,
+        TF_VAR_openai_api_key: "a",
+        TF_VAR_gateway_api_keys: "b",
+      }),
+    ]);
+    expect(failing.code).toBe(1);
+    expect(failing.stdout).toContain(
+      'FAIL  image tag immutable: the image tag "latest" moves between builds',
+    );
+    expect(passing.code).toBe(0);
+    expect(passing.stdout).toContain("6 passed, 0 failed: ready to deploy staging\n");
+  });
+});
