@@ -73,25 +73,31 @@ export interface LedgerGatewayOptions {
   /** Redis key prefix of the cache and budget; undefined keeps both in memory. */
   readonly redisPrefix?: string;
   readonly env?: Record<string, string>;
+  /** Where Redis is (a TcpProxy in outage tests). @default REDIS_URL */
+  readonly redisUrl?: string;
+  /** Where Postgres is (a TcpProxy in outage tests). @default DATABASE_URL */
+  readonly databaseUrl?: string;
 }
 
 /** Builds and starts one gateway on an ephemeral loopback port. */
 export async function startLedgerGateway(options: LedgerGatewayOptions): Promise<LedgerGateway> {
   const logs = new LogCapture();
   const logger = createLogger({ level: "debug", destination: logs });
+  const redisUrl = options.redisUrl ?? REDIS_URL;
+  const databaseUrl = options.databaseUrl ?? DATABASE_URL;
   const config = new ConfigStore(
     testConfig({
       ...fakeEnv(options.fakes),
       AI_CACHE_ENABLED: "true",
-      ...(options.redisPrefix ? { REDIS_URL } : {}),
-      DATABASE_URL,
+      ...(options.redisPrefix ? { REDIS_URL: redisUrl } : {}),
+      DATABASE_URL: databaseUrl,
       ...options.env,
     }),
   );
   const events = new GatewayEvents();
   const data = tempDir();
   const ledger = await openCostLedger({
-    databaseUrl: DATABASE_URL,
+    databaseUrl,
     dataDir: data.dir,
     schema: options.schema,
     logger,
@@ -106,7 +112,7 @@ export async function startLedgerGateway(options: LedgerGatewayOptions): Promise
   });
   budget.budget.attach(events);
   const cache = await createResponseCache({
-    redisUrl: options.redisPrefix ? REDIS_URL : undefined,
+    redisUrl: options.redisPrefix ? redisUrl : undefined,
     logger,
     keyPrefix: options.redisPrefix,
   });
