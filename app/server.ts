@@ -49,12 +49,13 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestId());
   app.use(healthRoutes());
-  if (deps.ledger && deps.budget)
-    app.use(usageRoutes({ ledger: deps.ledger, budget: deps.budget, clock: deps.clock }));
 
   const limit = deps.config.get().file.limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   app.use("/v1", express.json({ limit }));
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
+  // With the other /v1 routes, so client auth in front of them covers usage too.
+  if (deps.ledger && deps.budget)
+    app.use(usageRoutes({ ledger: deps.ledger, budget: deps.budget, clock: deps.clock }));
   app.use(
     chatRoutes({
       gateway: deps.gateway,
