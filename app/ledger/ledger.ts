@@ -85,6 +85,7 @@ export class CostLedger {
   migrated = false;
   private readonly metrics: MetricsSink;
   private readonly clock: { now(): number };
+  private readonly flagged = new Set<string>();
   private priceTable: { source: FileConfig["prices"] | undefined; table: PriceTable } | undefined;
 
   constructor(
@@ -138,10 +139,15 @@ export class CostLedger {
       : this.prices().price(event.provider, event.model, event.inputTokens, event.outputTokens);
     if (priced.unpriced) {
       this.metrics.inc(METRIC.unpricedRequests, { provider: event.provider, model: event.model });
-      this.options.logger.warn(
-        { provider: event.provider, model: event.model, requestId: event.requestId },
-        "no price for model; priced 0 (add it to prices in AI_CONFIG_FILE)",
-      );
+      // One line per model (the metric counts every request), so an unpriced model cannot flood the log.
+      const name = `${event.provider}/${event.model}`;
+      if (!this.flagged.has(name) && this.flagged.size < 1_000) {
+        this.flagged.add(name);
+        this.options.logger.warn(
+          { provider: event.provider, model: event.model, requestId: event.requestId },
+          "no price for model; priced 0 (add it to prices in AI_CONFIG_FILE)",
+        );
+      }
     }
     const costUsd = picoToUsdString(priced.costPico);
     const occurredAt = new Date(now).toISOString();
