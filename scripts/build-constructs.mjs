@@ -1,6 +1,6 @@
 // Builds the library surface `ai-deploy-kit/constructs`: a CommonJS bundle of
 // constructs/index.ts in dist/constructs/index.js (every npm package stays
-// external: cdktf and constructs are peer dependencies, the providers are
+// external: cdktf, constructs and the two provider packages are peer
 // dependencies) and its declarations in dist/types via tsc.
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";

@@ -1,11 +1,11 @@
-// npm run preflight -- --env <environment> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <r>]] [--existing-secret <name>]
+// npm run preflight -- --env <environment> [--image-tag <tag to check too>] [--secrets-manager <secret-id> [--region <r>]] [--existing-secret <name>]
 // The guide's configuration validation before a deploy: prints a PASS / FAIL
 // checklist and exits 1 when any line fails (or the input is wrong).
 import { parseArgs } from "node:util";
 import { PreflightError, renderChecklist, runPreflight, type SecretSourceSpec } from "./preflight/checks";
 
 const USAGE =
-  "usage: npm run preflight -- --env <development|staging|production> [--image-tag <tag>] [--secrets-manager <secret-id> [--region <region>] | --existing-secret <name>]";
+  "usage: npm run preflight -- --env <development|staging|production> [--image-tag <tag to check too>] [--secrets-manager <secret-id> [--region <region>] | --existing-secret <name>]";
 
 async function main(): Promise<number> {
   let values: Record<string, string | undefined>;
@@ -45,8 +45,6 @@ async function main(): Promise<number> {
   } else if (existingSecret) {
     secretSource = { kind: "existing-secret", name: existingSecret };
   }
-  // The stack synthesizes with the tag being deployed, as the deploy will.
-  if (values["image-tag"] !== undefined) process.env["GATEWAY_IMAGE_TAG"] = values["image-tag"];
   try {
     const report = await runPreflight({
       environment: values["env"],

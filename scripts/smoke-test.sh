@@ -10,12 +10,12 @@ local_port="${3:-18080}"
 
 endpoints="$(kubectl -n "$namespace" get endpoints "$service" -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null || true)"
 if [ -z "$endpoints" ]; then
-  # A parked idle slot (idleSlotReplicas: 0) has nothing to test; CI says so instead of failing.
+  # A parked idle slot (<slot>Replicas: 0) has nothing to test; CI says so instead of failing.
   if [ "${SMOKE_ALLOW_PARKED:-0}" = 1 ]; then
     echo "smoke-test: $service in $namespace has no ready pods (parked slot); nothing to test"
     exit 0
   fi
-  echo "smoke-test: service $service in $namespace has no ready pods; for the preview slot raise idleSlotReplicas in stacks/environments.ts (or kubectl scale the idle slot) and deploy again" >&2
+  echo "smoke-test: service $service in $namespace has no ready pods; for the preview slot set its <slot>Replicas in stacks/environments.ts to at least minReplicas and deploy again" >&2
   exit 1
 fi
 port="$(kubectl -n "$namespace" get service "$service" -o jsonpath='{.spec.ports[0].port}')"

@@ -23,7 +23,7 @@ export interface EnvironmentConfig {
   readonly namespace: string;
   /** The gateway container image, repository without tag. */
   readonly imageRepository: string;
-  /** The immutable tag deployed; CI passes the built tag through `GATEWAY_IMAGE_TAG`. */
+  /** Tag of the development image built locally from the working tree (Kubernetes uses the slot tags). */
   readonly imageTag: string;
   /** Replicas when autoscaling is off; the floor when it is on. */
   readonly minReplicas: number;
@@ -34,19 +34,29 @@ export interface EnvironmentConfig {
   readonly limits: ResourceQuantities;
   /** Blue-green slot that receives production traffic (`npm run promote` rewrites this line). */
   readonly activeSlot: "blue" | "green";
-  /** Tag the blue slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  /** Tag the blue slot runs; changed only by reviewed commits (`npm run release` rewrites the idle slot's line). */
   readonly blueImageTag: string;
-  /** Tag the green slot runs; `GATEWAY_IMAGE_TAG` replaces the idle slot's tag at synth. */
+  /** Tag the green slot runs; changed only by reviewed commits (`npm run release` rewrites the idle slot's line). */
   readonly greenImageTag: string;
   /**
    * Size of each slot whatever its role: `"autoscale"` (HPA, minReplicas..maxReplicas) or a fixed
-   * count (0 parks it; 1 keeps a warm pod for an instant rollback). Sized by colour, a promotion is
-   * only the Services' selector switch: scale the target slot up in one change, promote in the next.
+   * count (0 parks it). Sized by colour, a promotion is only the Services' selector switch: scale
+   * the target slot up in one change, promote in the next. A parked slot goes to a fixed count of
+   * at least minReplicas first, never straight to "autoscale" (an HPA never scales up from 0).
    */
   readonly blueReplicas: SlotReplicas;
   readonly greenReplicas: SlotReplicas;
-  /** Create the ServiceMonitor and PrometheusRule (needs the Prometheus Operator CRDs). */
+  /**
+   * Create the ServiceMonitor and PrometheusRule. They are `kubernetes_manifest`
+   * resources: plan and deploy need a reachable cluster with the Prometheus
+   * Operator CRDs installed (set false where the operator is absent).
+   */
   readonly prometheusOperatorEnabled: boolean;
+  /**
+   * Labels on the ServiceMonitor and PrometheusRule that the Prometheus Operator
+   * selects on; kube-prometheus-stack picks up only `release: <its Helm release>` by default.
+   */
+  readonly prometheusSelectorLabels: Readonly<Record<string, string>>;
   /** Storage for the data services, in GiB. */
   readonly postgresStorageGiB: number;
   readonly redisStorageGiB: number;
@@ -76,6 +86,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     blueReplicas: "autoscale",
     greenReplicas: 0,
     prometheusOperatorEnabled: false,
+    prometheusSelectorLabels: {},
     postgresStorageGiB: 5,
     redisStorageGiB: 1,
     chromaStorageGiB: 5,
@@ -96,8 +107,12 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
     blueReplicas: "autoscale",
-    greenReplicas: 0,
+    // The preview slot runs the floor: a release is verified on the preview Service
+    // as soon as it is deployed, and promotion hands the live Service a slot already at minReplicas.
+    greenReplicas: 2,
     prometheusOperatorEnabled: true,
+    // The Helm release name of kube-prometheus-stack in the cluster.
+    prometheusSelectorLabels: { release: "kube-prometheus-stack" },
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
@@ -119,9 +134,12 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
     blueReplicas: "autoscale",
-    // One warm pod on the idle slot: a release can be smoke-tested on the preview Service at once.
-    greenReplicas: 1,
+    // The preview slot runs the floor: promotion and rollback hand the live Service a slot
+    // already at minReplicas (one warm pod would serve everything until it was scaled).
+    greenReplicas: 3,
     prometheusOperatorEnabled: true,
+    // The Helm release name of kube-prometheus-stack in the cluster.
+    prometheusSelectorLabels: { release: "kube-prometheus-stack" },
     postgresStorageGiB: 100,
     redisStorageGiB: 10,
     chromaStorageGiB: 50,

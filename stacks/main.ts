@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
@@ -10,9 +11,10 @@ import {
   TerraformResource,
   TerraformStack,
   TerraformVariable,
+  Token,
 } from "cdktf";
 import type { Construct } from "constructs";
-import { ENVIRONMENT_NAMES } from "../app/config/defaults";
+import { ENVIRONMENT_NAMES, type ProviderName } from "../app/config/defaults";
 import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
@@ -22,6 +24,15 @@ import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
+
+/** The AppSecrets key holding each provider's API key; keyless providers have none. */
+const PROVIDER_SECRET_KEY: Readonly<Record<ProviderName, string | undefined>> = {
+  openai: "OPENAI_API_KEY",
+  claude: "CLAUDE_API_KEY",
+  gemini: "GEMINI_API_KEY",
+  groq: "GROQ_API_KEY",
+  ollama: undefined,
+};
 
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
@@ -37,11 +48,6 @@ export type StackBackend =
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps {
   readonly environment: EnvironmentConfig;
-  /**
-   * Tag CI built (`GATEWAY_IMAGE_TAG`): development runs it; on Kubernetes the idle (preview) slot runs it.
-   * @default - the tags in environments.ts
-   */
-  readonly imageTag?: string;
   /** @default - local state file `terraform.<stack>.tfstate` in the repository root */
   readonly backend?: StackBackend;
 }
@@ -49,25 +55,25 @@ export interface EnvironmentStackProps {
 type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * Synth-time settings from the environment: `GATEWAY_IMAGE_TAG`, and the
- * backend (`TF_BACKEND=local|s3`; s3 reads `TF_STATE_BUCKET`, `TF_STATE_REGION`,
- * `TF_STATE_KEY_PREFIX`, `TF_STATE_DYNAMODB_TABLE`). Throws naming the variable.
+ * Synth-time settings from the environment: the backend (`TF_BACKEND=local|s3`;
+ * s3 reads `TF_STATE_BUCKET`, `TF_STATE_REGION`, `TF_STATE_KEY_PREFIX`,
+ * `TF_STATE_DYNAMODB_TABLE`). Throws naming the variable. Image tags are not
+ * settings: they are committed in environments.ts (`npm run release`).
  */
-export function stackSettingsFromEnv(env: Env): { imageTag: string | undefined; backend: StackBackend } {
-  const imageTag = env["GATEWAY_IMAGE_TAG"]?.trim() || undefined;
-  if (imageTag !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(imageTag)) {
+export function stackSettingsFromEnv(env: Env): { backend: StackBackend } {
+  if (env["GATEWAY_IMAGE_TAG"]?.trim()) {
+    // Refuse loudly: a deploy that silently ignored it would ship something else than CI believes.
     throw new Error(
-      `GATEWAY_IMAGE_TAG ("${imageTag}") is not a valid image tag; use letters, digits, "_", "." and "-", for example "sha-1a2b3c4"`,
+      "GATEWAY_IMAGE_TAG is not read any more: image tags are committed in stacks/environments.ts; run `npm run release -- --env <environment> --tag <tag>` in a pull request, then deploy without GATEWAY_IMAGE_TAG",
     );
   }
   const kind = env["TF_BACKEND"]?.trim() || "local";
-  if (kind === "local") return { imageTag, backend: { kind: "local" } };
+  if (kind === "local") return { backend: { kind: "local" } };
   if (kind !== "s3") throw new Error(`TF_BACKEND ("${kind}") is not a backend; use local or s3`);
   const bucket = env["TF_STATE_BUCKET"]?.trim();
   if (!bucket)
     throw new Error("TF_STATE_BUCKET: missing; required when TF_BACKEND=s3 (the state bucket's name)");
   return {
-    imageTag,
     backend: {
       kind: "s3",
       bucket,
@@ -119,7 +125,8 @@ export class EnvironmentStack extends TerraformStack {
 
     if (env.platform === "docker") {
       new DockerProvider(this, "docker", {});
-      const tag = props.imageTag ?? env.imageTag;
+      // The image is built from the working tree (rebuilt when its sources change), so its tag is only a local name.
+      const tag = env.imageTag;
       const variables: Record<string, string> = {
         ENVIRONMENT: settings.environment,
         AI_PROVIDER: settings.aiProvider,
@@ -133,24 +140,28 @@ export class EnvironmentStack extends TerraformStack {
         AI_MONITORING_ENABLED: String(settings.monitoringEnabled),
         AI_DAILY_BUDGET: String(settings.dailyBudgetUsd),
         AI_BUDGET_ENFORCE: String(settings.budgetEnforce),
-        OLLAMA_BASE_URL: "http://host.docker.internal:11434",
       };
       new LocalAiEnvironment(this, "Local", {
         namePrefix: env.namespace,
         gatewayImage: `${env.imageRepository}:${tag}`,
         gatewaySettings: variables,
+        sourceRoot: resolve(__dirname, ".."),
       });
     } else {
       // Cluster credentials come from the kubeconfig of whoever runs `cdktf deploy`, never from code.
+      // null leaves the provider's own defaults in force: KUBE_CONFIG_PATH(S), then in-cluster config.
       const configPath = new TerraformVariable(this, "kubeconfig_path", {
         type: "string",
-        default: "~/.kube/config",
-        description: "Path to the kubeconfig used to reach the cluster",
+        nullable: true,
+        default: Token.nullValue(),
+        description:
+          "Path to the kubeconfig used to reach the cluster; null uses KUBE_CONFIG_PATH or in-cluster config",
       });
       const configContext = new TerraformVariable(this, "kubeconfig_context", {
         type: "string",
-        default: "",
-        description: "kubeconfig context; empty uses the current context",
+        nullable: true,
+        default: Token.nullValue(),
+        description: "kubeconfig context; null uses the current context",
       });
       new KubernetesProvider(this, "kubernetes", {
         configPath: configPath.stringValue,
@@ -163,7 +174,14 @@ export class EnvironmentStack extends TerraformStack {
         },
       });
       const namespace = env.namespace;
-      const secrets = new AppSecrets(this, "Secrets", { namespace });
+      // The gateway refuses to start in staging/production without client keys and
+      // the keys of every provider it routes to: make Terraform refuse first.
+      const routed = [gateway.provider, ...gateway.fallbacks.map((target) => target.provider)];
+      const requiredKeys = [
+        "GATEWAY_API_KEYS",
+        ...new Set(routed.flatMap((provider) => PROVIDER_SECRET_KEY[provider] ?? [])),
+      ];
+      const secrets = new AppSecrets(this, "Secrets", { namespace, requiredKeys });
       const database = new PgvectorDatabase(this, "Database", {
         namespace,
         storageGiB: env.postgresStorageGiB,
@@ -173,19 +191,12 @@ export class EnvironmentStack extends TerraformStack {
         namespace,
         storageGiB: env.chromaStorageGiB,
       });
-      const idle = env.activeSlot === "blue" ? "green" : "blue";
-      const slotTag = (slot: "blue" | "green") =>
-        slot === idle && props.imageTag
-          ? props.imageTag
-          : slot === "blue"
-            ? env.blueImageTag
-            : env.greenImageTag;
       const gatewayService = new BlueGreenGateway(this, "Gateway", {
         ...settings,
         namespace,
         imageRepository: env.imageRepository,
-        blueImageTag: slotTag("blue"),
-        greenImageTag: slotTag("green"),
+        blueImageTag: env.blueImageTag,
+        greenImageTag: env.greenImageTag,
         activeSlot: env.activeSlot,
         blueReplicas: env.blueReplicas,
         greenReplicas: env.greenReplicas,
@@ -204,6 +215,7 @@ export class EnvironmentStack extends TerraformStack {
       new GatewayMonitoring(this, "Monitoring", {
         gateway: gatewayService,
         prometheusOperatorEnabled: env.prometheusOperatorEnabled,
+        prometheusSelectorLabels: env.prometheusSelectorLabels,
       });
       // Everything lives in the namespace, so it waits for it.
       for (const child of this.node.findAll()) {
@@ -218,16 +230,15 @@ export class EnvironmentStack extends TerraformStack {
 
 /**
  * Builds the app with one stack per environment (`development`, `staging`, `production`);
- * `env` supplies `GATEWAY_IMAGE_TAG` and the backend choice (see {@link stackSettingsFromEnv}).
+ * `env` supplies the backend choice (see {@link stackSettingsFromEnv}).
  */
 export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
-  const { imageTag, backend } = stackSettingsFromEnv(env);
+  const { backend } = stackSettingsFromEnv(env);
   const app = new App(config);
   for (const name of ENVIRONMENT_NAMES) {
     new EnvironmentStack(app, name, {
       environment: ENVIRONMENTS[name],
       backend,
-      ...(imageTag ? { imageTag } : {}),
     });
   }
   return app;

@@ -90,7 +90,7 @@ describe("GitHub workflows", () => {
     expect(diff.steps!.some((step) => step.uses?.startsWith("actions/upload-artifact"))).toBe(true);
   });
 
-  it("deploy.yml deploys staging on merge, production after it behind its environment, with the built tag", () => {
+  it("deploy.yml builds the commit's image, deploys staging on merge, production after it behind its environment", () => {
     const deploy = load("deploy.yml");
     expect(deploy.on["push"]).toEqual({ branches: ["main"] });
     expect(Object.keys(deploy.on)).toContain("workflow_dispatch");
@@ -101,21 +101,25 @@ describe("GitHub workflows", () => {
     );
     // The tag names the commit: immutable, never `latest`.
     expect(image!.steps!.find((step) => step.name === "Image tag and repository")!.run).toContain(
-      'tag="$' + "{INPUT_TAG:-sha-$" + '{GITHUB_SHA::12}}"',
+      'tag="sha-$' + '{GITHUB_SHA::12}"',
     );
+    // Deploying applies the committed tags: no tag travels from the build to the stacks.
     expect(staging!.uses).toBe("./.github/workflows/deploy-environment.yml");
-    expect(staging!.with).toEqual({ environment: "staging", image_tag: expr("needs.image.outputs.tag") });
+    expect(staging!.with).toEqual({ environment: "staging" });
     expect(production!.needs).toEqual(["image", "staging"]);
-    expect(production!.with).toEqual({
-      environment: "production",
-      image_tag: expr("needs.image.outputs.tag"),
-    });
+    expect(production!.with).toEqual({ environment: "production" });
+    expect(readFileSync(join(dir, "deploy.yml"), "utf8")).not.toContain("GATEWAY_IMAGE_TAG");
+    expect(Object.keys((deploy.on["workflow_dispatch"] as { inputs: object }).inputs)).toEqual([
+      "environment",
+    ]);
   });
 
   it("deploy-environment.yml runs preflight before cdktf deploy in the GitHub environment", () => {
     const job = load("deploy-environment.yml").jobs["deploy"]!;
     expect(job.environment).toBe(expr("inputs.environment"));
-    expect(job.env!["GATEWAY_IMAGE_TAG"]).toBe(expr("inputs.image_tag"));
+    // Synth refuses GATEWAY_IMAGE_TAG: the tags are committed in stacks/environments.ts.
+    expect(job.env!["GATEWAY_IMAGE_TAG"]).toBeUndefined();
+    expect(readFileSync(join(dir, "deploy-environment.yml"), "utf8")).not.toContain("image_tag");
     const runs = job.steps!.map((step) => step.run ?? "");
     const preflight = runs.findIndex((run) => run.includes("npm run preflight"));
     const deployIndex = runs.findIndex((run) => run.includes("cdktf-cli@0.21 deploy"));

@@ -1,9 +1,13 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { Container, type ContainerConfig } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
+import { checkPlainSettings } from "../_secret-check";
 
 /** Props of {@link LocalAiEnvironment}. */
 export interface LocalAiEnvironmentProps {
@@ -22,6 +26,17 @@ export interface LocalAiEnvironmentProps {
   readonly buildContext?: string;
   /** Dockerfile path inside the context. @default "Dockerfile" */
   readonly dockerfile?: string;
+  /**
+   * The build context as seen from where synth runs; the files in `sourcePaths`
+   * under it are hashed at synth into the image's triggers, so a change rebuilds it.
+   * @default - the current directory (cdktf synth runs in the repository root)
+   */
+  readonly sourceRoot?: string;
+  /**
+   * Files and directories (relative to `sourceRoot`) the image is built from; missing ones are skipped.
+   * @default - the Dockerfile, package.json, package-lock.json, tsconfig.json, scripts/ and app/
+   */
+  readonly sourcePaths?: readonly string[];
   /** Name and tag of the built gateway image. @default "ai-deploy-kit/gateway:dev" */
   readonly gatewayImage?: string;
   /** @default "pgvector/pgvector:0.8.0-pg16" */
@@ -32,7 +47,8 @@ export interface LocalAiEnvironmentProps {
   readonly chromaImage?: string;
   /**
    * Non-secret gateway settings (ENVIRONMENT, AI_PROVIDER, LOG_LEVEL, ...);
-   * the data-service URLs are added by the construct.
+   * the data-service URLs are added by the construct, and `OLLAMA_BASE_URL`
+   * defaults to the host's Ollama (`http://host.docker.internal:11434`).
    * @default { ENVIRONMENT: "development" }
    */
   readonly gatewaySettings?: Readonly<Record<string, string>>;
@@ -58,6 +74,8 @@ export class LocalAiEnvironment extends Construct {
   public readonly chromaImage: string;
   public readonly gatewaySettings: Readonly<Record<string, string>>;
   public readonly gatewayMemoryMiB: number;
+  /** sha256 over `sourcePaths`: changes whenever the gateway image's inputs do. */
+  public readonly sourceHash: string;
   public readonly network: Network;
   /** The gateway container. */
   public readonly gateway: Container;
@@ -74,7 +92,11 @@ export class LocalAiEnvironment extends Construct {
     this.postgresImage = props.postgresImage ?? "pgvector/pgvector:0.8.0-pg16";
     this.redisImage = props.redisImage ?? "redis:7.4.1-alpine";
     this.chromaImage = props.chromaImage ?? "chromadb/chroma:0.6.3";
-    this.gatewaySettings = props.gatewaySettings ?? { ENVIRONMENT: "development" };
+    // Ollama runs on the developer's machine, not in the container (localhost there is the container).
+    this.gatewaySettings = {
+      OLLAMA_BASE_URL: "http://host.docker.internal:11434",
+      ...(props.gatewaySettings ?? { ENVIRONMENT: "development" }),
+    };
     this.gatewayMemoryMiB = props.gatewayMemoryMiB ?? 1024;
     const owner = "LocalAiEnvironment";
     if (!/^[a-z0-9][a-z0-9-]*$/.test(this.namePrefix)) {
@@ -110,7 +132,24 @@ export class LocalAiEnvironment extends Construct {
         throw new Error(`${owner}: gatewaySettings.${key} is wired by the construct; remove it`);
       }
     }
+    checkPlainSettings(
+      owner,
+      "gatewaySettings",
+      this.gatewaySettings,
+      "keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
+    );
     this.gatewayUrl = `http://127.0.0.1:${this.gatewayPort}`;
+    this.sourceHash = hashSources(
+      resolve(props.sourceRoot ?? "."),
+      props.sourcePaths ?? [
+        this.dockerfile,
+        "package.json",
+        "package-lock.json",
+        "tsconfig.json",
+        "scripts",
+        "app",
+      ],
+    );
 
     const prefix = this.namePrefix;
     const password = (variableId: string, suffix: string, what: string) => {
@@ -146,6 +185,8 @@ export class LocalAiEnvironment extends Construct {
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
     });
+    // Terraform waits for the data services to be healthy, so the gateway (which depends on them) starts after.
+    const healthy = { wait: true, waitTimeout: 180 };
     const health = (test: string[], startPeriod = "30s") => ({
       test,
       interval: "10s",
@@ -155,6 +196,7 @@ export class LocalAiEnvironment extends Construct {
     });
 
     const postgres = new Container(this, "Postgres", {
+      ...healthy,
       ...common("postgres"),
       name: `${prefix}-postgres`,
       image: pull("PostgresImage", this.postgresImage).imageId,
@@ -181,18 +223,22 @@ export class LocalAiEnvironment extends Construct {
     });
 
     const redis = new Container(this, "Redis", {
+      ...healthy,
       ...common("redis"),
       name: `${prefix}-redis`,
       image: pull("RedisImage", this.redisImage).imageId,
       memory: 512,
       // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s command.
       command: ["sh", "-c", 'exec redis-server --appendonly yes --dir /data --requirepass "$REDIS_PASSWORD"'],
+      // `sh -c` bypasses the image entrypoint that drops root (gosu/su-exec), so drop it here.
+      user: "redis",
       env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
       volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
       healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
     });
 
     const chroma = new Container(this, "Chroma", {
+      ...healthy,
       ...common("chroma"),
       name: `${prefix}-chroma`,
       image: pull("ChromaImage", this.chromaImage).imageId,
@@ -218,6 +264,8 @@ export class LocalAiEnvironment extends Construct {
       name: this.gatewayImage,
       keepLocally: true,
       buildAttribute: { context: this.buildContext, dockerfile: this.dockerfile, tag: [this.gatewayImage] },
+      // Without triggers the provider never rebuilds an image whose name is unchanged.
+      triggers: { source_sha256: this.sourceHash },
     });
     const env = {
       ...this.gatewaySettings,
@@ -256,4 +304,23 @@ export class LocalAiEnvironment extends Construct {
       dependsOn: [postgres, redis, chroma],
     });
   }
+}
+
+/** sha256 over the paths and contents of every file under `paths` (sorted, so stable across machines). */
+function hashSources(root: string, paths: readonly string[]): string {
+  const files: string[] = [];
+  const walk = (path: string) => {
+    if (!existsSync(path)) return;
+    if (statSync(path).isDirectory()) {
+      for (const entry of readdirSync(path)) walk(join(path, entry));
+    } else files.push(path);
+  };
+  for (const path of paths) walk(join(root, path));
+  const hash = createHash("sha256");
+  for (const file of files.map((path) => relative(root, path).split("\\").join("/")).sort()) {
+    hash.update(`${file}\0`);
+    hash.update(readFileSync(join(root, file)));
+    hash.update("\0");
+  }
+  return hash.digest("hex");
 }

@@ -10,6 +10,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import { checkPlainSettings } from "../_secret-check";
 import {
   checkImage,
   checkInteger,
@@ -85,7 +86,11 @@ export interface AiGatewayServiceProps {
   readonly dailyBudgetUsd?: number;
   /** `AI_BUDGET_ENFORCE`. @default - the gateway's default (false) */
   readonly budgetEnforce?: boolean;
-  /** More non-secret settings for the ConfigMap (never keys or passwords: KitPolicy flags them). @default {} */
+  /**
+   * More non-secret settings for the ConfigMap. Secret-looking entries (names
+   * ending in KEY, TOKEN, PASSWORD, SECRET…, or values like `sk-…`) are refused:
+   * pass them through `secrets`. @default {}
+   */
   readonly extraSettings?: Readonly<Record<string, string>>;
   /** Postgres for the ledger; `DATABASE_URL` is composed from its Secret. @default - embedded PGlite */
   readonly database?: PgvectorDatabase;
@@ -194,6 +199,13 @@ export class AiGatewayService extends Construct {
     }
     if (this.replicas !== undefined)
       checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    for (const port of props.egressExtraPorts ?? []) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new Error(
+          `${owner}: egressExtraPorts contains ${port}; each must be a TCP port from 1 to 65535, for example 11434 for Ollama`,
+        );
+      }
+    }
     checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
     checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
     checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
@@ -204,6 +216,12 @@ export class AiGatewayService extends Construct {
         );
       }
     }
+    checkPlainSettings(
+      owner,
+      "extraSettings",
+      props.extraSettings ?? {},
+      "pass it through secrets (AppSecrets) instead",
+    );
     if (props.secrets?.secretName && props.secrets.namespace !== this.namespace) {
       throw new Error(
         `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
@@ -271,19 +289,22 @@ export class AiGatewayService extends Construct {
       data: this.settings,
     });
 
-    // Connection URLs carry passwords: the kubelet expands $(VAR) from the
-    // secret-backed variables defined just before, so only references are synthesized.
+    // Passwords never enter synthesized output: the Postgres password reaches the
+    // client as PGPASSWORD (node-postgres reads it when DATABASE_URL has none), so
+    // any character is safe. REDIS_URL embeds the password through the kubelet's
+    // $(VAR) expansion, unescaped: a Redis password must be URL-safe (the kit's own
+    // variables validate that; an existing Secret must hold letters, digits, . _ ~ -).
     const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [];
     if (props.database) {
       const db = props.database;
       env.push(
         {
-          name: "DATABASE_PASSWORD",
+          name: "PGPASSWORD",
           valueFrom: { secretKeyRef: { name: db.secretName, key: db.passwordKey } },
         },
         {
           name: "DATABASE_URL",
-          value: `postgres://${db.username}:$(DATABASE_PASSWORD)@${db.host}:${db.port}/${db.databaseName}`,
+          value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}`,
         },
       );
     }
@@ -451,6 +472,19 @@ export class AiGatewayService extends Construct {
               protocol: "TCP",
             })),
           },
+          // Without roleArn the AWS SDK gets credentials from EKS Pod Identity or the
+          // instance metadata service, both plain HTTP on link-local addresses.
+          ...(props.secrets?.source.kind === "aws-secrets-manager"
+            ? [
+                {
+                  to: [
+                    { ipBlock: { cidr: "169.254.170.23/32" } },
+                    { ipBlock: { cidr: "169.254.169.254/32" } },
+                  ],
+                  ports: [{ port: "80", protocol: "TCP" }],
+                },
+              ]
+            : []),
         ],
       },
     });

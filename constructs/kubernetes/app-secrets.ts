@@ -35,6 +35,15 @@ export interface AppSecretsProps {
    * @default GATEWAY_SECRET_KEYS
    */
   readonly keys?: readonly string[];
+  /**
+   * Keys the gateway cannot start without (e.g. `GATEWAY_API_KEYS` and the routed
+   * providers' keys in staging and production). With the Terraform-variable source
+   * their variables have no default and reject an empty value, so a missing key
+   * fails the plan instead of crash-looping the release. Other sources are
+   * checked by the gateway at start.
+   * @default []
+   */
+  readonly requiredKeys?: readonly string[];
 }
 
 /** The gateway's secrets: provider and client keys delivered by a {@link SecretSource}, never written into code or synth output. */
@@ -43,6 +52,7 @@ export class AppSecrets extends Construct {
   public readonly name: string;
   public readonly namespace: string;
   public readonly keys: readonly string[];
+  public readonly requiredKeys: readonly string[];
   /** Secret whose keys the gateway loads as environment variables; undefined for AWS Secrets Manager. */
   public readonly secretName: string | undefined;
   /** Value of `AI_SECRETS_ID` (AWS Secrets Manager source). */
@@ -58,6 +68,7 @@ export class AppSecrets extends Construct {
     this.name = props.name ?? "ai-gateway-secrets";
     this.namespace = props.namespace ?? "default";
     this.keys = props.keys ?? GATEWAY_SECRET_KEYS;
+    this.requiredKeys = props.requiredKeys ?? [];
     checkName("AppSecrets", "name", this.name);
     if (this.keys.length === 0) {
       throw new Error("AppSecrets: keys ([]) is empty; list the environment variables the Secret holds");
@@ -69,12 +80,23 @@ export class AppSecrets extends Construct {
         );
       }
     }
+    for (const key of this.requiredKeys) {
+      if (!this.keys.includes(key)) {
+        throw new Error(
+          `AppSecrets: requiredKeys lists "${key}", which is not in keys (${this.keys.join(", ")}); add it to keys or drop it`,
+        );
+      }
+    }
     const bound = this.source.bind(this, {
       secretName: this.name,
       namespace: this.namespace,
       keys: this.keys,
       defaultPrefix: "",
-      describe: (key) => `Gateway secret ${key} (sensitive; empty leaves it unset)`,
+      describe: (key) =>
+        this.requiredKeys.includes(key)
+          ? `Gateway secret ${key} (sensitive; required)`
+          : `Gateway secret ${key} (sensitive; empty leaves it unset)`,
+      requiredKeys: this.requiredKeys,
       labels: { "app.kubernetes.io/name": "ai-gateway", "app.kubernetes.io/component": "secrets" },
     });
     this.secretName = bound.secretName;

@@ -1,4 +1,5 @@
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { Annotations } from "cdktf";
 import { Construct } from "constructs";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
 import { AiGatewayService, type AiGatewayServiceProps, SLOT_LABEL } from "./ai-gateway-service";
@@ -21,15 +22,21 @@ export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "imag
    */
   readonly activeSlot?: Slot;
   /**
-   * Fixed replicas of the idle slot (0 parks it; raise it to test a release on the preview Service).
-   * Sizing by role makes a promotion also resize both slots; prefer `blueReplicas` / `greenReplicas`.
+   * Legacy sizing by role: fixed replicas of the idle slot, the active one autoscales. A promotion
+   * then also resizes both slots; prefer `blueReplicas` / `greenReplicas`. Promotion keeps the
+   * promoted slot's current count and lets its HPA scale from there, so the idle slot should run at
+   * least `minReplicas` pods when `activeSlot` flips. 0 parks it (synth warns): raise it and apply
+   * before promoting, or the live Service has no pods. Ignored when `blueReplicas` or `greenReplicas` is set.
    * @default 0
    */
   readonly idleSlotReplicas?: number;
   /**
    * Size of the blue slot whatever its role: `"autoscale"` (HPA between minReplicas and maxReplicas)
    * or a fixed count (0 parks it). Setting `blueReplicas` or `greenReplicas` sizes slots by colour
-   * instead of by role, so a promotion changes nothing but the Services' selectors.
+   * instead of by role, so a promotion changes nothing but the Services' selectors. To bring a
+   * parked slot into service, give it a fixed count of at least minReplicas first, and switch it to
+   * `"autoscale"` in a later change: from 0 straight to `"autoscale"`, Terraform leaves the
+   * HPA-owned Deployment at 0 (replicas are ignored once the HPA owns them) and an HPA never scales up from 0.
    * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only greenReplicas is
    */
   readonly blueReplicas?: SlotReplicas;
@@ -108,9 +115,10 @@ export class BlueGreenGateway extends Construct {
         );
       }
     }
+    const minReplicasHint = props.minReplicas ?? 2;
     if (sizeOf(this.activeSlot) === 0) {
       throw new Error(
-        `BlueGreenGateway: the active slot (${this.activeSlot}) has ${this.activeSlot}Replicas 0, so the Service would reach no pod; scale it first (${this.activeSlot}Replicas: "autoscale"), deploy, then make it active`,
+        `BlueGreenGateway: the active slot (${this.activeSlot}) has ${this.activeSlot}Replicas 0, so the Service would reach no pod; scale it first to a fixed count of at least minReplicas (${this.activeSlot}Replicas: ${minReplicasHint}; not straight to "autoscale": an HPA never scales up from 0), deploy, then make it active`,
       );
     }
 
@@ -118,6 +126,11 @@ export class BlueGreenGateway extends Construct {
       const tag = which === "blue" ? props.blueImageTag : props.greenImageTag;
       const image = `${props.imageRepository}:${tag}`;
       if (!tag) checkImage("BlueGreenGateway", `${which}ImageTag`, props.imageRepository);
+      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+        throw new Error(
+          `BlueGreenGateway: ${which}ImageTag ("${tag}") is not a valid image tag; use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", for example "sha-1a2b3c4"`,
+        );
+      }
       const size = sizeOf(which);
       return new AiGatewayService(this, which === "blue" ? "Blue" : "Green", {
         ...props,
@@ -155,7 +168,34 @@ export class BlueGreenGateway extends Construct {
           port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
         },
       });
-    service("Resource", this.serviceName, this.activeSlot, "active");
-    service("Preview", this.previewServiceName, this.idleSlot, "preview");
+    const main = service("Resource", this.serviceName, this.activeSlot, "active");
+    const preview = service("Preview", this.previewServiceName, this.idleSlot, "preview");
+    const minReplicas = this.active.minReplicas;
+    if (bySlot) {
+      // Sized by colour, a promotion is the selector switch alone: no ordering
+      // (depends_on would change with the active slot) and nothing to resize.
+      const activeSize = sizeOf(this.activeSlot);
+      if (activeSize !== "autoscale" && activeSize < minReplicas) {
+        Annotations.of(this).addWarning(
+          `BlueGreenGateway: the active slot "${this.activeSlot}" runs a fixed ${activeSize} replica(s), fewer than minReplicas (${minReplicas}); set ${this.activeSlot}Replicas to "autoscale" once it serves well (the HPA takes over from the running count)`,
+        );
+      }
+      return;
+    }
+    // Sized by role, a promotion resizes both slots. Order it: the Services switch
+    // only once the promoted slot's rollout is done, and the demoted slot scales
+    // down to idleSlotReplicas only after the Services stopped sending it traffic.
+    main.dependsOn = [this.active.deployment.fqn];
+    preview.dependsOn = [this.active.deployment.fqn];
+    this.idle.deployment.dependsOn = [main.fqn, preview.fqn];
+    if (this.idleSlotReplicas === 0) {
+      Annotations.of(this).addWarning(
+        `BlueGreenGateway: the idle slot "${this.idleSlot}" is parked at 0 replicas; promotion keeps the promoted slot's replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (${minReplicas}) and apply, then flip activeSlot`,
+      );
+    } else if (this.idleSlotReplicas < minReplicas) {
+      Annotations.of(this).addWarning(
+        `BlueGreenGateway: the idle slot "${this.idleSlot}" runs ${this.idleSlotReplicas} replica(s), fewer than minReplicas (${minReplicas}); right after a promotion it serves all traffic with ${this.idleSlotReplicas} pod(s) until its HPA scales up`,
+      );
+    }
   }
 }

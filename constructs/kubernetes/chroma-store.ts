@@ -1,3 +1,4 @@
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
@@ -8,10 +9,36 @@ import {
   checkInteger,
   checkName,
   checkResources,
+  PART_OF,
   scratchVolume,
   selectorLabels,
 } from "./_pod";
 import { SecretSource } from "./secret-source";
+
+/** Where the log config is mounted; `.json` makes uvicorn read it with the standard library (no PyYAML). */
+export const CHROMA_LOG_CONFIG_PATH = "/etc/chroma/log_config.json";
+
+/**
+ * Chroma's log config with stream handlers only. The image's own
+ * `chromadb/log_config.yml` adds a RotatingFileHandler writing `chroma.log` in
+ * the working directory `/chroma`, which is read-only here (chroma-core/chroma#4044).
+ */
+export const CHROMA_LOG_CONFIG = {
+  version: 1,
+  disable_existing_loggers: false,
+  formatters: {
+    default: { format: "%(asctime)s %(levelname)s [%(name)s] %(message)s" },
+  },
+  handlers: {
+    console: { class: "logging.StreamHandler", formatter: "default", stream: "ext://sys.stderr" },
+  },
+  loggers: {
+    uvicorn: { level: "INFO", handlers: ["console"], propagate: false },
+    "uvicorn.access": { level: "INFO", handlers: ["console"], propagate: false },
+    chromadb: { level: "INFO", handlers: ["console"], propagate: false },
+  },
+  root: { level: "WARNING", handlers: ["console"] },
+} as const;
 
 /** Props of {@link ChromaStore}. */
 export interface ChromaStoreProps {
@@ -118,6 +145,15 @@ export class ChromaStore extends Construct {
     this.secretName = bound.secretName ?? `${this.name}-auth`;
     this.tokenVariable = bound.variables[this.tokenKey];
 
+    const logConfig = new ConfigMapV1(this, "LogConfig", {
+      metadata: {
+        name: `${this.name}-log-config`,
+        namespace: this.namespace,
+        labels: { ...PART_OF, ...this.selectorLabels },
+      },
+      data: { "log_config.json": JSON.stringify(CHROMA_LOG_CONFIG, null, 2) },
+    });
+
     const heartbeat = { httpGet: { path: "/api/v2/heartbeat", port: "http" } };
     this.statefulSet = statefulDataService(this, {
       name: this.name,
@@ -135,7 +171,25 @@ export class ChromaStore extends Construct {
       cpuLimit,
       memoryLimit,
       container: {
+        // The server command of the image's entrypoint, spelled out so it does not
+        // depend on the image's CMD: only the log config differs.
+        command: [
+          "uvicorn",
+          "chromadb.app:app",
+          "--workers",
+          "1",
+          "--host",
+          "0.0.0.0",
+          "--port",
+          String(this.port),
+          "--proxy-headers",
+          "--log-config",
+          CHROMA_LOG_CONFIG_PATH,
+          "--timeout-keep-alive",
+          "30",
+        ],
         env: [
+          { name: "CHROMA_LOG_CONFIG", value: CHROMA_LOG_CONFIG_PATH },
           { name: "IS_PERSISTENT", value: "TRUE" },
           { name: "PERSIST_DIRECTORY", value: this.dataMountPath },
           { name: "ANONYMIZED_TELEMETRY", value: "FALSE" },
@@ -153,7 +207,17 @@ export class ChromaStore extends Construct {
         livenessProbe: { ...heartbeat, periodSeconds: 15, failureThreshold: 4, timeoutSeconds: 5 },
         readinessProbe: { ...heartbeat, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
       },
-      mounts: [{ volume: scratchVolume("tmp", "256Mi"), mountPath: "/tmp" }],
+      mounts: [
+        { volume: scratchVolume("tmp", "256Mi"), mountPath: "/tmp" },
+        {
+          volume: {
+            name: "log-config",
+            configMap: { name: logConfig.metadata.name, defaultMode: "0444" },
+          },
+          mountPath: "/etc/chroma",
+          readOnly: true,
+        },
+      ],
     });
   }
 }

@@ -1,8 +1,6 @@
-import { Container } from "@cdktf/provider-docker/lib/container";
-import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
-import { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
-import { Annotations, type IAspect, type TerraformResource } from "cdktf";
+import { Annotations, type IAspect, TerraformResource } from "cdktf";
 import type { IConstruct } from "constructs";
+import { isReference, looksLikeLiteralSecret } from "../_secret-check";
 
 /** Props of {@link KitPolicy}. */
 export interface KitPolicyProps {
@@ -13,13 +11,17 @@ export interface KitPolicyProps {
   readonly mode?: "error" | "warn";
 }
 
-/** Env variable names whose values are secrets. */
-const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEYS?|PRIVATE_KEY|CREDENTIALS?)$/i;
-/** Values that look like credentials whatever the variable is called. */
-const SECRET_VALUE =
-  /^(sk-[A-Za-z0-9_-]{8,}|sk_live_|ghp_[A-Za-z0-9]{20,}|AKIA[0-9A-Z]{16}|xox[abps]-|AIza[0-9A-Za-z_-]{20,})/;
-/** A URL with an inline password that is not a reference. */
-const URL_PASSWORD = /:\/\/[^/\s:@]*:([^@\s]+)@/;
+/**
+ * Resource types checked, by Terraform type rather than class: a consumer's own
+ * copy of a provider package has other classes, and instanceof would skip them.
+ */
+const WORKLOADS = new Set([
+  "kubernetes_deployment_v1",
+  "kubernetes_deployment",
+  "kubernetes_stateful_set_v1",
+  "kubernetes_stateful_set",
+]);
+const CONFIG_MAPS = new Set(["kubernetes_config_map_v1", "kubernetes_config_map"]);
 
 type Json = Record<string, unknown>;
 
@@ -31,14 +33,14 @@ const list = (value: unknown): Json[] =>
   (Array.isArray(value) ? value : value === undefined ? [] : [value]).filter(
     (item): item is Json => item !== null && typeof item === "object",
   );
-/** A Terraform reference, a cdktf token or a kubelet `$(VAR)` expansion: not a literal. */
-const isReference = (value: string) => value.includes("${") || value.includes("$(");
 
 /**
  * An Aspect enforcing the kit's secure defaults on every workload it visits:
  * Kubernetes Deployments and StatefulSets (resource limits, liveness and
  * readiness probes, non-root), Docker containers (memory limit, health check),
- * and for both pinned image tags and no literal secret-looking env values.
+ * for both pinned image tags and no literal secret-looking env values, and
+ * ConfigMaps (no literal secret-looking data). Resources are matched by their
+ * Terraform type, so any copy of the provider packages is checked.
  */
 export class KitPolicy implements IAspect {
   public readonly mode: "error" | "warn";
@@ -52,9 +54,12 @@ export class KitPolicy implements IAspect {
 
   /** Checks one construct; reports through a validation (error) or a warning annotation. */
   visit(node: IConstruct): void {
+    if (!TerraformResource.isTerraformResource(node)) return;
+    const type = node.terraformResourceType;
     let problems: string[] = [];
-    if (node instanceof DeploymentV1 || node instanceof StatefulSetV1) problems = this.checkWorkload(node);
-    else if (node instanceof Container) problems = this.checkDockerContainer(node);
+    if (WORKLOADS.has(type)) problems = this.checkWorkload(node);
+    else if (type === "docker_container") problems = this.checkDockerContainer(node);
+    else if (CONFIG_MAPS.has(type)) problems = this.checkConfigMap(node);
     if (problems.length === 0) return;
     if (this.mode === "error") node.node.addValidation({ validate: () => problems });
     else for (const problem of problems) Annotations.of(node).addWarning(problem);
@@ -65,7 +70,20 @@ export class KitPolicy implements IAspect {
     return Object.values(Object.values(synthesized.resource)[0] ?? {})[0] ?? {};
   }
 
-  private checkWorkload(resource: DeploymentV1 | StatefulSetV1): string[] {
+  private checkConfigMap(resource: TerraformResource): string[] {
+    const attrs = this.attributes(resource);
+    const name = String(obj(attrs["metadata"])?.["name"] ?? resource.node.id);
+    const subject = `KitPolicy: ${resource.terraformResourceType} "${name}" (${resource.node.path})`;
+    const data = obj(attrs["data"]) ?? {};
+    return Object.entries(data)
+      .filter(([key, value]) => looksLikeLiteralSecret(key, value))
+      .map(
+        ([key]) =>
+          `${subject} data ${key} holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef or envFrom.secretRef)`,
+      );
+  }
+
+  private checkWorkload(resource: TerraformResource): string[] {
     const attrs = this.attributes(resource);
     const name = String(obj(attrs["metadata"])?.["name"] ?? resource.node.id);
     const podSpec = obj(obj(obj(attrs["spec"])?.["template"])?.["spec"]);
@@ -101,7 +119,7 @@ export class KitPolicy implements IAspect {
     return problems;
   }
 
-  private checkDockerContainer(resource: Container): string[] {
+  private checkDockerContainer(resource: TerraformResource): string[] {
     const attrs = this.attributes(resource);
     const subject = `KitPolicy: docker_container "${String(attrs["name"])}" (${resource.node.path})`;
     const problems: string[] = [];
@@ -128,17 +146,9 @@ export class KitPolicy implements IAspect {
   }
 
   private checkEnv(subject: string, name: string, value: unknown): string[] {
-    if (typeof value !== "string" || value === "" || isReference(value)) return [];
-    const inlinePassword = URL_PASSWORD.exec(value)?.[1];
-    if (
-      SECRET_NAME.test(name) ||
-      SECRET_VALUE.test(value) ||
-      (inlinePassword && !isReference(inlinePassword))
-    ) {
-      return [
-        `${subject} env ${name} holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef) or a sensitive variable`,
-      ];
-    }
-    return [];
+    if (!looksLikeLiteralSecret(name, value)) return [];
+    return [
+      `${subject} env ${name} holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef) or a sensitive variable`,
+    ];
   }
 }

@@ -37,6 +37,9 @@ export interface RedisCacheProps {
   readonly image?: string;
   /**
    * Where the password comes from (key `password`).
+   * Clients get it inside `REDIS_URL` unescaped, so it must be URL-safe: the
+   * kit's variable validates that; an existing Secret must hold only letters,
+   * digits and `. _ ~ -` (at least 16).
    * @default SecretSource.fromTerraformVariables() - sensitive variable `<name>_password`
    */
   readonly password?: SecretSource;

@@ -90,6 +90,8 @@ export class SecretSource {
       readonly defaultPrefix: string;
       readonly describe: (key: string) => string;
       readonly urlSafe?: boolean;
+      /** Keys whose variables have no default and must not be empty. */
+      readonly requiredKeys?: readonly string[];
       readonly labels?: Record<string, string>;
     },
   ): BoundSecret {
@@ -98,6 +100,7 @@ export class SecretSource {
     const prefix = this.variablePrefix ?? options.defaultPrefix;
     const variables: Record<string, TerraformVariable> = {};
     const data: Record<string, string> = {};
+    const required = new Set(options.requiredKeys ?? []);
     for (const key of options.keys) {
       const name = prefix ? variableName(prefix, key.toLowerCase()) : key.toLowerCase();
       const variable = new TerraformVariable(scope, `Variable-${key}`, {
@@ -114,7 +117,16 @@ export class SecretSource {
                 },
               ],
             }
-          : { default: "" }),
+          : required.has(key)
+            ? {
+                validation: [
+                  {
+                    condition: `\${length(var.${name}) > 0}`,
+                    errorMessage: `${name} is required: set TF_VAR_${name} (or put it in a tfvars file kept out of git).`,
+                  },
+                ],
+              }
+            : { default: "" }),
       });
       variable.overrideLogicalId(name);
       variables[key] = variable;

@@ -29,11 +29,14 @@ export interface CheckResult {
 /** Options of {@link runPreflight}. */
 export interface PreflightOptions {
   readonly environment: string;
-  /** Where TF_VAR_*, GATEWAY_IMAGE_TAG, ALERT_WEBHOOK_URL and AI_CONFIG_FILE are read. @default process.env */
+  /** Where TF_VAR_*, ALERT_WEBHOOK_URL and AI_CONFIG_FILE are read (and a stray GATEWAY_IMAGE_TAG refused). @default process.env */
   readonly env?: Env;
   /** @default terraform variables, or AWS Secrets Manager when AI_SECRETS_ID is set */
   readonly secretSource?: SecretSourceSpec;
-  /** The tag to deploy. @default GATEWAY_IMAGE_TAG, else the environment's imageTag */
+  /**
+   * A tag to check besides the committed ones (for example the build about to be released).
+   * @default - the preview (idle) slot's committed tag on Kubernetes, the environment's imageTag on Docker
+   */
   readonly imageTag?: string;
   /** The environments to check. @default ENVIRONMENTS of stacks/environments.ts */
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
@@ -344,12 +347,28 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     const unset = synthesized.variables.filter(
       (variable) => !variable.hasDefault && !nonEmpty(env[`TF_VAR_${variable.name}`]),
     );
+    // AppSecrets' requiredKeys: their variables have no default and refuse "" (the gateway
+    // would not start without them), so name the keys as well as the variables.
+    const secrets = synthesized.secrets;
+    const requiredKeys = secrets?.kind === "terraform-variables" ? (secrets.requiredKeys ?? []) : [];
+    const required = new Set(requiredKeys.map((key) => secrets?.variableNames[key]));
+    const requiredUnset = requiredKeys.filter((key) =>
+      unset.some((variable) => variable.name === secrets?.variableNames[key]),
+    );
+    const elsewhere =
+      options.secretSource && options.secretSource.kind !== "terraform-variables" && required.size > 0
+        ? "; the stack's AppSecrets reads them from Terraform variables, whatever --secrets-manager / --existing-secret say"
+        : "";
     check(
       "Terraform variables without a default are set",
       unset.length === 0,
       unset.length === 0
         ? "every variable has a default or a TF_VAR_ value"
-        : `export ${unset.map((variable) => `TF_VAR_${variable.name}`).join(", ")} (terraform would stop and ask for them)`,
+        : `export ${unset.map((variable) => `TF_VAR_${variable.name}`).join(", ")} (terraform would stop and ask for them${
+            requiredUnset.length > 0
+              ? `; AppSecrets requires ${requiredUnset.join(", ")}: the gateway does not start without them`
+              : ""
+          })${elsewhere}`,
     );
   }
 
@@ -412,13 +431,25 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   }
 
   // 4. The image names one build.
-  const tag = options.imageTag ?? env["GATEWAY_IMAGE_TAG"] ?? environment.imageTag;
+  // Tags are committed data (npm run release); the stacks refuse GATEWAY_IMAGE_TAG.
+  const stray = nonEmpty(env["GATEWAY_IMAGE_TAG"])
+    ? "GATEWAY_IMAGE_TAG is set but not read any more (synth refuses it): unset it; image tags are committed in stacks/environments.ts (npm run release -- --env <environment> --tag <tag>)"
+    : undefined;
+  const idleSlot = environment.activeSlot === "blue" ? "green" : "blue";
+  const tag =
+    options.imageTag ??
+    (environment.platform === "docker" ? environment.imageTag : environment[`${idleSlot}ImageTag`]);
   if (environment.platform === "docker") {
-    check("image tag immutable", true, `development builds ${environment.imageRepository}:${tag} locally`);
+    check(
+      "image tag immutable",
+      stray === undefined,
+      stray ?? `development builds ${environment.imageRepository}:${tag} locally`,
+    );
   } else {
-    // The deployed tag lands on the preview slot; each slot's pinned tag must name one build too.
+    // Each slot's committed tag must name one build.
     const tagProblems = [
-      imageTagProblem(tag),
+      stray,
+      options.imageTag === undefined ? undefined : imageTagProblem(options.imageTag),
       ...(["blue", "green"] as const).map((slot) => {
         const problem = imageTagProblem(environment[`${slot}ImageTag`]);
         return problem ? `${slot}ImageTag: ${problem}` : undefined;

@@ -17,6 +17,8 @@ export interface GatewaySecrets {
   readonly kind: "terraform-variables" | "existing-secret" | "aws-secrets-manager";
   /** The environment variables the Secret (or the AWS secret) carries to the gateway. */
   readonly keys: readonly string[];
+  /** Keys the stack requires (their Terraform variables have no default and must not be empty). @default [] */
+  readonly requiredKeys?: readonly string[];
   /** Terraform-variable source: each key's variable name (`OPENAI_API_KEY` → `openai_api_key`). */
   readonly variableNames: Readonly<Record<string, string>>;
   /** Existing-secret source: the Secret's name. */
@@ -47,6 +49,7 @@ function secretsOf(stack: TerraformStack): GatewaySecrets | undefined {
   return {
     kind: appSecrets.source.kind,
     keys: appSecrets.keys,
+    requiredKeys: appSecrets.requiredKeys,
     variableNames,
     existingSecretName: appSecrets.source.existingSecretName,
     arn: appSecrets.source.arn,
@@ -56,11 +59,13 @@ function secretsOf(stack: TerraformStack): GatewaySecrets | undefined {
 /**
  * Synthesizes every stack (as `npm run synth` does, into a temporary
  * directory), and returns one stack's Terraform variables and the SecretSource
- * its AppSecrets uses. Memoized per GATEWAY_IMAGE_TAG, the only input the
- * stacks read besides the code and the backend settings.
+ * its AppSecrets uses. Memoized per GATEWAY_IMAGE_TAG (which the stacks refuse)
+ * and backend settings, the only inputs the stacks read besides the code.
  */
 export function stackVariables(stack: string): StackVariables {
-  const key = process.env["GATEWAY_IMAGE_TAG"] ?? "";
+  const key = ["GATEWAY_IMAGE_TAG", "TF_BACKEND", "TF_STATE_BUCKET"]
+    .map((name) => process.env[name] ?? "")
+    .join("\n");
   let byStack = cache.get(key);
   if (!byStack) {
     process.env["CHECKPOINT_DISABLE"] ??= "1";

@@ -4,6 +4,7 @@ import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { TerraformStack, Testing } from "cdktf";
 import type { Construct } from "constructs";
+import { Client } from "pg";
 import { describe, expect, it } from "vitest";
 import { AiGatewayService, type AiGatewayServiceProps } from "../../constructs/kubernetes/ai-gateway-service";
 import { AppSecrets } from "../../constructs/kubernetes/app-secrets";
@@ -80,17 +81,40 @@ describe("AiGatewayService", () => {
   it("composes DATABASE_URL and REDIS_URL from Secret-backed variables, never literal passwords", () => {
     expect(gateway["env"]).toEqual([
       {
-        name: "DATABASE_PASSWORD",
+        name: "PGPASSWORD",
         value_from: { secret_key_ref: { name: "ai-postgres-auth", key: "password" } },
       },
       {
         name: "DATABASE_URL",
-        value: "postgres://ai_gateway:$(DATABASE_PASSWORD)@ai-postgres.ai.svc.cluster.local:5432/ai_gateway",
+        value: "postgres://ai_gateway@ai-postgres.ai.svc.cluster.local:5432/ai_gateway",
       },
       { name: "REDIS_PASSWORD", value_from: { secret_key_ref: { name: "ai-redis-auth", key: "password" } } },
       { name: "REDIS_URL", value: "redis://:$(REDIS_PASSWORD)@ai-redis.ai.svc.cluster.local:6379" },
       { name: "CHROMA_TOKEN", value_from: { secret_key_ref: { name: "ai-chroma-auth", key: "token" } } },
     ]);
+  });
+
+  it("lets node-postgres take any Postgres password from PGPASSWORD, URL-unsafe characters included", () => {
+    const url = String(
+      (gateway["env"] as Body[]).find((entry) => entry["name"] === "DATABASE_URL")?.["value"],
+    );
+    const password = "p@ss:w/rd#%?&";
+    const saved = process.env["PGPASSWORD"];
+    process.env["PGPASSWORD"] = password;
+    let client: Client;
+    try {
+      client = new Client({ connectionString: url });
+    } finally {
+      if (saved === undefined) delete process.env["PGPASSWORD"];
+      else process.env["PGPASSWORD"] = saved;
+    }
+    const params = client as unknown as { user: string; host: string; database: string; password: string };
+    expect(params).toMatchObject({
+      user: "ai_gateway",
+      host: "ai-postgres.ai.svc.cluster.local",
+      database: "ai_gateway",
+      password,
+    });
   });
 
   it("probes /health/live and /health/ready on port 8080 with a startup probe", () => {
@@ -212,6 +236,26 @@ describe("AiGatewayService", () => {
     });
   });
 
+  it("lets an AWS Secrets Manager source reach Pod Identity and IMDS for credentials", () => {
+    const aws = synth((scope) => {
+      new AiGatewayService(scope, "Gateway", {
+        image: IMAGE,
+        secrets: new AppSecrets(scope, "Secrets", {
+          source: SecretSource.fromAwsSecretsManager(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:ai-x1",
+          ),
+        }),
+      });
+    });
+    const egress = (named(aws.json, "kubernetes_network_policy_v1", "ai-gateway")["spec"] as Body)[
+      "egress"
+    ] as Body[];
+    expect(egress).toContainEqual({
+      to: [{ ip_block: { cidr: "169.254.170.23/32" } }, { ip_block: { cidr: "169.254.169.254/32" } }],
+      ports: [{ port: "80", protocol: "TCP" }],
+    });
+  });
+
   it("exposes a Service on 8080 and a disruption budget", () => {
     expect(text).toHaveResourceWithProperties(ServiceV1, {
       metadata: expect.objectContaining({ name: "ai-gateway" }),
@@ -300,6 +344,36 @@ describe("AiGatewayService", () => {
     expect(() => build({ extraSettings: { DATABASE_URL: "postgres://x" } })).toThrow(
       "AiGatewayService: extraSettings.DATABASE_URL is wired by the construct; pass database, cache, vectorStore or secrets instead",
     );
+  });
+
+  it("fails when an extra egress port is out of range", () => {
+    expect(() => build({ egressExtraPorts: [11434, 70000] })).toThrow(
+      "AiGatewayService: egressExtraPorts contains 70000; each must be a TCP port from 1 to 65535, for example 11434 for Ollama",
+    );
+    expect(() => build({ egressExtraPorts: [0] })).toThrow("AiGatewayService: egressExtraPorts contains 0;");
+    expect(() => build({ egressExtraPorts: [80.5] })).toThrow(
+      "AiGatewayService: egressExtraPorts contains 80.5;",
+    );
+  });
+
+  it("fails when extraSettings carries a secret", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(
+      () =>
+        new AiGatewayService(stack, "Gateway", {
+          image: "ghcr.io/acme/ai-gateway:1.0.0",
+          extraSettings: { OPENAI_API_KEY: "sk-live-0123456789abcdef" },
+        }),
+    ).toThrow(
+      "AiGatewayService: extraSettings.OPENAI_API_KEY holds a literal secret-looking value; plain settings are written in clear text to the synthesized output and state, so pass it through secrets (AppSecrets) instead",
+    );
+    expect(
+      () =>
+        new AiGatewayService(stack, "Other", {
+          image: "ghcr.io/acme/ai-gateway:1.0.0",
+          extraSettings: { UPSTREAM_NOTE: "sk-proj-0123456789abcdef" },
+        }),
+    ).toThrow("AiGatewayService: extraSettings.UPSTREAM_NOTE holds a literal secret-looking value");
   });
 
   it("fails when a data service lives in another namespace", () => {

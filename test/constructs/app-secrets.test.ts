@@ -34,6 +34,35 @@ describe("AppSecrets", () => {
     expect(Object.keys(json.variable ?? {})).toHaveLength(6);
   });
 
+  it("gives required keys no default and a non-empty validation", () => {
+    const { json } = synth((scope) => {
+      new AppSecrets(scope, "Secrets", { requiredKeys: ["GATEWAY_API_KEYS", "OPENAI_API_KEY"] });
+    });
+    const variables = json.variable ?? {};
+    for (const name of ["gateway_api_keys", "openai_api_key"]) {
+      expect(variables[name]).not.toHaveProperty("default");
+      expect(variables[name]).toMatchObject({
+        sensitive: true,
+        nullable: false,
+        description: `Gateway secret ${name.toUpperCase()} (sensitive; required)`,
+        validation: [
+          {
+            condition: `\${length(var.${name}) > 0}`,
+            error_message: `${name} is required: set TF_VAR_${name} (or put it in a tfvars file kept out of git).`,
+          },
+        ],
+      });
+    }
+    expect(variables["claude_api_key"]).toMatchObject({ default: "" });
+    expect(variables["claude_api_key"]).not.toHaveProperty("validation");
+  });
+
+  it("fails when a required key is not among the keys", () => {
+    expect(() => build({ keys: ["OPENAI_API_KEY"], requiredKeys: ["GATEWAY_API_KEYS"] })).toThrow(
+      'AppSecrets: requiredKeys lists "GATEWAY_API_KEYS", which is not in keys (OPENAI_API_KEY); add it to keys or drop it',
+    );
+  });
+
   it("prefixes variable names on request", () => {
     const { json } = synth((scope) => {
       new AppSecrets(scope, "Secrets", {

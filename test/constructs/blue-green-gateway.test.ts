@@ -1,6 +1,7 @@
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { BlueGreenGateway, type BlueGreenGatewayProps } from "../../constructs/kubernetes/blue-green-gateway";
+import { replicasAfterApply } from "../helpers/promotion";
 import { all, type Body, container, named, synth } from "../helpers/synth";
 
 const BASE: BlueGreenGatewayProps = {
@@ -54,6 +55,15 @@ describe("BlueGreenGateway", () => {
       );
     expect(hpaTargets(blue)).toEqual(["ai-gateway-blue"]);
     expect(hpaTargets(green)).toEqual(["ai-gateway-green"]);
+    // Each slot keeps its own image: a promotion never moves or reverts a tag.
+    for (const json of [blue, green]) {
+      expect(container(named(json, "kubernetes_deployment_v1", "ai-gateway-blue"))["image"]).toBe(
+        "ghcr.io/acme/ai-gateway:1.4.2",
+      );
+      expect(container(named(json, "kubernetes_deployment_v1", "ai-gateway-green"))["image"]).toBe(
+        "ghcr.io/acme/ai-gateway:1.5.0",
+      );
+    }
   });
 
   it("scales the idle slot to idleSlotReplicas (zero by default) without an HPA", () => {
@@ -68,6 +78,49 @@ describe("BlueGreenGateway", () => {
     expect((named(warm, "kubernetes_deployment_v1", "ai-gateway-green")["spec"] as Body)["replicas"]).toBe(
       "2",
     );
+  });
+
+  it("promotes a warm idle slot to at least minReplicas and parks the demoted one", () => {
+    const before = synthWith({ activeSlot: "blue", idleSlotReplicas: 3 }).json;
+    const after = synthWith({ activeSlot: "green", idleSlotReplicas: 3 }).json;
+    expect(replicasAfterApply(before, after, "ai-gateway-green")).toBeGreaterThanOrEqual(3);
+    expect(replicasAfterApply(before, after, "ai-gateway-blue")).toBe(3);
+    // A parked slot keeps 0 when promoted: what the synth warning is about.
+    const parked = synthWith({ activeSlot: "blue", idleSlotReplicas: 0 }).json;
+    expect(replicasAfterApply(parked, synthWith({ activeSlot: "green" }).json, "ai-gateway-green")).toBe(0);
+  });
+
+  it("orders a promotion: Services after the active rollout, the demoted slot after the Services", () => {
+    const { json } = synthWith({ activeSlot: "green", idleSlotReplicas: 3 });
+    const ref = (type: string, name: string) => {
+      const entry = Object.entries(json.resource?.[type] ?? {}).find(
+        ([, body]) => (body["metadata"] as Body)["name"] === name,
+      );
+      return `\${${type}.${entry?.[0]}}`;
+    };
+    const active = ref("kubernetes_deployment_v1", "ai-gateway-green");
+    for (const service of ["ai-gateway", "ai-gateway-preview"]) {
+      expect(named(json, "kubernetes_service_v1", service)["depends_on"]).toEqual([active]);
+    }
+    expect(named(json, "kubernetes_deployment_v1", "ai-gateway-blue")["depends_on"]).toEqual([
+      ref("kubernetes_service_v1", "ai-gateway"),
+      ref("kubernetes_service_v1", "ai-gateway-preview"),
+    ]);
+  });
+
+  it("warns when the idle slot is parked at 0 (promotion would need two applies)", () => {
+    const warnings = (props: Partial<BlueGreenGatewayProps>) => {
+      const stack = new TerraformStack(Testing.app(), "test");
+      const gateway = new BlueGreenGateway(stack, "Gateway", { ...BASE, ...props });
+      return gateway.node.metadata.filter((entry) => entry.type === "@cdktf/warn").map((entry) => entry.data);
+    };
+    expect(warnings({ idleSlotReplicas: 0 })).toEqual([
+      'BlueGreenGateway: the idle slot "green" is parked at 0 replicas; promotion keeps the promoted slot\'s replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (3) and apply, then flip activeSlot',
+    ]);
+    expect(warnings({ idleSlotReplicas: 1 })).toEqual([
+      'BlueGreenGateway: the idle slot "green" runs 1 replica(s), fewer than minReplicas (3); right after a promotion it serves all traffic with 1 pod(s) until its HPA scales up',
+    ]);
+    expect(warnings({ idleSlotReplicas: 3 })).toEqual([]);
   });
 
   it("keeps stable construct ids (a public contract)", () => {
@@ -104,6 +157,19 @@ describe("BlueGreenGateway", () => {
     const stack = new TerraformStack(Testing.app(), "test");
     expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, greenImageTag: "" })).toThrow(
       'BlueGreenGateway: greenImageTag ("ghcr.io/acme/ai-gateway") has no tag; pin an immutable tag such as "ghcr.io/acme/ai-gateway:1.0.0" or a digest',
+    );
+  });
+
+  it("fails when a slot's tag is not a valid image tag", () => {
+    const stack = new TerraformStack(Testing.app(), "test");
+    expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, blueImageTag: "v1 beta" })).toThrow(
+      'BlueGreenGateway: blueImageTag ("v1 beta") is not a valid image tag; use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", for example "sha-1a2b3c4"',
+    );
+    expect(() => new BlueGreenGateway(stack, "Other", { ...BASE, greenImageTag: ".hidden" })).toThrow(
+      'BlueGreenGateway: greenImageTag (".hidden") is not a valid image tag',
+    );
+    expect(() => new BlueGreenGateway(stack, "Third", { ...BASE, greenImageTag: "a".repeat(129) })).toThrow(
+      "is not a valid image tag",
     );
   });
 

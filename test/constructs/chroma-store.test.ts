@@ -1,9 +1,9 @@
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { ChromaStore } from "../../constructs/kubernetes/chroma-store";
+import { CHROMA_LOG_CONFIG_PATH, ChromaStore } from "../../constructs/kubernetes/chroma-store";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
-import { container, named, synth } from "../helpers/synth";
+import { type Body, container, named, synth } from "../helpers/synth";
 
 function build(props: ConstructorParameters<typeof ChromaStore>[2] = {}): ChromaStore {
   return new ChromaStore(new TerraformStack(Testing.app(), "test"), "VectorStore", props);
@@ -30,6 +30,40 @@ describe("ChromaStore", () => {
         spec: { access_modes: ["ReadWriteOnce"], resources: { requests: { storage: "12Gi" } } },
       }),
     ]);
+  });
+
+  it("starts uvicorn with a mounted log config that writes no file (read-only /chroma)", () => {
+    const body = container(statefulSet);
+    const command = body["command"] as string[];
+    expect(command.slice(0, 2)).toEqual(["uvicorn", "chromadb.app:app"]);
+    expect(command[command.indexOf("--log-config") + 1]).toBe(CHROMA_LOG_CONFIG_PATH);
+    expect(command).not.toContain("chromadb/log_config.yml");
+    expect(body["volume_mount"]).toContainEqual({
+      name: "log-config",
+      mount_path: "/etc/chroma",
+      read_only: true,
+    });
+    const pod = (statefulSet["spec"] as Body)["template"] as Body;
+    expect((pod["spec"] as Body)["volume"]).toContainEqual({
+      name: "log-config",
+      config_map: {
+        name: `\${kubernetes_config_map_v1.VectorStore_LogConfig_48C7FB44.metadata[0].name}`,
+        default_mode: "0444",
+      },
+    });
+    const data = named(json, "kubernetes_config_map_v1", "ai-chroma-log-config")["data"] as Body;
+    const config = JSON.parse(String(data["log_config.json"])) as {
+      handlers: Record<string, Record<string, string>>;
+      loggers: Record<string, { handlers: string[] }>;
+    };
+    // A file handler anywhere would write into the read-only working directory.
+    for (const handler of Object.values(config.handlers)) {
+      expect(handler["class"]).toBe("logging.StreamHandler");
+      expect(handler).not.toHaveProperty("filename");
+    }
+    for (const logger of Object.values(config.loggers)) {
+      for (const name of logger.handlers) expect(config.handlers).toHaveProperty(name);
+    }
   });
 
   it("authenticates with a token from its Secret and probes the v2 heartbeat", () => {

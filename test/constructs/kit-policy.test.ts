@@ -1,8 +1,10 @@
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { Aspects, TerraformStack, Testing } from "cdktf";
+import { Aspects, TerraformResource, TerraformStack, Testing } from "cdktf";
+import type { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
 import { KitPolicy } from "../../constructs/kubernetes/kit-policy";
@@ -92,6 +94,42 @@ describe("KitPolicy", () => {
         `${where} image "postgres" has no tag; pin an immutable tag or digest`,
         `${where} env POSTGRES_PASSWORD holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef) or a sensitive variable`,
       ].join("\n  [test/Db] "),
+    );
+  });
+
+  it("fails when a ConfigMap holds a literal secret", () => {
+    const stack = stackWith("error");
+    new ConfigMapV1(stack, "Settings", {
+      metadata: { name: "settings" },
+      data: { OPENAI_API_KEY: "sk-live-0123456789abcdef", LOG_LEVEL: "info", NOTE: "AKIAABCDEFGHIJKLMNOP" },
+    });
+    const where = 'KitPolicy: kubernetes_config_map_v1 "settings" (test/Settings)';
+    expect(() => Testing.synth(stack, true)).toThrow(
+      [
+        `${where} data OPENAI_API_KEY holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef or envFrom.secretRef)`,
+        `${where} data NOTE holds a literal secret-looking value; move it to a Secret (valueFrom.secretKeyRef or envFrom.secretRef)`,
+      ].join("\n  [test/Settings] "),
+    );
+  });
+
+  it("checks resources by Terraform type, so another copy of the provider classes is not skipped", () => {
+    // Stands for a consumer's own @cdktf/provider-kubernetes copy: not our DeploymentV1 class.
+    class ForeignDeployment extends TerraformResource {
+      constructor(scope: Construct, id: string) {
+        super(scope, id, { terraformResourceType: "kubernetes_deployment_v1" });
+      }
+      protected override synthesizeAttributes(): Record<string, unknown> {
+        const container = { name: "app", image: "nginx:latest" };
+        return {
+          metadata: [{ name: "foreign" }],
+          spec: [{ template: [{ spec: [{ container: [container] }] }] }],
+        };
+      }
+    }
+    const stack = stackWith("error");
+    new ForeignDeployment(stack, "Foreign");
+    expect(() => Testing.synth(stack, true)).toThrow(
+      'KitPolicy: kubernetes_deployment_v1 "foreign" (test/Foreign) container "app" image "nginx:latest" uses "latest"; pin an immutable tag or digest',
     );
   });
 

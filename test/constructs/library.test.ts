@@ -67,7 +67,11 @@ describe("ai-deploy-kit/constructs", () => {
       types: "./dist/types/constructs/index.d.ts",
       default: "./dist/constructs/index.js",
     });
-    expect(Object.keys(pkg.peerDependencies)).toEqual(expect.arrayContaining(["cdktf", "constructs"]));
+    // One copy of cdktf and the providers in the consumer's tree: KitPolicy and the
+    // consumer's own resources then share the classes and the Terraform types.
+    expect(Object.keys(pkg.peerDependencies)).toEqual(
+      expect.arrayContaining(["cdktf", "constructs", "@cdktf/provider-docker", "@cdktf/provider-kubernetes"]),
+    );
     const declarations = readFileSync(join(ROOT, entry?.types ?? ""), "utf8");
     for (const file of declarations.match(/from "\.\/[^"]+"/g) ?? []) {
       const path = join(ROOT, "dist/types/constructs", `${file.slice(6, -1)}.d.ts`);

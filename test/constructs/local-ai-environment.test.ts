@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Container } from "@cdktf/provider-docker/lib/container";
 import { Image } from "@cdktf/provider-docker/lib/image";
 import { Network } from "@cdktf/provider-docker/lib/network";
@@ -80,6 +83,33 @@ describe("LocalAiEnvironment", () => {
     expect(text).toHaveResource(Container);
   });
 
+  it("runs Redis as the redis user, since sh -c bypasses the entrypoint that drops root", () => {
+    expect(containerNamed(json, "ai-dev-redis")["user"]).toBe("redis");
+  });
+
+  it("starts the gateway only once the data services are healthy", () => {
+    for (const name of ["ai-dev-postgres", "ai-dev-redis", "ai-dev-chroma"]) {
+      expect(containerNamed(json, name), name).toMatchObject({ wait: true, wait_timeout: 180 });
+    }
+    expect(containerNamed(json, "ai-dev-gateway")["depends_on"]).toHaveLength(3);
+  });
+
+  it("points the gateway at the host's Ollama by default", () => {
+    const env = (settings?: Record<string, string>) => {
+      const built = synth((scope) => {
+        new LocalAiEnvironment(scope, "Local", settings ? { gatewaySettings: settings } : {});
+      });
+      return containerNamed(built.json, "ai-dev-gateway")["env"];
+    };
+    expect(env()).toEqual(expect.arrayContaining(["OLLAMA_BASE_URL=http://host.docker.internal:11434"]));
+    expect(env({ ENVIRONMENT: "development" })).toEqual(
+      expect.arrayContaining(["OLLAMA_BASE_URL=http://host.docker.internal:11434"]),
+    );
+    expect(env({ OLLAMA_BASE_URL: "http://gpu-box:11434" })).toEqual(
+      expect.arrayContaining(["OLLAMA_BASE_URL=http://gpu-box:11434"]),
+    );
+  });
+
   it("keeps passwords in sensitive variables", () => {
     expect(Object.keys(json.variable ?? {}).sort()).toEqual([
       "ai_dev_chroma_token",
@@ -88,6 +118,33 @@ describe("LocalAiEnvironment", () => {
     ]);
     for (const variable of Object.values(json.variable ?? {}))
       expect(variable).toMatchObject({ sensitive: true });
+  });
+
+  it("rebuilds the gateway image when its sources change (triggers hash them at synth)", () => {
+    const root = mkdtempSync(join(tmpdir(), "ai-deploy-kit-sources-"));
+    try {
+      mkdirSync(join(root, "app"));
+      writeFileSync(join(root, "Dockerfile"), "FROM node:20\n");
+      writeFileSync(join(root, "package-lock.json"), "{}\n");
+      writeFileSync(join(root, "app/main.ts"), "export const a = 1;\n");
+      const triggers = () => {
+        const { json } = synth((scope) => {
+          new LocalAiEnvironment(scope, "Local", { sourceRoot: root });
+        });
+        const image = all(json, "docker_image").find((body) => body["build"] !== undefined);
+        return image?.["triggers"] as Record<string, string>;
+      };
+      const first = triggers();
+      expect(first["source_sha256"]).toMatch(/^[0-9a-f]{64}$/);
+      expect(triggers()).toEqual(first);
+      writeFileSync(join(root, "app/main.ts"), "export const a = 2;\n");
+      const afterApp = triggers();
+      expect(afterApp["source_sha256"]).not.toBe(first["source_sha256"]);
+      writeFileSync(join(root, "package-lock.json"), '{"lockfileVersion":3}\n');
+      expect(triggers()["source_sha256"]).not.toBe(afterApp["source_sha256"]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("fails when the gateway port is out of range", () => {
@@ -105,6 +162,12 @@ describe("LocalAiEnvironment", () => {
   it("fails when a wired variable is passed as a setting", () => {
     expect(() => build({ gatewaySettings: { REDIS_URL: "redis://x" } })).toThrow(
       "LocalAiEnvironment: gatewaySettings.REDIS_URL is wired by the construct; remove it",
+    );
+  });
+
+  it("fails when gatewaySettings carries a secret", () => {
+    expect(() => build({ gatewaySettings: { GROQ_API_KEY: "gsk_0123456789abcdef" } })).toThrow(
+      "LocalAiEnvironment: gatewaySettings.GROQ_API_KEY holds a literal secret-looking value; plain settings are written in clear text to the synthesized output and state, so keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
     );
   });
 

@@ -43,10 +43,20 @@ beforeEach(() => {
   fake.reset();
 });
 
+/**
+ * The keys production's AppSecrets requires (requiredKeys): Terraform variables without a
+ * default, set for the deploy whatever else preflight reads the keys from.
+ */
+const REQUIRED_KEYS = {
+  TF_VAR_gateway_api_keys: "required-value-1",
+  TF_VAR_openai_api_key: "required-value-2",
+  TF_VAR_claude_api_key: "required-value-3",
+};
+
 function viaSecretsManager(overrides: Partial<PreflightOptions> = {}): Promise<string> {
   return runPreflight({
     environment: "production",
-    env: DATA_PASSWORDS,
+    env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS },
     imageTag: "3f2c1a9e0b7d",
     secretSource: { kind: "aws-secrets-manager", secretId: SECRET },
     awsClientConfig: {
@@ -253,17 +263,28 @@ describe("preflight checks", () => {
       "PASS  provider keys available: openai, claude: found in the AppSecrets Terraform variables (TF_VAR_*)",
     );
     expect(line(latest, "image tag immutable")).toBe(
-      'FAIL  image tag immutable: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
+      'FAIL  image tag immutable: the image tag "latest" moves between builds; release an immutable tag such as the one CI pushed for the commit (npm run release -- --env <environment> --tag sha-$(git rev-parse --short=12 HEAD))',
     );
     const empty = await fromTerraform(allVariables, { imageTag: "" });
     expect(line(empty, "image tag immutable")).toBe(
-      "FAIL  image tag immutable: the image tag is empty; pass --image-tag or set GATEWAY_IMAGE_TAG to the git sha CI built",
+      'FAIL  image tag immutable: the image tag is empty; use the tag CI pushed for the commit (sha-<12 hex>, for example "sha-3f2c1a9e0b7d")',
     );
+    // GATEWAY_IMAGE_TAG is not read any more (tags are committed): a stray one fails, naming the fix.
     const fromEnv = await runPreflight({
       environment: "staging",
-      env: { ...allVariables, GATEWAY_IMAGE_TAG: "latest" },
-    });
-    expect(fromEnv.ok).toBe(false);
+      env: { ...allVariables, GATEWAY_IMAGE_TAG: "sha-3f2c1a9e0b7d" },
+    }).then(renderChecklist);
+    expect(line(fromEnv, "image tag immutable")).toBe(
+      "FAIL  image tag immutable: GATEWAY_IMAGE_TAG is set but not read any more (synth refuses it): unset it; image tags are committed in stacks/environments.ts (npm run release -- --env <environment> --tag <tag>)",
+    );
+  });
+
+  it("fails when a key AppSecrets requires is unset, naming the key", async () => {
+    const { TF_VAR_gateway_api_keys: _dropped, ...rest } = allVariables;
+    const output = await fromTerraform(rest, { environment: "staging" });
+    expect(line(output, "Terraform variables without a default are set")).toBe(
+      "FAIL  Terraform variables without a default are set: export TF_VAR_gateway_api_keys (terraform would stop and ask for them; AppSecrets requires GATEWAY_API_KEYS: the gateway does not start without them)",
+    );
   });
 
   it("fails when staging has no GATEWAY_API_KEYS", async () => {
@@ -338,7 +359,7 @@ describe("preflight checks", () => {
       "FAIL  environment config validates: fix in stacks/environments.ts or the config file: the active slot (green) is parked (greenReplicas: 0); scale it before it takes traffic",
     );
     expect(line(output, "image tag immutable")).toBe(
-      'FAIL  image tag immutable: blueImageTag: the image tag "latest" moves between builds; deploy an immutable tag such as the git sha (GATEWAY_IMAGE_TAG=$(git rev-parse --short=12 HEAD))',
+      'FAIL  image tag immutable: blueImageTag: the image tag "latest" moves between builds; release an immutable tag such as the one CI pushed for the commit (npm run release -- --env <environment> --tag sha-$(git rev-parse --short=12 HEAD))',
     );
   });
 

@@ -21,6 +21,13 @@ function changedLines(before: string, after: string): Array<[string, string]> {
 /** The real file with every environment's green slot autoscaled, so any of them can be promoted. */
 const scaled = real.replace(/greenReplicas: \d+,/g, 'greenReplicas: "autoscale",');
 
+/** The real file with one environment's green slot at a fixed count. */
+function withGreen(environment: string, count: number): string {
+  const pattern = new RegExp(`( {2}${environment}: \\{[\\s\\S]*?greenReplicas: )\\d+,`);
+  expect(pattern.test(real)).toBe(true);
+  return real.replace(pattern, `$1${count},`);
+}
+
 describe("setActiveSlot", () => {
   it.each(["development", "staging", "production"])("changes only %s's activeSlot line", (environment) => {
     const edit = setActiveSlot(scaled, environment, "green", FILE);
@@ -41,29 +48,29 @@ describe("setActiveSlot", () => {
   });
 
   it("fails when the target slot is parked", () => {
-    expect(() => setActiveSlot(real, "staging", "green", FILE)).toThrow(
+    expect(() => setActiveSlot(withGreen("staging", 0), "staging", "green", FILE)).toThrow(
       new PromoteError(
-        'stacks/environments.ts: the green slot of "staging" is parked (greenReplicas: 0); scale it first (greenReplicas: "autoscale"), deploy and smoke-test it on the preview Service, then promote',
+        'stacks/environments.ts: the green slot of "staging" is parked (greenReplicas: 0); scale it first to a fixed count of at least minReplicas (greenReplicas: 2; not straight to "autoscale": an HPA never scales up from 0), deploy and smoke-test it on the preview Service, then promote',
       ),
     );
   });
 
-  it("promotes to a slot pinned to a few replicas with a note to scale it first", () => {
-    const edit = setActiveSlot(real, "production", "green", FILE);
-    expect(changedLines(real, edit.source)).toEqual([
-      ['    activeSlot: "blue",', '    activeSlot: "green",'],
-    ]);
-    expect(edit.notes).toEqual([
-      'the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first (greenReplicas: "autoscale") so it can carry the traffic',
-    ]);
+  it("promotes the committed preview slot, at minReplicas, with no note", () => {
+    for (const environment of ["staging", "production"]) {
+      const edit = setActiveSlot(real, environment, "green", FILE);
+      expect(edit.notes).toEqual([]);
+      expect(changedLines(real, edit.source)).toEqual([
+        ['    activeSlot: "blue",', '    activeSlot: "green",'],
+      ]);
+    }
   });
 
-  it("pins the promoted slot to the tag that ran on the preview Service", () => {
-    const edit = setActiveSlot(scaled, "production", "green", FILE, { imageTag: "sha-1a2b3c4d5e6f" });
-    const productionTag = /( {2}production: \{[\s\S]*?)greenImageTag: "([^"]+)",/.exec(scaled)![2];
-    expect(changedLines(scaled, edit.source)).toEqual([
-      ['    activeSlot: "blue",', '    activeSlot: "green",'],
-      [`    greenImageTag: "${productionTag}",`, '    greenImageTag: "sha-1a2b3c4d5e6f",'],
+  it("promotes to a slot pinned below minReplicas with a note to scale it first", () => {
+    const few = withGreen("production", 1);
+    const edit = setActiveSlot(few, "production", "green", FILE);
+    expect(changedLines(few, edit.source)).toEqual([['    activeSlot: "blue",', '    activeSlot: "green",']]);
+    expect(edit.notes).toEqual([
+      "the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first to at least minReplicas (greenReplicas: 3) so it can carry the traffic",
     ]);
   });
 
@@ -130,17 +137,30 @@ describe("promote command", () => {
   it("rewrites the file and prints the next steps; exits 1 on an unknown slot", async () => {
     const dir = mkdtempSync(join(tmpdir(), "promote-"));
     const file = join(dir, "environments.ts");
-    writeFileSync(file, real);
+    const few = withGreen("production", 1);
+    writeFileSync(file, few);
     try {
       const promoted = await cli(["--env", "production", "--slot", "green", "--file", file]);
       expect(promoted.code).toBe(0);
       expect(promoted.stdout).toContain(
-        `production: active slot blue → green (${file})\nNote: the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first (greenReplicas: "autoscale") so it can carry the traffic\nNext steps:\n`,
+        `production: active slot blue → green (${file})\nNote: the green slot runs a fixed 1 replica (greenReplicas: 1); unless this is a rollback to a warm slot, scale it first to at least minReplicas (greenReplicas: 3) so it can carry the traffic\nNext steps:\n`,
       );
       expect(promoted.stdout).toContain("  npm run promote -- --env production --slot blue\n");
-      expect(changedLines(real, readFileSync(file, "utf8"))).toEqual([
+      expect(changedLines(few, readFileSync(file, "utf8"))).toEqual([
         ['    activeSlot: "blue",', '    activeSlot: "green",'],
       ]);
+      const tagged = await cli([
+        "--env",
+        "production",
+        "--slot",
+        "blue",
+        "--image-tag",
+        "sha-1a2b3c4",
+        "--file",
+        file,
+      ]);
+      expect(tagged.code).toBe(1);
+      expect(tagged.stderr).toContain("Unknown option '--image-tag'");
       const bad = await cli(["--env", "production", "--slot", "purple", "--file", file]);
       expect(bad.code).toBe(1);
       expect(bad.stderr).toBe('promote: unknown slot "purple"; use blue or green\n');
