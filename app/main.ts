@@ -2,9 +2,12 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { createBudget } from "./budget";
+import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
 import { ChatGateway } from "./gateway/chat-gateway";
+import { openCostLedger } from "./ledger/ledger";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { type AppDeps, createApp, systemClock } from "./server";
@@ -31,9 +34,42 @@ export async function buildDeps(
     logger.error({ err: error, hook }, "event listener failed"),
   );
   const store = new ConfigStore(config);
+
+  // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
+  // shutdown: the cache disconnects, the budget settles, then the ledger drains
+  // every buffered row to the database (or the spool) before the process exits.
+  const ledger = await openCostLedger({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    prices: () => store.get().file.prices,
+    clock: systemClock,
+  });
+  ledger.attach(events);
+  hooks.push(() => ledger.close());
+  const budget = await createBudget({
+    config: store,
+    logger,
+    clock: systemClock,
+    ledgerSpent: (day) => ledger.spentPico(day),
+  });
+  budget.budget.attach(events);
+  hooks.push(budget.close);
+  const cache = await createResponseCache({ redisUrl: config.redisUrl, logger });
+  hooks.push(cache.close);
+
   const gateway = new ChatGateway({ config: store, logger, events });
   hooks.push(() => gateway.close());
-  const deps: AppDeps = { config: store, logger, events, clock: systemClock, gateway };
+  const deps: AppDeps = {
+    config: store,
+    logger,
+    events,
+    clock: systemClock,
+    gateway,
+    cache: cache.cache,
+    ledger,
+    budget: budget.budget,
+  };
   return { deps, hooks };
 }
 
