@@ -2,13 +2,17 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
+import { createBudget } from "./budget";
+import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
 import type { ConfigReloader } from "./config/reload";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
+import { openCostLedger } from "./ledger/ledger";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
+import { createMetrics } from "./observability/metrics";
 import { buildOps } from "./ops-build";
 import { type AppDeps, createApp, systemClock } from "./server";
 
@@ -37,6 +41,34 @@ export async function buildDeps(
     logger.error({ err: error, hook }, "event listener failed"),
   );
   const store = new ConfigStore(config);
+  // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
+  const metrics = createMetrics({ events, config: store });
+
+  // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
+  // shutdown: the cache disconnects, the budget settles, then the ledger drains
+  // every buffered row to the database (or the spool) before the process exits.
+  const ledger = await openCostLedger({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    prices: () => store.get().file.prices,
+    clock: systemClock,
+    metrics,
+  });
+  ledger.attach(events);
+  hooks.push(() => ledger.close());
+  const budget = await createBudget({
+    config: store,
+    logger,
+    clock: systemClock,
+    ledgerSpent: (day) => ledger.spentPico(day),
+    metrics,
+  });
+  budget.budget.attach(events);
+  hooks.push(budget.close);
+  const cache = await createResponseCache({ redisUrl: config.redisUrl, logger, metrics });
+  hooks.push(cache.close);
+
   const gateway = new ChatGateway({ config: store, logger, events });
   hooks.push(() => gateway.close());
   // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
@@ -47,7 +79,8 @@ export async function buildDeps(
     logger,
     events,
     clock: systemClock,
-    ...gatewayOps(gateway, store, systemClock),
+    metrics,
+    ...gatewayOps(gateway, store, systemClock, budget.budget),
   });
   hooks.push(...ops.hooks);
   hooks.push(
@@ -55,7 +88,17 @@ export async function buildDeps(
       ops.alert({ ...alert, severity: "warning", details: { provider: alert.provider } }),
     ),
   );
-  const deps: AppDeps = { config: store, logger, events, clock: systemClock, gateway, ops: ops.ops };
+  const deps: AppDeps = {
+    config: store,
+    logger,
+    events,
+    clock: systemClock,
+    gateway,
+    cache: cache.cache,
+    ledger,
+    budget: budget.budget,
+    ops: ops.ops,
+  };
   return { deps, hooks, reloader: ops.reloader };
 }
 

@@ -22,7 +22,7 @@ import {
   redisCheck,
   writableDirCheck,
 } from "./observability/health";
-import { createMetrics } from "./observability/metrics";
+import { createMetrics, type Metrics } from "./observability/metrics";
 import type { OpsDeps } from "./ops";
 import { routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
@@ -43,6 +43,8 @@ export interface BuildOpsOptions {
   /** The router's breaker states and the adapters' models-list probe, for `/health`. */
   readonly providerStates?: ProviderStatesSource;
   readonly listModels?: ListModels;
+  /** The registry, when the caller built it first (so the ledger, budget and cache record into it). */
+  readonly metrics?: Metrics;
   /** Extra readiness checks (the ledger store or its spool). */
   readonly ready?: Readonly<Record<string, HealthCheck>>;
 }
@@ -66,7 +68,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   const config = store.get();
   const hooks: Hook[] = [];
   const lifecycle = new Lifecycle();
-  const metrics = createMetrics({ events, config: store });
+  const metrics = options.metrics ?? createMetrics({ events, config: store });
   hooks.push(() => metrics.close());
   const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
 

@@ -50,7 +50,7 @@ export function resolveOps(deps: AppDeps): ResolvedOps {
   }
   const lifecycle = ops.lifecycle ?? new Lifecycle();
   const clock = deps.clock ?? { now: () => Date.now() };
-  const complete = ops.complete ?? gatewayComplete(deps.gateway, deps.config, clock);
+  const complete = ops.complete ?? gatewayComplete(deps.gateway, deps.config, clock, deps.budget);
   const jobs = ops.jobs ?? new MemoryJobQueue({ complete, logger: deps.logger, metrics, clock });
   // Injected health options are used as given; by default providers come from the gateway.
   const health: HealthRouteOptions = ops.health

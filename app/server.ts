@@ -1,7 +1,10 @@
 import express, { type Express } from "express";
 import type { Logger } from "pino";
+import type { Budget } from "./budget/budget";
+import type { ResponseCache } from "./cache/response-cache";
 import type { ConfigStore } from "./config/config-store";
 import type { ChatGateway } from "./gateway/chat-gateway";
+import type { CostLedger } from "./ledger/ledger";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
@@ -16,6 +19,7 @@ import {
 import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
 import { modelRoutes } from "./routes/models";
+import { usageRoutes } from "./routes/usage";
 
 /** A source of the current time, injected so tests control it. */
 export interface Clock {
@@ -34,6 +38,12 @@ export interface AppDeps {
   readonly clock?: Clock;
   /** The chat service: routing, retry, breakers, failover (app/gateway). */
   readonly gateway: ChatGateway;
+  /** Response cache (Redis or in-process LRU); absent: no caching. */
+  readonly cache?: ResponseCache;
+  /** Cost ledger; absent: nothing recorded and no /v1/usage. */
+  readonly ledger?: CostLedger;
+  /** Daily budget; absent: no alerts or enforcement. */
+  readonly budget?: Budget;
   /** Health, metrics, client guards, jobs and batch (app/ops.ts). */
   readonly ops?: OpsDeps;
 }
@@ -56,7 +66,19 @@ export function createApp(deps: AppDeps): Express {
   mountClientGuards(app, deps, ops);
   mountPromptChecks(app, deps, ops);
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
-  app.use(chatRoutes({ gateway: deps.gateway, config: deps.config, clock: deps.clock ?? systemClock }));
+  // With the other /v1 routes, so client auth in front of them covers usage too.
+  if (deps.ledger && deps.budget)
+    app.use(usageRoutes({ ledger: deps.ledger, budget: deps.budget, clock: deps.clock }));
+  app.use(
+    chatRoutes({
+      gateway: deps.gateway,
+      config: deps.config,
+      clock: deps.clock ?? systemClock,
+      events: deps.events,
+      cache: deps.cache,
+      budget: deps.budget,
+    }),
+  );
   mountJobRoutes(app, deps, ops);
 
   app.use(notFound());

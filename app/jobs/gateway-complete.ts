@@ -1,3 +1,4 @@
+import type { Budget } from "../budget/budget";
 import { parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import type { ChatGateway } from "../gateway/chat-gateway";
@@ -8,11 +9,19 @@ import type { CompleteFn } from "./types";
 /**
  * Jobs and batch run through the gateway's `complete`: the chat schema, then
  * routing, retry, breakers and failover, with the hooks (so metrics and the
- * ledger see them like any chat request). Answers the OpenAI completion body.
+ * ledger see them like any chat request) and the budget check. Answers the
+ * OpenAI completion body.
  */
-export function gatewayComplete(gateway: ChatGateway, config: ConfigStore, clock: Clock): CompleteFn {
+export function gatewayComplete(
+  gateway: ChatGateway,
+  config: ConfigStore,
+  clock: Clock,
+  budget?: Budget,
+): CompleteFn {
   return async (body, ctx) => {
     const request = parseChatRequest(body, config.get().file.limits);
+    // The same refusal as chat once today's budget is spent (AI_BUDGET_ENFORCE); jobs and batch skip the cache.
+    await budget?.check();
     const result = await gateway.complete(request, {
       requestId: ctx.requestId,
       tenant: ctx.tenant,
@@ -39,9 +48,10 @@ export function gatewayOps(
   gateway: ChatGateway,
   config: ConfigStore,
   clock: Clock,
+  budget?: Budget,
 ): { complete: CompleteFn; providerStates: ProviderStatesSource; listModels: ListModels } {
   return {
-    complete: gatewayComplete(gateway, config, clock),
+    complete: gatewayComplete(gateway, config, clock, budget),
     providerStates: gatewayProviderStates(gateway),
     listModels: (provider, signal) => gateway.listModels(provider, signal),
   };

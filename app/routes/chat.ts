@@ -1,10 +1,14 @@
 import type { Request, Response } from "express";
 import { Router } from "express";
+import type { Budget } from "../budget/budget";
+import type { ResponseCache } from "../cache/response-cache";
+import { type ChatSenders, serveChat } from "../cache/serve-chat";
 import { parseChatRequest } from "../chat/schema";
 import type { ChatCompletionChunk } from "../chat/types";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
 import type { ChatContext, ChatGateway, ChatOutcome, StreamResult } from "../gateway/chat-gateway";
+import type { GatewayEvents } from "../observability/events";
 import type { Clock } from "../server";
 
 /** Options of {@link chatRoutes}. */
@@ -12,6 +16,12 @@ export interface ChatRoutesOptions {
   readonly gateway: ChatGateway;
   readonly config: ConfigStore;
   readonly clock: Clock;
+  /** Reports cache hits (`onRequest`/`onResponse` with `cacheHit`); needed with `cache`. */
+  readonly events?: GatewayEvents;
+  /** Response cache with single-flight; absent: every request goes upstream. */
+  readonly cache?: ResponseCache;
+  /** Daily budget, checked before every paid call. */
+  readonly budget?: Budget;
 }
 
 /** `x-ai-cache` values (DESIGN.md section 3). */
@@ -23,7 +33,7 @@ export type CacheStatus = "hit" | "miss" | "bypass";
  * validation and the gateway call.
  */
 export function chatRoutes(options: ChatRoutesOptions): Router {
-  const { gateway, config, clock } = options;
+  const { config, clock } = options;
   const router = Router();
 
   router.post("/v1/chat/completions", async function chatCompletions(req, res) {
@@ -32,21 +42,20 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
     const request = parseChatRequest(req.body, config.get().file.limits);
     // 2. Who is asking, and abort upstream work when they hang up.
     const ctx = chatContext(req, res, startedAt);
-    // 3. Cache directive (the cache itself slots in here, after the budget check).
-    const cache: CacheStatus = wantsNoCache(req) ? "bypass" : "miss";
-    // 4. The gateway: routing, retry, breakers, failover.
-    if (request.stream) {
-      const result = await gateway.stream(request, ctx);
-      await sendStream(res, result, cache);
-      return;
-    }
-    const result = await gateway.complete(request, ctx);
-    setChatHeaders(res, result, cache);
-    sendJson(res, result.response);
+    // 3-4. Cache lookup, budget check on a miss, then the gateway (routing, retry,
+    // breakers, failover) under single-flight: app/cache/serve-chat.ts.
+    await serveChat(req, res, request, ctx, options, SENDERS);
   });
 
   return router;
 }
+
+/** How serveChat writes gateway answers: this route's headers, JSON and SSE. */
+const SENDERS: ChatSenders = {
+  headers: setChatHeaders,
+  json: sendJson,
+  stream: sendStream,
+};
 
 /** Builds the gateway context of a request; aborts its signal when the client disconnects. */
 export function chatContext(req: Request, res: Response, startedAt: number): ChatContext {

@@ -1,0 +1,6 @@
+export { type LedgerDb, migrate, openLedgerDb } from "./db";
+export { CostLedger, type CostLedgerOptions, type DayUsage, openCostLedger, utcDay } from "./ledger";
+export { MIGRATIONS } from "./migrations";
+export { PICO_PER_USD, picoToUsdNumber, picoToUsdString, usdStringToPico } from "./money";
+export { PriceTable, SHIPPED_PRICES } from "./prices";
+export type { LedgerRow } from "./row";

@@ -1,0 +1,256 @@
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { FileConfig } from "../config/file-config";
+import type { GatewayEvents, ResponseEvent } from "../observability/events";
+import { METRIC } from "../observability/metric-names";
+import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
+import { type LedgerDb, migrate, openLedgerDb } from "./db";
+import { picoToUsdString, usdStringToPico } from "./money";
+import { PriceTable } from "./prices";
+import type { LedgerRow } from "./row";
+import { Spool } from "./spool";
+import { LedgerWriter, type LedgerWriterOptions } from "./writer";
+
+/** The UTC day (`YYYY-MM-DD`) of an epoch-milliseconds time. */
+export function utcDay(epochMs: number): string {
+  return new Date(epochMs).toISOString().slice(0, 10);
+}
+
+/** One provider's share of a day. */
+export interface ProviderUsage {
+  requests: number;
+  tokens: number;
+  /** Pico-dollars. */
+  costPico: bigint;
+}
+
+/** A day's totals from the ledger. */
+export interface DayUsage {
+  readonly day: string;
+  readonly requests: number;
+  readonly cacheHits: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Pico-dollars. */
+  readonly costPico: bigint;
+  readonly byProvider: Readonly<Record<string, ProviderUsage>>;
+}
+
+/** Options of {@link openCostLedger}. */
+export interface CostLedgerOptions {
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly logger: Logger;
+  /** The current `AI_CONFIG_FILE` prices; read per request so a reload takes effect. */
+  readonly prices?: () => FileConfig["prices"];
+  readonly metrics?: MetricsSink;
+  readonly clock?: { now(): number };
+  /** Postgres schema of the tables; tests isolate with their own. @default "public" */
+  readonly schema?: string;
+  /** Where spool files go. @default `${dataDir}/ledger-spool` */
+  readonly spoolDir?: string;
+  readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
+}
+
+/**
+ * Opens the ledger: the database (Postgres or PGlite), migrations under an
+ * advisory lock, the spool, and the batch writer. If the database cannot be
+ * reached at start the gateway still starts: migrations are retried before
+ * each replay and rows wait in the spool.
+ */
+export async function openCostLedger(options: CostLedgerOptions): Promise<CostLedger> {
+  const db = await openLedgerDb({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir,
+    schema: options.schema,
+  });
+  const spool = new Spool({
+    dir: options.spoolDir ?? join(options.dataDir, "ledger-spool"),
+    logger: options.logger,
+  });
+  await spool.init();
+  const ledger = new CostLedger(db, spool, options);
+  await ledger.ensureSchema();
+  ledger.writer.start();
+  if (spool.depth > 0) await ledger.writer.replay();
+  return ledger;
+}
+
+/**
+ * The cost ledger: prices each served request exactly, writes one row per
+ * request in batches, emits `onCost`, and answers usage questions.
+ */
+export class CostLedger {
+  readonly writer: LedgerWriter;
+  migrated = false;
+  private readonly metrics: MetricsSink;
+  private readonly clock: { now(): number };
+  private readonly flagged = new Set<string>();
+  private priceTable: { source: FileConfig["prices"] | undefined; table: PriceTable } | undefined;
+
+  constructor(
+    readonly db: LedgerDb,
+    private readonly spool: Spool,
+    private readonly options: CostLedgerOptions,
+  ) {
+    this.metrics = options.metrics ?? noopMetrics;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.writer = new LedgerWriter({
+      db,
+      spool,
+      logger: options.logger,
+      metrics: this.metrics,
+      ...options.writer,
+      // The database may have been down at start: migrate before the first replay.
+      prepare: async () => {
+        if (!(await this.ensureSchema())) throw new Error("ledger migrations pending");
+      },
+    });
+  }
+
+  /** Runs migrations once; false when the database is unreachable (retried before each replay). */
+  async ensureSchema(): Promise<boolean> {
+    if (this.migrated) return true;
+    try {
+      await migrate(this.db, { schema: this.options.schema, logger: this.options.logger });
+      this.migrated = true;
+      return true;
+    } catch (error) {
+      this.options.logger.warn(
+        { err: { message: (error as Error).message } },
+        "ledger migrations could not run; rows will be spooled until the database is reachable",
+      );
+      return false;
+    }
+  }
+
+  /** Subscribes to `onResponse`; returns the unsubscribe function. */
+  attach(events: GatewayEvents): () => void {
+    return events.on("onResponse", (event) => {
+      this.record(event, events);
+    });
+  }
+
+  /** Prices a served request, buffers its row and emits `onCost`. Cache hits cost nothing. */
+  record(event: ResponseEvent, events?: GatewayEvents): LedgerRow {
+    const now = this.clock.now();
+    const priced = event.cacheHit
+      ? { costPico: 0n, unpriced: false }
+      : this.prices().price(event.provider, event.model, event.inputTokens, event.outputTokens);
+    if (priced.unpriced) {
+      this.metrics.inc(METRIC.unpricedRequests, { provider: event.provider, model: event.model });
+      // One line per model (the metric counts every request), so an unpriced model cannot flood the log.
+      const name = `${event.provider}/${event.model}`;
+      if (!this.flagged.has(name) && this.flagged.size < 1_000) {
+        this.flagged.add(name);
+        this.options.logger.warn(
+          { provider: event.provider, model: event.model, requestId: event.requestId },
+          "no price for model; priced 0 (add it to prices in AI_CONFIG_FILE)",
+        );
+      }
+    }
+    const costUsd = picoToUsdString(priced.costPico);
+    const occurredAt = new Date(now).toISOString();
+    const row: LedgerRow = {
+      requestId: event.requestId,
+      occurredAt,
+      day: occurredAt.slice(0, 10),
+      tenant: event.tenant,
+      provider: event.provider,
+      model: event.model,
+      inputTokens: nonNegativeInt(event.inputTokens),
+      outputTokens: nonNegativeInt(event.outputTokens),
+      costUsd,
+      latencyMs: nonNegativeInt(Math.round(event.durationMs)),
+      attempts: nonNegativeInt(event.attempts),
+      fallbackUsed: event.fallbackUsed,
+      cacheHit: event.cacheHit,
+      unpriced: priced.unpriced,
+      stream: event.stream,
+      status: event.status,
+    };
+    this.writer.write(row);
+    events?.emit("onCost", {
+      requestId: event.requestId,
+      tenant: event.tenant,
+      provider: event.provider,
+      model: event.model,
+      costUsd,
+      cacheHit: event.cacheHit,
+      unpriced: priced.unpriced,
+    });
+    return row;
+  }
+
+  /** A day's totals. Flushes this process's buffer first so its own recent rows count. */
+  async usage(day: string): Promise<DayUsage> {
+    await this.writer.flush();
+    const rows = await this.db.query<{
+      provider: string;
+      requests: string;
+      cache_hits: string;
+      input_tokens: string;
+      output_tokens: string;
+      cost: string;
+    }>(
+      `SELECT provider,
+              count(*)::text AS requests,
+              count(*) FILTER (WHERE cache_hit)::text AS cache_hits,
+              coalesce(sum(input_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS input_tokens,
+              coalesce(sum(output_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS output_tokens,
+              coalesce(sum(cost_usd), 0)::text AS cost
+         FROM ledger_requests WHERE day = $1 GROUP BY provider ORDER BY provider`,
+      [day],
+    );
+    const byProvider: Record<string, ProviderUsage> = {};
+    let requests = 0;
+    let cacheHits = 0;
+    let inputTokens = 0;
+    let outputTokens = 0;
+    let costPico = 0n;
+    for (const row of rows) {
+      const input = Number(row.input_tokens);
+      const output = Number(row.output_tokens);
+      const cost = usdStringToPico(row.cost);
+      byProvider[row.provider] = { requests: Number(row.requests), tokens: input + output, costPico: cost };
+      requests += Number(row.requests);
+      cacheHits += Number(row.cache_hits);
+      inputTokens += input;
+      outputTokens += output;
+      costPico += cost;
+    }
+    return { day, requests, cacheHits, inputTokens, outputTokens, costPico, byProvider };
+  }
+
+  /** Pico-dollars the ledger holds for a day (what budgets reseed from). */
+  async spentPico(day: string): Promise<bigint> {
+    const [row] = await this.db.query<{ cost: string }>(
+      "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ledger_requests WHERE day = $1",
+      [day],
+    );
+    return usdStringToPico(row?.cost ?? "0");
+  }
+
+  /** Flushes everything (database or spool) and closes the database: the SIGTERM drain. */
+  async close(): Promise<void> {
+    const buffered = this.writer.pending;
+    await this.writer.close();
+    await this.db.close();
+    this.options.logger.info(
+      { buffered, spooled: this.spool.depth, spooling: this.writer.spooling },
+      "ledger drained",
+    );
+  }
+
+  private prices(): PriceTable {
+    const source = this.options.prices?.();
+    if (!this.priceTable || this.priceTable.source !== source) {
+      this.priceTable = { source, table: new PriceTable(source) };
+    }
+    return this.priceTable.table;
+  }
+}
+
+function nonNegativeInt(value: number): number {
+  return Number.isSafeInteger(value) && value > 0 ? value : 0;
+}

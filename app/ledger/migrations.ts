@@ -1,0 +1,39 @@
+/** One versioned schema change; applied once, in order, and recorded in `ledger_migrations`. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+/**
+ * The ledger schema, as plain versioned SQL that runs unchanged on Postgres and
+ * PGlite. Kept in code rather than .sql files so the esbuild bundle carries it.
+ * Append new versions; never edit an applied one.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "ledger requests",
+    sql: `
+      CREATE TABLE IF NOT EXISTS ledger_requests (
+        request_id     TEXT PRIMARY KEY,
+        occurred_at    TIMESTAMPTZ NOT NULL,
+        day            DATE NOT NULL,
+        tenant         TEXT NOT NULL,
+        provider       TEXT NOT NULL,
+        model          TEXT NOT NULL,
+        input_tokens   INTEGER NOT NULL CHECK (input_tokens >= 0),
+        output_tokens  INTEGER NOT NULL CHECK (output_tokens >= 0),
+        cost_usd       NUMERIC(24, 12) NOT NULL CHECK (cost_usd >= 0),
+        latency_ms     INTEGER NOT NULL,
+        attempts       INTEGER NOT NULL,
+        fallback_used  BOOLEAN NOT NULL,
+        cache_hit      BOOLEAN NOT NULL,
+        unpriced       BOOLEAN NOT NULL,
+        stream         BOOLEAN NOT NULL,
+        status         INTEGER NOT NULL
+      );
+      CREATE INDEX IF NOT EXISTS ledger_requests_day_provider ON ledger_requests (day, provider);
+    `,
+  },
+];

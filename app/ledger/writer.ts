@@ -1,0 +1,154 @@
+import type { Logger } from "pino";
+import { METRIC } from "../observability/metric-names";
+import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
+import type { LedgerDb } from "./db";
+import { insertStatement, type LedgerRow } from "./row";
+import type { Spool } from "./spool";
+
+/** Options of {@link LedgerWriter}. */
+export interface LedgerWriterOptions {
+  readonly db: LedgerDb;
+  readonly spool: Spool;
+  readonly logger: Logger;
+  readonly metrics?: MetricsSink;
+  /** Rows per INSERT. @default 200 */
+  readonly batchSize?: number;
+  /** How often buffered rows are written. @default 250 */
+  readonly flushIntervalMs?: number;
+  /** How often the spool is retried while it holds rows. @default 5000 */
+  readonly replayIntervalMs?: number;
+  /** Runs before each replay (the ledger runs pending migrations there); a throw counts as the database down. */
+  readonly prepare?: () => Promise<void>;
+}
+
+/**
+ * Writes ledger rows in batches off the request path. `write` only buffers; a
+ * timer flushes. When the database fails, the batch goes to the spool and the
+ * writer keeps spooling until a replay succeeds, so a dead database costs one
+ * failed connection per replay interval, not one per request.
+ */
+export class LedgerWriter {
+  private buffer: LedgerRow[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private databaseDown = false;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly metrics: MetricsSink;
+  private readonly batchSize: number;
+
+  constructor(private readonly options: LedgerWriterOptions) {
+    this.metrics = options.metrics ?? noopMetrics;
+    this.batchSize = options.batchSize ?? 200;
+  }
+
+  /** Starts the flush and replay timers (unref'd: they never keep the process alive). */
+  start(): void {
+    const flush = setInterval(() => {
+      if (this.buffer.length > 0) void this.flush();
+    }, this.options.flushIntervalMs ?? 250);
+    const replay = setInterval(() => {
+      if (this.databaseDown || this.options.spool.depth > 0) void this.replay();
+    }, this.options.replayIntervalMs ?? 5_000);
+    flush.unref();
+    replay.unref();
+    this.timers.push(flush, replay);
+  }
+
+  /** Buffers one row; never blocks and never throws. */
+  write(row: LedgerRow): void {
+    this.buffer.push(row);
+    if (this.buffer.length >= this.batchSize) void this.flush();
+  }
+
+  /** Rows buffered and not yet handed to the database or spool. */
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  /** True while writes go to the spool because the database failed. */
+  get spooling(): boolean {
+    return this.databaseDown;
+  }
+
+  /** Writes everything buffered now (to the database, or the spool if it fails). */
+  flush(): Promise<void> {
+    return this.serial(() => this.flushNow());
+  }
+
+  /** Replays the spool into the database; resolves with what was replayed. */
+  replay(): Promise<void> {
+    return this.serial(async () => {
+      try {
+        await this.options.prepare?.();
+        const result = await this.options.spool.replay((rows) => this.insert(rows), this.batchSize);
+        if (this.databaseDown) this.options.logger.info("ledger database reachable again; spool replayed");
+        this.databaseDown = false;
+        if (result.replayed > 0) {
+          this.metrics.inc(METRIC.ledgerRows, { outcome: "replayed" }, result.replayed);
+          this.options.logger.info(result, "ledger spool replayed");
+        }
+      } catch (error) {
+        this.markDown(error);
+      } finally {
+        this.metrics.set(METRIC.ledgerSpoolDepth, this.options.spool.depth);
+      }
+    });
+  }
+
+  /** Stops the timers, writes everything buffered and tries the spool once more. */
+  async close(): Promise<void> {
+    if (this.closed) return this.chain;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.flush();
+    if (this.options.spool.depth > 0) await this.replay();
+  }
+
+  private async flushNow(): Promise<void> {
+    while (this.buffer.length > 0) {
+      const batch = this.buffer.splice(0, this.batchSize);
+      if (!this.databaseDown) {
+        try {
+          await this.insert(batch);
+          this.metrics.inc(METRIC.ledgerRows, { outcome: "written" }, batch.length);
+          continue;
+        } catch (error) {
+          this.markDown(error);
+        }
+      }
+      try {
+        await this.options.spool.append(batch);
+        this.metrics.inc(METRIC.ledgerRows, { outcome: "spooled" }, batch.length);
+        this.metrics.set(METRIC.ledgerSpoolDepth, this.options.spool.depth);
+      } catch (error) {
+        // Disk full or read-only: nothing more can be done locally; say so loudly.
+        this.metrics.inc(METRIC.ledgerRows, { outcome: "failed" }, batch.length);
+        this.options.logger.error(
+          { err: { message: (error as Error).message }, rows: batch.length },
+          "ledger rows lost: database and spool both failed",
+        );
+      }
+    }
+  }
+
+  private async insert(rows: LedgerRow[]): Promise<void> {
+    const { sql, params } = insertStatement(rows);
+    await this.options.db.query(sql, params);
+  }
+
+  private markDown(error: unknown): void {
+    if (!this.databaseDown) {
+      this.options.logger.warn(
+        { err: { message: (error as Error).message } },
+        "ledger database unavailable; spooling rows to local disk",
+      );
+    }
+    this.databaseDown = true;
+  }
+
+  private serial(work: () => Promise<void>): Promise<void> {
+    const run = this.chain.then(work, work);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+}

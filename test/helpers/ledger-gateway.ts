@@ -1,0 +1,139 @@
+import OpenAI from "openai";
+import { type Budget, createBudget } from "../../app/budget";
+import { createResponseCache } from "../../app/cache";
+import { ConfigStore } from "../../app/config/config-store";
+import { ChatGateway } from "../../app/gateway/chat-gateway";
+import { type CostLedger, openCostLedger } from "../../app/ledger/ledger";
+import { GatewayEvents } from "../../app/observability/events";
+import { createLogger } from "../../app/observability/logger";
+import { createApp } from "../../app/server";
+import { type FakeUpstream, startAnthropicFake, startGeminiFake, startOpenAIFake } from "../fakes";
+import { LogCapture, testConfig } from "./deps";
+import { type Listening, listen } from "./http";
+import { DATABASE_URL, REDIS_URL, tempDir } from "./real-services";
+
+/** One fake per vendor format. */
+export interface VendorFakes {
+  readonly openai: FakeUpstream;
+  readonly claude: FakeUpstream;
+  readonly gemini: FakeUpstream;
+  close(): Promise<void>;
+}
+
+/** Starts the OpenAI, Anthropic and Gemini fakes. */
+export async function startVendorFakes(): Promise<VendorFakes> {
+  const [openai, claude, gemini] = await Promise.all([
+    startOpenAIFake(),
+    startAnthropicFake(),
+    startGeminiFake(),
+  ]);
+  return {
+    openai,
+    claude,
+    gemini,
+    close: async () => {
+      await Promise.all([openai.close(), claude.close(), gemini.close()]);
+    },
+  };
+}
+
+/** The variables that point a gateway at the fakes (primary openai/gpt-4o, no retries). */
+export function fakeEnv(fakes: VendorFakes): Record<string, string> {
+  return {
+    AI_PROVIDER: "openai",
+    AI_MODEL: "gpt-4o",
+    AI_MAX_RETRIES: "0",
+    AI_TIMEOUT_SECONDS: "5",
+    OPENAI_API_KEY: "sk-test-openai-1",
+    CLAUDE_API_KEY: "sk-ant-test-1",
+    GEMINI_API_KEY: "gemini-test-1",
+    OPENAI_BASE_URL: `${fakes.openai.origin}/v1`,
+    CLAUDE_BASE_URL: fakes.claude.origin,
+    GEMINI_BASE_URL: fakes.gemini.origin,
+  };
+}
+
+/** One gateway "process": the real ChatGateway with a Redis cache, a Postgres ledger and a Redis budget. */
+export interface LedgerGateway {
+  readonly url: string;
+  readonly client: OpenAI;
+  readonly ledger: CostLedger;
+  readonly budget: Budget;
+  readonly logs: LogCapture;
+  /** Waits until every priced response reached the budget counter. */
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link startLedgerGateway}. */
+export interface LedgerGatewayOptions {
+  readonly fakes: VendorFakes;
+  /** Postgres schema of the ledger. */
+  readonly schema: string;
+  /** Redis key prefix of the cache and budget; undefined keeps both in memory. */
+  readonly redisPrefix?: string;
+  readonly env?: Record<string, string>;
+  /** Where Redis is (a TcpProxy in outage tests). @default REDIS_URL */
+  readonly redisUrl?: string;
+  /** Where Postgres is (a TcpProxy in outage tests). @default DATABASE_URL */
+  readonly databaseUrl?: string;
+}
+
+/** Builds and starts one gateway on an ephemeral loopback port. */
+export async function startLedgerGateway(options: LedgerGatewayOptions): Promise<LedgerGateway> {
+  const logs = new LogCapture();
+  const logger = createLogger({ level: "debug", destination: logs });
+  const redisUrl = options.redisUrl ?? REDIS_URL;
+  const databaseUrl = options.databaseUrl ?? DATABASE_URL;
+  const config = new ConfigStore(
+    testConfig({
+      ...fakeEnv(options.fakes),
+      AI_CACHE_ENABLED: "true",
+      ...(options.redisPrefix ? { REDIS_URL: redisUrl } : {}),
+      DATABASE_URL: databaseUrl,
+      ...options.env,
+    }),
+  );
+  const events = new GatewayEvents();
+  const data = tempDir();
+  const ledger = await openCostLedger({
+    databaseUrl,
+    dataDir: data.dir,
+    schema: options.schema,
+    logger,
+    prices: () => config.get().file.prices,
+  });
+  ledger.attach(events);
+  const budget = await createBudget({
+    config,
+    logger,
+    ledgerSpent: (day) => ledger.spentPico(day),
+    keyPrefix: options.redisPrefix,
+  });
+  budget.budget.attach(events);
+  const cache = await createResponseCache({
+    redisUrl: options.redisPrefix ? redisUrl : undefined,
+    logger,
+    keyPrefix: options.redisPrefix,
+  });
+  const gateway = new ChatGateway({ config, logger, events });
+  const server: Listening = await listen(
+    createApp({ config, logger, events, gateway, cache: cache.cache, ledger, budget: budget.budget }),
+  );
+  return {
+    url: server.url,
+    client: new OpenAI({ apiKey: "client-key", baseURL: `${server.url}/v1`, maxRetries: 0 }),
+    ledger,
+    budget: budget.budget,
+    logs,
+    settle: () => budget.budget.idle(),
+    close: async () => {
+      await server.close();
+      await gateway.close();
+      await cache.close();
+      await budget.close();
+      await ledger.close();
+      data.cleanup();
+    },
+  };
+}
