@@ -6,10 +6,14 @@ import { createBudget } from "./budget";
 import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
+import type { ConfigReloader } from "./config/reload";
 import { ChatGateway } from "./gateway/chat-gateway";
+import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
+import { createMetrics } from "./observability/metrics";
+import { buildOps } from "./ops-build";
 import { type AppDeps, createApp, systemClock } from "./server";
 
 /** A running gateway. */
@@ -19,6 +23,8 @@ export interface RunningGateway {
   readonly deps: AppDeps;
   /** Stops accepting, waits for in-flight requests up to the deadline, runs the shutdown hooks. */
   close(): Promise<void>;
+  /** Reloads `AI_CONFIG_FILE` (SIGHUP). */
+  reloadConfig(reason: string): void;
 }
 
 /** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
@@ -28,12 +34,15 @@ export type ShutdownHook = () => Promise<void> | void;
 export async function buildDeps(
   config: GatewayConfig,
   logger: Logger,
-): Promise<{ deps: AppDeps; hooks: ShutdownHook[] }> {
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ deps: AppDeps; hooks: ShutdownHook[]; reloader: ConfigReloader }> {
   const hooks: ShutdownHook[] = [];
   const events = new GatewayEvents((error, hook) =>
     logger.error({ err: error, hook }, "event listener failed"),
   );
   const store = new ConfigStore(config);
+  // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
+  const metrics = createMetrics({ events, config: store });
 
   // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
   // shutdown: the cache disconnects, the budget settles, then the ledger drains
@@ -44,6 +53,7 @@ export async function buildDeps(
     logger,
     prices: () => store.get().file.prices,
     clock: systemClock,
+    metrics,
   });
   ledger.attach(events);
   hooks.push(() => ledger.close());
@@ -52,14 +62,32 @@ export async function buildDeps(
     logger,
     clock: systemClock,
     ledgerSpent: (day) => ledger.spentPico(day),
+    metrics,
   });
   budget.budget.attach(events);
   hooks.push(budget.close);
-  const cache = await createResponseCache({ redisUrl: config.redisUrl, logger });
+  const cache = await createResponseCache({ redisUrl: config.redisUrl, logger, metrics });
   hooks.push(cache.close);
 
   const gateway = new ChatGateway({ config: store, logger, events });
   hooks.push(() => gateway.close());
+  // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
+  // Registered after the gateway, so at shutdown jobs drain before it closes.
+  const ops = await buildOps({
+    store,
+    env,
+    logger,
+    events,
+    clock: systemClock,
+    metrics,
+    ...gatewayOps(gateway, store, systemClock, budget.budget),
+  });
+  hooks.push(...ops.hooks);
+  hooks.push(
+    gateway.onAlert((alert) =>
+      ops.alert({ ...alert, severity: "warning", details: { provider: alert.provider } }),
+    ),
+  );
   const deps: AppDeps = {
     config: store,
     logger,
@@ -69,8 +97,9 @@ export async function buildDeps(
     cache: cache.cache,
     ledger,
     budget: budget.budget,
+    ops: ops.ops,
   };
-  return { deps, hooks };
+  return { deps, hooks, reloader: ops.reloader };
 }
 
 /** Starts the gateway on the configured address. */
@@ -78,7 +107,7 @@ export async function startGateway(
   config: GatewayConfig,
   logger: Logger = createLogger({ level: config.logLevel }),
 ): Promise<RunningGateway> {
-  const { deps, hooks } = await buildDeps(config, logger);
+  const { deps, hooks, reloader } = await buildDeps(config, logger);
   const app = createApp(deps);
   const server = app.listen(config.port, config.host);
   await once(server, "listening");
@@ -92,9 +121,15 @@ export async function startGateway(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
+      // Readiness answers 503 from here on, so balancers stop sending new work.
+      deps.ops?.lifecycle?.beginShutdown();
       const deadline = config.shutdownTimeoutSeconds * 1000;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Keep-alive connections turn idle as their last response ends; close them as they do.
+      const idle = setInterval(() => server.closeIdleConnections(), 100);
+      idle.unref();
+      void closed.then(() => clearInterval(idle));
       const timer = setTimeout(() => {
         logger.warn({ deadlineMs: deadline }, "shutdown deadline reached; closing remaining connections");
         server.closeAllConnections();
@@ -112,7 +147,7 @@ export async function startGateway(
     })();
     return closing;
   };
-  return { server, port, deps, close };
+  return { server, port, deps, close, reloadConfig: (reason) => reloader.reload(reason) };
 }
 
 /** Process entry: load config (fail fast), start, drain on SIGTERM/SIGINT. */
@@ -128,7 +163,11 @@ export async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel });
+  // Installed before listening: SIGHUP's default action would kill the process.
+  let reload: ((reason: string) => void) | undefined;
+  process.on("SIGHUP", () => reload?.("SIGHUP"));
   const gateway = await startGateway(config, logger);
+  reload = gateway.reloadConfig;
   const shutdown = (signal: NodeJS.Signals) => {
     logger.info({ signal }, "shutting down");
     gateway.close().then(

@@ -8,6 +8,14 @@ import type { CostLedger } from "./ledger/ledger";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
+import {
+  mountClientGuards,
+  mountJobRoutes,
+  mountPromptChecks,
+  type OpsDeps,
+  resolveOps,
+  securityHeaders,
+} from "./ops";
 import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
 import { modelRoutes } from "./routes/models";
@@ -36,6 +44,8 @@ export interface AppDeps {
   readonly ledger?: CostLedger;
   /** Daily budget; absent: no alerts or enforcement. */
   readonly budget?: Budget;
+  /** Health, metrics, client guards, jobs and batch (app/ops.ts). */
+  readonly ops?: OpsDeps;
 }
 
 /** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
@@ -47,11 +57,14 @@ export function createApp(deps: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("etag", false);
 
+  const ops = resolveOps(deps);
   app.use(requestId());
-  app.use(healthRoutes());
-
-  const limit = deps.config.get().file.limits.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-  app.use("/v1", express.json({ limit }));
+  securityHeaders(app);
+  app.use(healthRoutes(ops.health));
+  // Client auth, rate limit and the JSON body limit (read per request, so a
+  // reload applies) for every /v1 route; then prompt checks on chat.
+  mountClientGuards(app, deps, ops);
+  mountPromptChecks(app, deps, ops);
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
   // With the other /v1 routes, so client auth in front of them covers usage too.
   if (deps.ledger && deps.budget)
@@ -66,6 +79,7 @@ export function createApp(deps: AppDeps): Express {
       budget: deps.budget,
     }),
   );
+  mountJobRoutes(app, deps, ops);
 
   app.use(notFound());
   app.use(errorHandler({ logger: deps.logger }));

@@ -24,6 +24,16 @@ export const REDACT_PATHS = [
   "api_key",
   "password",
   "config.gatewayApiKeys",
+  // Connection URLs may embed a password; the webhook URL may embed a token.
+  "config.databaseUrl",
+  "config.redisUrl",
+  "config.chromaUrl",
+  "config.alertWebhookUrl",
+  "config.providers.openai.apiKeys",
+  "config.providers.claude.apiKeys",
+  "config.providers.gemini.apiKeys",
+  "config.providers.groq.apiKeys",
+  "config.providers.ollama.apiKeys",
 ];
 
 /** Options of {@link createLogger}. */

@@ -21,6 +21,8 @@ export interface GatewayHarness {
   };
   readonly deps: AppDeps & { logs: LogCapture };
   readonly clock: ResilienceClock;
+  /** The variables the config was loaded from (fake URLs included), for reloaders. */
+  readonly env: Readonly<Record<string, string>>;
   close(): Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gatewa
     fakes: { openai, claude, gemini, groq, ollama },
     deps,
     clock,
+    env: { ENVIRONMENT: "development", DATA_DIR: ".data/test", ...env },
     async close() {
       await server.close();
       await gateway.close();

@@ -1,0 +1,62 @@
+import type { Logger } from "pino";
+import type { Metrics } from "../observability/metrics";
+import { type CompleteFn, type JobOutcome, type JobSubmission, type JobView, toJobError } from "./types";
+
+/** What running a job needs, shared by both queues. */
+export interface JobRunnerOptions {
+  readonly complete: CompleteFn;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** @default global fetch */
+  readonly fetch?: typeof fetch;
+  /** How long a callback POST may take. @default 10_000 */
+  readonly callbackTimeoutMs?: number;
+}
+
+/** The view of a finished job. */
+export function finishedView(id: string, outcome: JobOutcome): JobView {
+  return outcome.ok
+    ? { id, status: "completed", response: outcome.response }
+    : { id, status: "failed", error: outcome.error };
+}
+
+/**
+ * Runs one job: the completion (the job id doubles as the request id, so the
+ * ledger counts a re-run job once), then the callback. Never rejects.
+ */
+export async function runJob(options: JobRunnerOptions, id: string, job: JobSubmission): Promise<JobOutcome> {
+  let outcome: JobOutcome;
+  try {
+    outcome = {
+      ok: true,
+      response: await options.complete(job.request, { requestId: id, tenant: job.tenant }),
+    };
+  } catch (error) {
+    outcome = { ok: false, error: toJobError(error) };
+    if (outcome.error.status >= 500) options.logger.warn({ jobId: id, err: error }, "job failed");
+  }
+  options.metrics?.jobFinished(outcome.ok ? "completed" : "failed");
+  if (job.callbackUrl) await postCallback(options, job.callbackUrl, finishedView(id, outcome));
+  return outcome;
+}
+
+async function postCallback(options: JobRunnerOptions, url: string, view: JobView): Promise<void> {
+  const fetchImpl = options.fetch ?? fetch;
+  try {
+    const response = await fetchImpl(url, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(view),
+      signal: AbortSignal.timeout(options.callbackTimeoutMs ?? 10_000),
+      redirect: "manual",
+    });
+    await response.body?.cancel();
+    if (!response.ok)
+      options.logger.warn({ jobId: view.id, status: response.status }, "job callback refused");
+  } catch (error) {
+    options.logger.warn(
+      { jobId: view.id, err: { message: (error as Error).message } },
+      "job callback failed",
+    );
+  }
+}
