@@ -3,7 +3,7 @@ import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { ConfigStore } from "../../app/config/config-store";
 import { GatewayEvents } from "../../app/observability/events";
-import { METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
 import { createMetrics } from "../../app/observability/metrics";
 import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
 import { BlueGreenGateway } from "../../constructs/kubernetes/blue-green-gateway";
@@ -20,6 +20,19 @@ async function gatewaySeries(): Promise<DeclaredSeries> {
   const metrics = createMetrics({ events: new GatewayEvents(), config: new ConfigStore(testConfig()) });
   try {
     return await declaredSeries(metrics.registry);
+  } finally {
+    metrics.close();
+  }
+}
+
+/** The bucket bounds of the real request-duration histogram (prom-client keeps them as `upperBounds`). */
+function durationBounds(): unknown {
+  const metrics = createMetrics({ events: new GatewayEvents(), config: new ConfigStore(testConfig()) });
+  try {
+    const histogram: unknown = metrics.registry.getSingleMetric(METRIC.requestDuration);
+    return typeof histogram === "object" && histogram !== null && "upperBounds" in histogram
+      ? histogram.upperBounds
+      : undefined;
   } finally {
     metrics.close();
   }
@@ -60,6 +73,8 @@ describe("GatewayMonitoring", () => {
     const declared = await gatewaySeries();
     expect(declared.get(`${METRIC.requestDuration}_bucket`)).toContain("le");
     expect(declared.has(PROCESS_METRIC.residentMemory)).toBe(true);
+    // The latency validation's bound is the one the real histogram uses.
+    expect(durationBounds()).toEqual([...DURATION_BUCKETS_SECONDS]);
     for (const rule of monitoring.alerts) {
       expect(undeclaredUses(rule.expr, declared), rule.alert).toEqual([]);
     }
@@ -145,6 +160,13 @@ describe("GatewayMonitoring", () => {
     expect(() => build({ latencySeconds: 0 })).toThrow(
       "GatewayMonitoring: latencySeconds (0) must be above 0",
     );
+  });
+
+  it("fails when the latency threshold is at or above the largest duration bucket", () => {
+    expect(() => build({ latencySeconds: 120 })).toThrow(
+      "GatewayMonitoring: latencySeconds (120) must be below 120, the largest bucket of ai_gateway_request_duration_seconds; a p95 past it cannot be measured",
+    );
+    expect(build({ latencySeconds: 60 }).alerts[1]?.expr).toMatch(/ > 60$/);
   });
 
   it("fails when the scrape interval is too short", () => {
