@@ -63,3 +63,10 @@ export const PROCESS_METRIC = {
   residentMemory: "process_resident_memory_bytes",
   cpuSeconds: "process_cpu_seconds_total",
 } as const;
+
+/**
+ * Bucket bounds (seconds) of the request and upstream duration histograms. A
+ * latency alert's threshold must stay below the largest: past it,
+ * `histogram_quantile` answers that bound and the alert can never fire.
+ */
+export const DURATION_BUCKETS_SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120] as const;

@@ -3,7 +3,7 @@ import type { ConfigStore } from "../config/config-store";
 import { DEFAULT_MODELS, PROVIDER_NAMES } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
 import type { GatewayEvents } from "./events";
-import { METRIC } from "./metric-names";
+import { DURATION_BUCKETS_SECONDS, METRIC } from "./metric-names";
 
 /** Label value used for models the configuration does not route and for absent providers. */
 export const OTHER = "other";
@@ -101,14 +101,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: METRIC.requestDuration,
     help: "Chat request duration from arrival to the last byte, in seconds",
     labelNames: ["provider", "model", "stream"],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120],
+    buckets: [...DURATION_BUCKETS_SECONDS],
     registers,
   });
   const upstreamDuration = new Histogram({
     name: METRIC.upstreamDuration,
     help: "Time spent waiting on upstream providers per request (all attempts), in seconds",
     labelNames: ["provider", "model"],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120],
+    buckets: [...DURATION_BUCKETS_SECONDS],
     registers,
   });
   const overhead = new Histogram({

@@ -1,6 +1,6 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { Construct } from "constructs";
-import { METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
 import { PART_OF } from "./_pod";
 import { METRICS_LABEL } from "./ai-gateway-service";
 
@@ -37,9 +37,16 @@ export interface GatewayMonitoringProps {
   readonly scrapeIntervalSeconds?: number;
   /** Error-rate threshold, percent of requests answered 5xx (the guide: 5). @default 5 */
   readonly errorRatePercent?: number;
-  /** p95 latency threshold in seconds (the guide: 10). @default 10 */
+  /**
+   * p95 latency threshold in seconds (the guide: 10); below the duration histogram's largest bucket
+   * (120 s), past which `histogram_quantile` cannot tell. @default 10
+   */
   readonly latencySeconds?: number;
-  /** Resident memory threshold, percent of the container limit (the guide: 80). @default 80 */
+  /**
+   * Resident memory threshold, percent of the container limit (the guide: 80). The limit is the
+   * gateway's `memoryLimitBytes`, written into the rule at synth (no kube-state-metrics needed); a
+   * changed limit changes the rule in the same deploy. @default 80
+   */
   readonly memoryPercent?: number;
   /** Token rate over the last 15 minutes, as a multiple of the last day's average, that counts as a spike. @default 3 */
   readonly tokenSpikeFactor?: number;
@@ -83,6 +90,12 @@ export class GatewayMonitoring extends Construct {
           `${owner}: ${prop} (${value}) must be above 0${max === 100 ? " and at most 100" : ""}`,
         );
       }
+    }
+    const largestBucket = Math.max(...DURATION_BUCKETS_SECONDS);
+    if (this.latencySeconds >= largestBucket) {
+      throw new Error(
+        `${owner}: latencySeconds (${this.latencySeconds}) must be below ${largestBucket}, the largest bucket of ${METRIC.requestDuration}; a p95 past it cannot be measured`,
+      );
     }
     if (!Number.isInteger(this.scrapeIntervalSeconds) || this.scrapeIntervalSeconds < 5) {
       throw new Error(

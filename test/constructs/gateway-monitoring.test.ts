@@ -1,54 +1,41 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { ConfigStore } from "../../app/config/config-store";
+import { GatewayEvents } from "../../app/observability/events";
+import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { createMetrics } from "../../app/observability/metrics";
 import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
 import { BlueGreenGateway } from "../../constructs/kubernetes/blue-green-gateway";
 import {
   GatewayMonitoring,
   type GatewayMonitoringProps,
 } from "../../constructs/kubernetes/gateway-monitoring";
+import { testConfig } from "../helpers/deps";
 import { all, type Body, synth } from "../helpers/synth";
+import { type DeclaredSeries, declaredSeries, undeclaredUses } from "./_promql";
 
-/** The metric names the gateway's registry declares; point this at the real registry when it lands. */
-function declaredMetricNames(): Set<string> {
-  return new Set<string>([...Object.values(METRIC), ...Object.values(PROCESS_METRIC)]);
+/** The series the gateway's real registry declares (default process metrics on), as Prometheus scrapes them. */
+async function gatewaySeries(): Promise<DeclaredSeries> {
+  const metrics = createMetrics({ events: new GatewayEvents(), config: new ConfigStore(testConfig()) });
+  try {
+    return await declaredSeries(metrics.registry);
+  } finally {
+    metrics.close();
+  }
 }
 
-const PROMQL_WORDS = new Set([
-  "sum",
-  "max",
-  "min",
-  "avg",
-  "count",
-  "rate",
-  "irate",
-  "increase",
-  "delta",
-  "histogram_quantile",
-  "clamp_min",
-  "clamp_max",
-  "abs",
-  "and",
-  "or",
-  "unless",
-  "by",
-  "without",
-  "offset",
-  "bool",
-  "on",
-  "ignoring",
-]);
-
-/** Series names an expression reads: identifiers outside label matchers, ranges, groupings and numbers. */
-function seriesIn(expr: string): string[] {
-  const bare = expr
-    .replace(/"[^"]*"/g, " ")
-    .replace(/\{[^}]*\}/g, " ")
-    .replace(/\[[^\]]*\]/g, " ")
-    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, " ")
-    .replace(/\b\d+(\.\d+)?(e[-+]?\d+)?\b/gi, " ");
-  return (bare.match(/[A-Za-z_:][A-Za-z0-9_:]*/g) ?? []).filter((word) => !PROMQL_WORDS.has(word));
+/** The bucket bounds of the real request-duration histogram (prom-client keeps them as `upperBounds`). */
+function durationBounds(): unknown {
+  const metrics = createMetrics({ events: new GatewayEvents(), config: new ConfigStore(testConfig()) });
+  try {
+    const histogram: unknown = metrics.registry.getSingleMetric(METRIC.requestDuration);
+    return typeof histogram === "object" && histogram !== null && "upperBounds" in histogram
+      ? histogram.upperBounds
+      : undefined;
+  } finally {
+    metrics.close();
+  }
 }
 
 function build(props: Partial<GatewayMonitoringProps> = {}): GatewayMonitoring {
@@ -82,24 +69,38 @@ describe("GatewayMonitoring", () => {
     expect(expr("AiGatewayCircuitBreakerOpen")).toMatch(/== 2$/);
   });
 
-  it("uses only metric names the gateway's registry declares", () => {
-    const declared = declaredMetricNames();
-    const histogramSeries = (name: string) => name.replace(/_(bucket|sum|count)$/, "");
+  it("uses only series and labels the gateway's registry declares", async () => {
+    const declared = await gatewaySeries();
+    expect(declared.get(`${METRIC.requestDuration}_bucket`)).toContain("le");
+    expect(declared.has(PROCESS_METRIC.residentMemory)).toBe(true);
+    // The latency validation's bound is the one the real histogram uses.
+    expect(durationBounds()).toEqual([...DURATION_BUCKETS_SECONDS]);
     for (const rule of monitoring.alerts) {
-      const series = seriesIn(rule.expr);
-      expect(series.length, rule.alert).toBeGreaterThan(0);
-      for (const name of series) {
-        expect(declared.has(name) || declared.has(histogramSeries(name)), `${rule.alert}: ${name}`).toBe(
-          true,
-        );
-      }
+      expect(undeclaredUses(rule.expr, declared), rule.alert).toEqual([]);
     }
   });
 
-  it("the metric-name check catches a name the registry does not declare", () => {
-    expect(seriesIn('sum(rate(ai_gateway_made_up_total{job="x"}[5m])) by (provider) > 0.5')).toEqual([
-      "ai_gateway_made_up_total",
+  it("the check reports a metric, a histogram suffix and labels the registry does not declare", async () => {
+    const declared = await gatewaySeries();
+    expect(
+      undeclaredUses(
+        'sum by (tenant) (rate(ai_gateway_made_up_total{job="x"}[5m])) / sum(rate(ai_gateway_requests_total{code=~"5.."}[5m])) > 0.5 and histogram_quantile(0.9, sum by (le) (rate(ai_gateway_tokens_total_bucket[5m]))) > 1',
+        declared,
+      ),
+    ).toEqual([
+      "ai_gateway_made_up_total is not declared",
+      "ai_gateway_requests_total has no label code (matcher)",
+      "ai_gateway_tokens_total_bucket is not declared",
     ]);
+    expect(undeclaredUses("max by (model) (ai_gateway_circuit_state) == 2", declared)).toEqual([
+      "ai_gateway_circuit_state has no label model (grouping)",
+    ]);
+    expect(undeclaredUses("sum(rate(ai_gateway_fallbacks_total[5m])) by (provider) > 0", declared)).toEqual([
+      "ai_gateway_fallbacks_total has no label provider (grouping)",
+    ]);
+    expect(() =>
+      undeclaredUses("predict_linear(ai_gateway_budget_spent_usd[1h], 3600) > 1", declared),
+    ).toThrow("unknown PromQL function predict_linear");
   });
 
   it("synthesizes a ServiceMonitor and a PrometheusRule with runbook annotations", () => {
@@ -159,6 +160,13 @@ describe("GatewayMonitoring", () => {
     expect(() => build({ latencySeconds: 0 })).toThrow(
       "GatewayMonitoring: latencySeconds (0) must be above 0",
     );
+  });
+
+  it("fails when the latency threshold is at or above the largest duration bucket", () => {
+    expect(() => build({ latencySeconds: 120 })).toThrow(
+      "GatewayMonitoring: latencySeconds (120) must be below 120, the largest bucket of ai_gateway_request_duration_seconds; a p95 past it cannot be measured",
+    );
+    expect(build({ latencySeconds: 60 }).alerts[1]?.expr).toMatch(/ > 60$/);
   });
 
   it("fails when the scrape interval is too short", () => {
