@@ -78,6 +78,13 @@ export class Budget {
   constructor(private readonly options: BudgetOptions) {
     this.metrics = options.metrics ?? noopMetrics;
     this.clock = options.clock ?? { now: () => Date.now() };
+    // Read at scrape time: the day rolls over at 00:00 UTC whether or not this pod records spend.
+    this.metrics.gaugeFrom?.(METRIC.budgetSpent, () => this.spentUsd());
+  }
+
+  /** Today's (UTC, by the injected clock) spend in USD, as the budget gauge exports it. */
+  async spentUsd(): Promise<number> {
+    return Number(await this.spentPico()) / Number(PICO_PER_USD);
   }
 
   /** Subscribes to `onCost`; returns the unsubscribe function. */

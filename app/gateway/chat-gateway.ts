@@ -233,7 +233,10 @@ export class ChatGateway {
       const served = await this.serve(request, ctx, false, (adapter, target, signal, apiKey) =>
         adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
       );
-      if (served instanceof AllTargetsFailed) return this.degradedCompletion(request, ctx, served);
+      if (served instanceof AllTargetsFailed) {
+        this.emitDegraded(ctx, served, false);
+        return this.degradedCompletion(request, ctx, served);
+      }
       const result: CompletionResult = {
         response: served.value.completion,
         usage: served.value.usage,
@@ -264,7 +267,10 @@ export class ChatGateway {
         const first = await iterator.next();
         return { upstream, iterator, first };
       });
-      if (served instanceof AllTargetsFailed) return this.degradedStream(request, ctx, served);
+      if (served instanceof AllTargetsFailed) {
+        this.emitDegraded(ctx, served, true);
+        return this.degradedStream(request, ctx, served);
+      }
       const outcome = this.outcome(served);
       const { upstream, iterator, first } = served.value;
       const usage = (): Usage => upstream.usage() ?? { inputTokens: 0, outputTokens: 0 };
@@ -652,6 +658,19 @@ export class ChatGateway {
       if (includeUsage) yield { ...base, choices: [], usage: toOpenAIUsage(completion.usage) };
     }
     return { ...this.degradedOutcome(error), chunks: chunks(), usage: () => completion.usage };
+  }
+
+  // A degraded reply is a 200 to the client but a failure to operators: its own hook, so
+  // metrics count it (the error-rate alert includes it) while the ledger and limits ignore it.
+  private emitDegraded(ctx: ChatContext, error: AllTargetsFailed, stream: boolean): void {
+    this.events.emit("onDegraded", {
+      ...this.who(ctx),
+      provider: error.target.provider,
+      model: error.target.model,
+      stream,
+      attempts: error.attempts,
+      durationMs: this.clock.now() - ctx.startedAt,
+    });
   }
 
   private degradedOutcome(error: AllTargetsFailed): ChatOutcome {

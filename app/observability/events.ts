@@ -45,6 +45,23 @@ export interface ErrorEvent {
   readonly durationMs: number;
 }
 
+/**
+ * Every target failed and, with `AI_DEGRADED_REPLY=true`, the client got the
+ * apology as a 200 with `x-ai-degraded: true` instead of a 502/504. Not an
+ * `onResponse`: nothing was served, priced or charged.
+ */
+export interface DegradedEvent {
+  readonly requestId: string;
+  readonly tenant: string;
+  /** The first target, which did not answer. */
+  readonly provider: ProviderName;
+  readonly model: string;
+  readonly stream: boolean;
+  readonly attempts: number;
+  /** Wall time from arrival to the decision to apologize. */
+  readonly durationMs: number;
+}
+
 /** An upstream attempt failed and will be retried. */
 export interface RetryEvent {
   readonly requestId: string;
@@ -88,6 +105,7 @@ export interface GatewayEventMap {
   onRequest: RequestEvent;
   onResponse: ResponseEvent;
   onError: ErrorEvent;
+  onDegraded: DegradedEvent;
   onRetry: RetryEvent;
   onFallback: FallbackEvent;
   onCircuitChange: CircuitChangeEvent;

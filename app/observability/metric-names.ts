@@ -8,6 +8,12 @@
 export const METRIC = {
   /** counter {provider, model, status, cache}: chat requests answered. */
   requests: "ai_gateway_requests_total",
+  /**
+   * counter {provider}: degraded replies (AI_DEGRADED_REPLY): every target failed and the client
+   * got the apology as a 200, also counted in `requests` as `provider="none", status="200"`.
+   * `provider` is the first target, which failed. The error-rate alert counts these as errors.
+   */
+  degradedReplies: "ai_gateway_degraded_replies_total",
   /** histogram seconds {provider, model, stream}: arrival to last byte. */
   requestDuration: "ai_gateway_request_duration_seconds",
   /** histogram seconds {provider, model}: time waiting on upstreams. */
@@ -36,7 +42,7 @@ export const METRIC = {
   cacheMisses: "ai_gateway_cache_misses_total",
   /** counter {store, operation}: cache operations that failed (Redis down). */
   cacheErrors: "ai_gateway_cache_errors_total",
-  /** gauge: USD spent today (UTC). */
+  /** gauge: USD spent today (UTC), read from the budget at scrape time (so it drops to 0 at midnight). */
   budgetSpent: "ai_gateway_budget_spent_usd",
   /** gauge: the daily budget in USD. */
   budgetLimit: "ai_gateway_budget_limit_usd",

@@ -11,6 +11,12 @@ export interface MetricsSink {
   inc(name: string, labels?: MetricLabels, value?: number): void;
   /** Sets a gauge. */
   set(name: string, value: number, labels?: MetricLabels): void;
+  /**
+   * Reads an unlabelled gauge from `source` at every scrape (only gauges the
+   * registry gives a scrape hook: `METRIC.budgetSpent`); a source that throws
+   * leaves the last value. Optional: sinks that cannot scrape ignore it.
+   */
+  gaugeFrom?(name: string, source: () => number | Promise<number>): void;
 }
 
 /** Records nothing; the default until a registry is wired in. */

@@ -52,6 +52,7 @@ export interface Metrics {
    */
   inc(name: string, labels?: Readonly<Record<string, string>>, value?: number): void;
   set(name: string, value: number, labels?: Readonly<Record<string, string>>): void;
+  gaugeFrom(name: string, source: () => number | Promise<number>): void;
   /** Unsubscribes from the events. */
   close(): void;
 }
@@ -95,6 +96,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     name: METRIC.requests,
     help: "Chat requests answered, by provider, model, HTTP status and cache result",
     labelNames: ["provider", "model", "status", "cache"],
+    registers,
+  });
+  const degradedReplies = new Counter({
+    name: METRIC.degradedReplies,
+    help: "Degraded replies: every target failed and the client got the apology as a 200, by first target",
+    labelNames: ["provider"],
     registers,
   });
   const requestDuration = new Histogram({
@@ -184,10 +191,23 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["store", "operation"],
     registers,
   });
+  // Scrape-time sources of gauges (by METRIC name), so a value tied to the clock
+  // (today's spend) is current even when nothing recorded since midnight.
+  const gaugeSources = new Map<string, () => number | Promise<number>>();
   const budgetSpent = new Gauge({
     name: METRIC.budgetSpent,
     help: "USD spent today (UTC)",
     registers,
+    async collect() {
+      const source = gaugeSources.get(METRIC.budgetSpent);
+      if (!source) return;
+      try {
+        const value = await source();
+        if (Number.isFinite(value)) this.set(value);
+      } catch {
+        // The budget's store is unreachable; keep the last value rather than failing the scrape.
+      }
+    },
   });
   const budgetLimit = new Gauge({ name: METRIC.budgetLimit, help: "The daily budget in USD", registers });
   const budgetAlerts = new Counter({
@@ -268,6 +288,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (event.provider && event.status >= 500)
         upstreamErrors.inc({ provider: labels.provider, type: event.type });
     }),
+    events.on("onDegraded", (event) => {
+      // The client got a 200 from no provider (`x-ai-provider: none`), as the requests counter says;
+      // the degraded counter names the first target so the error-rate alert and dashboards can tell.
+      const labels = { provider: "none", model: model(event.model) };
+      requests.inc({ ...labels, status: "200", cache: "none" });
+      requestDuration.observe({ ...labels, stream: String(event.stream) }, event.durationMs / 1000);
+      degradedReplies.inc({ provider: provider(event.provider) });
+    }),
     events.on("onRetry", (event) => {
       retries.inc({ provider: provider(event.provider), reason: event.reason });
       upstreamErrors.inc({ provider: provider(event.provider), type: event.reason });
@@ -307,6 +335,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     set: (name, value, labels) => {
       const metric = registry.getSingleMetric(name);
       if (metric instanceof Gauge) metric.set(bounded(labels), value);
+    },
+    gaugeFrom: (name, source) => {
+      if (name === METRIC.budgetSpent) gaugeSources.set(name, source);
     },
     render: () => registry.metrics(),
     cacheLookup: (store, hit) => (hit ? cacheHits : cacheMisses).inc({ store }),

@@ -35,7 +35,10 @@ export interface GatewayMonitoringProps {
   readonly prometheusOperatorEnabled?: boolean;
   /** @default 30 */
   readonly scrapeIntervalSeconds?: number;
-  /** Error-rate threshold, percent of requests answered 5xx (the guide: 5). @default 5 */
+  /**
+   * Error-rate threshold, percent of requests answered 5xx or with a degraded 200 apology
+   * (`AI_DEGRADED_REPLY`) (the guide: 5). @default 5
+   */
   readonly errorRatePercent?: number;
   /**
    * p95 latency threshold in seconds (the guide: 10); below the duration histogram's largest bucket
@@ -116,10 +119,12 @@ export class GatewayMonitoring extends Construct {
     this.alerts = [
       {
         alert: "AiGatewayHighErrorRate",
-        expr: `${rate(METRIC.requests, 'status=~"5.."')} / clamp_min(${rate(METRIC.requests)}, 1e-9) > ${this.errorRatePercent / 100}`,
+        // Degraded replies are 200s to the client but failures all the same. `or vector(0)`: a
+        // counter with labels has no series until first counted, and `x + nothing` is nothing.
+        expr: `((${rate(METRIC.requests, 'status=~"5.."')} or vector(0)) + (${rate(METRIC.degradedReplies)} or vector(0))) / clamp_min(${rate(METRIC.requests)}, 1e-9) > ${this.errorRatePercent / 100}`,
         for: "5m",
         severity: "critical",
-        summary: `More than ${this.errorRatePercent}% of chat requests fail with 5xx`,
+        summary: `More than ${this.errorRatePercent}% of chat requests fail (5xx or degraded reply)`,
         runbook: "high-error-rate",
       },
       {

@@ -66,6 +66,7 @@ const FUNCTIONS = new Set([
   "max_over_time",
   "min_over_time",
   "avg_over_time",
+  "vector",
 ]);
 const KEYWORDS = new Set(["and", "or", "unless", "bool", "offset"]);
 const GROUPINGS = new Set(["by", "without", "on", "ignoring"]);

@@ -52,7 +52,7 @@ describe("GatewayMonitoring against a running gateway", () => {
     h = undefined;
   });
 
-  it("a failover, an open breaker and a 502 produce every series and label value the alerts read", async () => {
+  it("a failover, an open breaker, a 502 and a degraded reply produce every series and label value the alerts read", async () => {
     const stack = new TerraformStack(Testing.app(), "test");
     const gateway = new AiGatewayService(stack, "Gateway", {
       image: "ghcr.io/acme/ai-gateway:1.0.0",
@@ -69,6 +69,13 @@ describe("GatewayMonitoring against a running gateway", () => {
     const failure = await h.client.chat.completions.create(ask).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(APIError);
     expect((failure as APIError).status).toBe(502);
+    // 3: the operator turns degraded replies on (a config reload); every target fails again and the
+    // client gets the apology as a 200, which the error-rate alert must still count as a failure.
+    h.deps.config.set({ ...h.deps.config.get(), degradedReply: true });
+    h.fakes.claude.script({ kind: "error", status: 500 });
+    const degraded = await h.client.chat.completions.create(ask).withResponse();
+    expect(degraded.response.status).toBe(200);
+    expect(degraded.response.headers.get("x-ai-degraded")).toBe("true");
 
     const response = await fetch(`${h.url}/metrics`);
     expect(response.status).toBe(200);
@@ -90,12 +97,24 @@ describe("GatewayMonitoring against a running gateway", () => {
         .reduce((sum, s) => sum + s.value, 0);
     expect(value(METRIC.requests, { status: "502" })).toBe(1);
     expect(value(METRIC.requests, { status: "200", provider: "claude" })).toBe(1);
+    // The degraded reply: a 200 nobody served, and one degraded reply naming the first target.
+    expect(value(METRIC.requests, { status: "200", provider: "none", cache: "none" })).toBe(1);
+    expect(value(METRIC.degradedReplies, {})).toBe(1);
+    expect(value(METRIC.degradedReplies, { provider: "openai" })).toBe(1);
+    // What the error-rate alert computes: (5xx + degraded) / all = 2 of 3 requests failed.
+    const all = value(METRIC.requests, {});
+    const failed =
+      samples
+        .filter((s) => s.name === METRIC.requests && /^5\d\d$/.test(s.labels["status"] ?? ""))
+        .reduce((sum, s) => sum + s.value, 0) + value(METRIC.degradedReplies, {});
+    expect(all).toBe(3);
+    expect(failed / all).toBeCloseTo(2 / 3);
     expect(value(METRIC.circuitState, { provider: "openai" })).toBe(2);
-    // The 500 fails over, and so does the second request the open breaker turns away from openai.
-    expect(value(METRIC.fallbacks, { from: "openai", to: "claude" })).toBe(2);
-    expect(value(METRIC.fallbacks, { from: "openai", to: "claude", reason: "circuit_open" })).toBe(1);
+    // The 500 fails over, and so do the two requests the open breaker turns away from openai.
+    expect(value(METRIC.fallbacks, { from: "openai", to: "claude" })).toBe(3);
+    expect(value(METRIC.fallbacks, { from: "openai", to: "claude", reason: "circuit_open" })).toBe(2);
     expect(value(METRIC.tokens, { provider: "claude" })).toBeGreaterThan(0);
-    expect(value(`${METRIC.requestDuration}_count`, {})).toBe(2);
+    expect(value(`${METRIC.requestDuration}_count`, {})).toBe(3);
     expect(value(METRIC.budgetLimit, {})).toBeGreaterThan(0);
   });
 });

@@ -63,6 +63,10 @@ describe("GatewayMonitoring", () => {
     ]);
     const expr = (name: string) => monitoring.alerts.find((rule) => rule.alert === name)?.expr;
     expect(expr("AiGatewayHighErrorRate")).toMatch(/status=~"5\.\."/);
+    // Degraded 200 replies count as errors; each term survives the other having no series yet.
+    expect(expr("AiGatewayHighErrorRate")).toMatch(
+      /^\(\(sum\(rate\(ai_gateway_requests_total\{[^}]*status=~"5\.\."\}\[5m\]\)\) or vector\(0\)\) \+ \(sum\(rate\(ai_gateway_degraded_replies_total\{[^}]*\}\[5m\]\)\) or vector\(0\)\)\) \/ clamp_min\(sum\(rate\(ai_gateway_requests_total\{/,
+    );
     expect(expr("AiGatewayHighErrorRate")).toMatch(/> 0\.05$/);
     expect(expr("AiGatewayHighLatency")).toMatch(/^histogram_quantile\(0\.95, .*\) > 10$/);
     expect(expr("AiGatewayHighMemory")).toMatch(/\/ 2147483648 > 0\.8$/);
