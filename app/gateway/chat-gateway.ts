@@ -437,7 +437,7 @@ export class ChatGateway {
               return await call(adapter, target, signal, apiKey);
             } catch (error) {
               if (ctx.signal.aborted) throw ctx.signal.reason;
-              throw this.attemptFailed(provider, apiKey, error);
+              throw this.attemptFailed(ctx, provider, apiKey, error);
             } finally {
               upstreamMs += performance.now() - started;
             }
@@ -465,7 +465,12 @@ export class ChatGateway {
   }
 
   // Classifies a failed attempt, rotates the key on 401/429 and raises the auth alert.
-  private attemptFailed(provider: ProviderName, apiKey: string | undefined, error: unknown): ProviderError {
+  private attemptFailed(
+    ctx: ChatContext,
+    provider: ProviderName,
+    apiKey: string | undefined,
+    error: unknown,
+  ): ProviderError {
     let failure: ProviderError;
     if (error instanceof ProviderError) failure = error;
     else {
@@ -476,6 +481,17 @@ export class ChatGateway {
     if (failure instanceof AuthenticationError || failure instanceof RateLimitError) {
       const position = this.keys.describe(provider);
       const rotated = this.keys.rotate(provider, apiKey);
+      const now = this.keys.describe(provider);
+      // Only the failure that actually moved the pool reports a rotation (concurrent 401s rotate once).
+      if (now.key !== position.key) {
+        this.events.emit("onKeyRotation", {
+          requestId: ctx.requestId,
+          provider,
+          reason: failure instanceof AuthenticationError ? "authentication" : "rate_limit",
+          key: now.key,
+          of: now.of,
+        });
+      }
       if (failure instanceof AuthenticationError) {
         this.alert({
           source: "auth",

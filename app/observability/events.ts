@@ -83,6 +83,17 @@ export interface CostEvent {
   readonly unpriced: boolean;
 }
 
+/** A provider's key pool moved to its next key after the key in use was refused (401/403 or 429). */
+export interface KeyRotationEvent {
+  readonly requestId: string;
+  readonly provider: ProviderName;
+  /** Why the key was given up on. */
+  readonly reason: "authentication" | "rate_limit";
+  /** Position (1-based) of the key now in use and the pool size; never the key itself. */
+  readonly key: number;
+  readonly of: number;
+}
+
 /** Every gateway event, by hook name. */
 export interface GatewayEventMap {
   onRequest: RequestEvent;
@@ -92,6 +103,7 @@ export interface GatewayEventMap {
   onFallback: FallbackEvent;
   onCircuitChange: CircuitChangeEvent;
   onCost: CostEvent;
+  onKeyRotation: KeyRotationEvent;
 }
 
 /** A subscriber to one hook. */

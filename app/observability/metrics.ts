@@ -268,6 +268,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
       if (event.provider && event.status >= 500)
         upstreamErrors.inc({ provider: labels.provider, type: event.type });
     }),
+    events.on("onKeyRotation", (event) => keyRotations.inc({ provider: provider(event.provider) })),
     events.on("onRetry", (event) => {
       retries.inc({ provider: provider(event.provider), reason: event.reason });
       upstreamErrors.inc({ provider: provider(event.provider), type: event.reason });
