@@ -94,6 +94,21 @@ export interface KeyRotationEvent {
   readonly of: number;
 }
 
+/**
+ * One upstream attempt failed: every failed attempt, whether it is then
+ * retried, failed over, or ends the request, and a stream that dies after its
+ * first chunk. Not emitted for targets skipped by an open circuit (no attempt)
+ * nor when the client hung up.
+ */
+export interface UpstreamErrorEvent {
+  readonly requestId: string;
+  readonly provider: ProviderName;
+  readonly model: string;
+  readonly type: UpstreamFailureKind;
+  /** The upstream HTTP status, when there was one. */
+  readonly status?: number;
+}
+
 /** Every gateway event, by hook name. */
 export interface GatewayEventMap {
   onRequest: RequestEvent;
@@ -104,6 +119,7 @@ export interface GatewayEventMap {
   onCircuitChange: CircuitChangeEvent;
   onCost: CostEvent;
   onKeyRotation: KeyRotationEvent;
+  onUpstreamError: UpstreamErrorEvent;
 }
 
 /** A subscriber to one hook. */

@@ -157,6 +157,42 @@ describe("metrics fed by a real gateway", () => {
   });
 });
 
+describe("upstream error counting", () => {
+  let h: GatewayHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+  const ask = { model: "gpt-4o", messages: [{ role: "user" as const, content: "hi" }] };
+
+  it("counts the only failed attempt of a request with no retry and no fallback", async () => {
+    h = await startHarness();
+    const metrics = createMetrics({ events: h.deps.events, config: h.deps.config, processMetrics: false });
+    h.fakes.openai.script({ kind: "error", status: 500 });
+    await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
+    const text = await metrics.render();
+    expect(sample(text, METRIC.upstreamErrors, { provider: "openai", type: "upstream" })).toBe(1);
+    expect(
+      sample(text, METRIC.requests, { provider: "openai", model: "gpt-4o", status: "502", cache: "none" }),
+    ).toBe(1);
+    expect(text).not.toContain('provider="none"');
+    metrics.close();
+  });
+
+  it("counts every failed attempt once with its provider across retries and failover", async () => {
+    h = await startHarness({ env: { AI_MAX_RETRIES: "1", AI_FALLBACK_PROVIDERS: "claude" } });
+    const metrics = createMetrics({ events: h.deps.events, config: h.deps.config, processMetrics: false });
+    h.fakes.openai.script({ kind: "error", status: 500 }, { kind: "error", status: 503 });
+    h.fakes.claude.script({ kind: "error", status: 401 });
+    await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
+    const text = await metrics.render();
+    expect(sample(text, METRIC.upstreamErrors, { provider: "openai", type: "upstream" })).toBe(2);
+    expect(sample(text, METRIC.upstreamErrors, { provider: "claude", type: "authentication" })).toBe(1);
+    expect(text).not.toContain('provider="none"');
+    metrics.close();
+  });
+});
+
 describe("metrics sink by name", () => {
   it("records counters and gauges by METRIC name with bounded labels, ignoring unknown names", async () => {
     const deps = testDeps({ AI_PROVIDER: "openai", AI_MODEL: "gpt-4o" });
