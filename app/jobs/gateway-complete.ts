@@ -3,6 +3,7 @@ import { parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import type { ChatGateway } from "../gateway/chat-gateway";
 import type { ListModels, ProviderState, ProviderStatesSource } from "../observability/health";
+import { checkPromptLimits, limitsOf } from "../security/limits";
 import type { Clock } from "../server";
 import type { CompleteFn } from "./types";
 
@@ -19,7 +20,9 @@ export function gatewayComplete(
   budget?: Budget,
 ): CompleteFn {
   return async (body, ctx) => {
-    const request = parseChatRequest(body, config.get().file.limits);
+    const request = parseChatRequest(body);
+    // The same check as at submit, with the limits in force now (a reload may have lowered them).
+    checkPromptLimits(request.messages, limitsOf(config.get()));
     // The same refusal as chat once today's budget is spent (AI_BUDGET_ENFORCE); jobs and batch skip the cache.
     await budget?.check();
     const result = await gateway.complete(request, {
