@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Metrics } from "../observability/metrics";
+import { type CallbackLookup, callbackAllowList, callbackRefusal } from "../security/callback-guard";
 import { type CompleteFn, type JobOutcome, type JobSubmission, type JobView, toJobError } from "./types";
 
 /** What running a job needs, shared by both queues. */
@@ -11,7 +12,17 @@ export interface JobRunnerOptions {
   readonly fetch?: typeof fetch;
   /** How long a callback POST may take. @default 10_000 */
   readonly callbackTimeoutMs?: number;
+  /**
+   * Internal hosts callbacks may reach (`AI_CALLBACK_ALLOW_HOSTS`); any other
+   * callback resolving to a loopback, private, link-local or unique-local
+   * address is not sent. @default [] (none)
+   */
+  readonly callbackAllowHosts?: readonly string[];
+  /** Resolves callback hosts. @default DNS */
+  readonly callbackLookup?: CallbackLookup;
 }
+
+const NONE: readonly string[] = [];
 
 /** The view of a finished job. */
 export function finishedView(id: string, outcome: JobOutcome): JobView {
@@ -42,6 +53,16 @@ export async function runJob(options: JobRunnerOptions, id: string, job: JobSubm
 
 async function postCallback(options: JobRunnerOptions, url: string, view: JobView): Promise<void> {
   const fetchImpl = options.fetch ?? fetch;
+  // Checked again at delivery: the host's DNS may have changed since submit.
+  const refusal = await callbackRefusal(
+    url,
+    callbackAllowList(options.callbackAllowHosts ?? NONE),
+    options.callbackLookup,
+  );
+  if (refusal) {
+    options.logger.warn({ jobId: view.id, reason: refusal }, "job callback not sent");
+    return;
+  }
   try {
     const response = await fetchImpl(url, {
       method: "POST",
