@@ -50,7 +50,12 @@ export function resolveOps(deps: AppDeps): ResolvedOps {
   }
   const lifecycle = ops.lifecycle ?? new Lifecycle();
   const clock = deps.clock ?? { now: () => Date.now() };
-  const complete = ops.complete ?? gatewayComplete(deps.gateway, deps.config, clock, deps.budget);
+  const complete =
+    ops.complete ??
+    gatewayComplete(deps.gateway, deps.config, clock, deps.budget, {
+      cache: deps.cache,
+      events: deps.events,
+    });
   const jobs =
     ops.jobs ??
     new MemoryJobQueue({
