@@ -1,5 +1,7 @@
+import { lookup as dnsLookupCallback, type LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
-import { BlockList, isIP } from "node:net";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+import { Agent } from "undici";
 
 /** Resolves a host name to every address it has (injected by tests). */
 export type CallbackLookup = (hostname: string) => Promise<readonly string[]>;
@@ -91,6 +93,10 @@ export function callbackAllowList(entries: readonly string[]): CallbackAllowList
   return list;
 }
 
+function rangeName(range: InternalRange): string {
+  return `${range === "unspecified" ? "an" : "a"} ${range} address`;
+}
+
 /** The internal range an address falls in, if any. */
 export function internalRange(address: string): InternalRange | undefined {
   const plain = unmapped(address);
@@ -129,9 +135,62 @@ export async function callbackRefusal(
     if (allow.addresses.check(plain, family(plain))) continue;
     const range = internalRange(plain);
     if (range === undefined) continue;
-    const kind = `${range === "unspecified" ? "an" : "a"} ${range} address`;
+    const kind = rangeName(range);
     const where = literal ? `is ${kind}` : `resolves to ${address}, ${kind}`;
     return `callbackUrl host ${host} ${where}; allow it with AI_CALLBACK_ALLOW_HOSTS`;
   }
   return undefined;
+}
+
+/** Whether an address may be connected to: allowed explicitly, or not internal. */
+function permitted(address: string, allow: CallbackAllowList): boolean {
+  const plain = unmapped(address);
+  return allow.addresses.check(plain, family(plain)) || internalRange(plain) === undefined;
+}
+
+/**
+ * A DNS lookup for the callback connection itself that refuses internal
+ * addresses, so a host that passed the check and then re-resolves to an
+ * internal address (DNS rebinding) is never connected to. Allowlisted host
+ * names resolve freely.
+ */
+export function guardedLookup(allow: CallbackAllowList): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookupCallback(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, "", 0);
+      const host = hostname.toLowerCase().replace(/\.$/, "");
+      const refused = allow.hosts.has(host)
+        ? undefined
+        : addresses.find((entry) => !permitted(entry.address, allow));
+      if (refused || addresses.length === 0) {
+        const refusal: NodeJS.ErrnoException = new Error(
+          refused
+            ? `callbackUrl host ${host} resolves to ${refused.address}, ${rangeName(internalRange(refused.address)!)}; allow it with AI_CALLBACK_ALLOW_HOSTS`
+            : `callbackUrl host ${host} does not resolve`,
+        );
+        refusal.code = "ECALLBACKREFUSED";
+        return callback(refusal, "", 0);
+      }
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0]!;
+      callback(null, first.address, first.family);
+    });
+  };
+}
+
+const dispatchers = new WeakMap<CallbackAllowList, Agent>();
+
+/** The connection pool callbacks are sent through: its lookup refuses internal addresses (memoized per allowlist). */
+export function callbackDispatcher(allow: CallbackAllowList): Agent {
+  let agent = dispatchers.get(allow);
+  if (!agent) {
+    agent = new Agent({
+      connect: { lookup: guardedLookup(allow) },
+      // Callbacks are rare: do not hold sockets open to the hosts.
+      keepAliveTimeout: 1_000,
+      keepAliveMaxTimeout: 1_000,
+    });
+    dispatchers.set(allow, agent);
+  }
+  return agent;
 }

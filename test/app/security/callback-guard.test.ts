@@ -1,3 +1,6 @@
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../../app/config/load-config";
 import { runJob } from "../../../app/jobs/run-job";
@@ -110,5 +113,38 @@ describe("job callback SSRF guard", () => {
     expect(fetchSpy).toHaveBeenCalledTimes(1);
     await runJob({ ...options, callbackAllowHosts: ["127.0.0.1"] }, "job-allowed", job);
     expect(fetchSpy).toHaveBeenCalledTimes(2);
+  });
+
+  it("refuses the connection itself when the host re-resolves to an internal address after the check (DNS rebinding)", async () => {
+    const received: string[] = [];
+    const hook = createServer((req, res) => {
+      received.push(String(req.url));
+      res.end();
+    });
+    hook.listen(0, "127.0.0.1");
+    await once(hook, "listening");
+    try {
+      const deps = testDeps();
+      const callbackUrl = `http://localhost:${(hook.address() as AddressInfo).port}/hook`;
+      const job = { request: { model: "m", messages: [] }, tenant: "t", callbackUrl };
+      const options = {
+        complete: async () => ({ object: "chat.completion" }),
+        logger: deps.logger,
+        // The check sees a public address; the connection's own lookup then finds loopback.
+        callbackLookup: resolvesTo("93.184.216.34"),
+      };
+      await runJob(options, "job-rebind", job);
+      expect(received).toEqual([]);
+      const failed = deps.logs.records().find((record) => record["msg"] === "job callback failed");
+      expect((failed?.["err"] as { cause?: string } | undefined)?.cause).toMatch(
+        /^callbackUrl host localhost resolves to (127\.0\.0\.1|::1), a loopback address; allow it with AI_CALLBACK_ALLOW_HOSTS$/,
+      );
+
+      await runJob({ ...options, callbackAllowHosts: ["localhost"] }, "job-allowed", job);
+      expect(received).toEqual(["/hook"]);
+    } finally {
+      hook.closeAllConnections();
+      hook.close();
+    }
   });
 });
