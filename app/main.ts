@@ -80,7 +80,7 @@ export async function buildDeps(
     events,
     clock: systemClock,
     metrics,
-    ...gatewayOps(gateway, store, systemClock, budget.budget),
+    ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);
   hooks.push(

@@ -140,7 +140,13 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
 
   let jobs: JobQueue | undefined;
   if (options.complete) {
-    const runner = { complete: options.complete, logger, metrics, clock };
+    const runner = {
+      complete: options.complete,
+      logger,
+      metrics,
+      clock,
+      callbackAllowHosts: config.callbackAllowHosts,
+    };
     jobs = config.redisUrl
       ? new BullJobQueue({ ...runner, redisUrl: config.redisUrl })
       : new MemoryJobQueue(runner);

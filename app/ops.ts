@@ -50,8 +50,21 @@ export function resolveOps(deps: AppDeps): ResolvedOps {
   }
   const lifecycle = ops.lifecycle ?? new Lifecycle();
   const clock = deps.clock ?? { now: () => Date.now() };
-  const complete = ops.complete ?? gatewayComplete(deps.gateway, deps.config, clock, deps.budget);
-  const jobs = ops.jobs ?? new MemoryJobQueue({ complete, logger: deps.logger, metrics, clock });
+  const complete =
+    ops.complete ??
+    gatewayComplete(deps.gateway, deps.config, clock, deps.budget, {
+      cache: deps.cache,
+      events: deps.events,
+    });
+  const jobs =
+    ops.jobs ??
+    new MemoryJobQueue({
+      complete,
+      logger: deps.logger,
+      metrics,
+      clock,
+      callbackAllowHosts: deps.config.get().callbackAllowHosts,
+    });
   // Injected health options are used as given; by default providers come from the gateway.
   const health: HealthRouteOptions = ops.health
     ? { clock, ...ops.health, lifecycle }

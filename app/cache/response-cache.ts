@@ -95,13 +95,12 @@ export class ResponseCache {
       if (directives.write && result.entry) await this.set(key, result.entry, directives.ttlSeconds);
       return { outcome: "bypass", produced: result.value, shared: false };
     }
-    const cached = await this.get(key);
-    if (cached) return { outcome: "hit", cached, shared: false };
-    await options.onMiss?.();
-
-    // Wait for an identical request in flight; its answer serves this one too.
-    // Its failure is this request's failure (one upstream call, one error);
-    // an answer it could not cache sends this request upstream itself.
+    // Wait for an identical request in flight (looking up or producing); its
+    // answer serves this one too. Its failure is this request's failure (one
+    // upstream call, one error); an answer it could not cache sends this
+    // request on itself. The flight is registered before the lookup, so a
+    // lookup that misses while the first answer is being stored cannot start
+    // a second upstream call.
     for (let flight = this.flights.get(key); flight; flight = this.flights.get(key)) {
       const entry = await flight;
       if (entry) return { outcome: "miss", cached: entry, shared: true };
@@ -118,6 +117,12 @@ export class ResponseCache {
     flight.catch(() => {});
     this.flights.set(key, flight);
     try {
+      const cached = await this.get(key);
+      if (cached) {
+        settle.resolve(cached);
+        return { outcome: "hit", cached, shared: false };
+      }
+      await options.onMiss?.();
       const result = await produce();
       if (directives.write && result.entry) await this.set(key, result.entry, directives.ttlSeconds);
       settle.resolve(directives.write ? result.entry : undefined);

@@ -87,6 +87,49 @@ export async function serveChat(
   if (resolved.cached) replay(res, request, ctx, resolved.cached, options, send);
 }
 
+/**
+ * The same path for jobs and batch items, without HTTP: cache lookup under the
+ * configured defaults (no client directives), budget check on a miss, then
+ * `gateway.complete` under single-flight, so identical items share one
+ * upstream call and a hit is reported as a zero-cost cache hit. Answers the
+ * OpenAI completion body.
+ */
+export async function completeCached(
+  request: ChatRequest,
+  ctx: ChatContext,
+  options: ServeChatOptions,
+): Promise<ChatCompletion> {
+  const budgetCheck = async () => {
+    await options.budget?.check();
+  };
+  const produce = async () => {
+    const result = await options.gateway.complete(request, ctx);
+    return { value: result.response, entry: result.degraded ? undefined : entryOf(result, result.response) };
+  };
+  const config = options.config.get();
+  if (!options.cache || !config.cachingEnabled) {
+    await budgetCheck();
+    return (await produce()).value;
+  }
+  const directives = cacheDirectives({}, { enabled: true, defaultTtlSeconds: config.cacheTtlSeconds });
+  const target = cacheTarget(request.model, config);
+  const key = cacheKey({
+    tenant: ctx.tenant,
+    provider: target.provider,
+    model: target.model,
+    request: request as unknown as Record<string, unknown>,
+  });
+  const resolved = await options.cache.resolve(key, directives, produce, {
+    onMiss: budgetCheck,
+    shareError: () => !ctx.signal.aborted,
+  });
+  if (resolved.cached) {
+    reportHit(request, ctx, resolved.cached, options);
+    return resolved.cached.completion as unknown as ChatCompletion;
+  }
+  return resolved.produced!;
+}
+
 /** Calls the gateway and sends its answer; returns the entry to cache, if the answer may be cached. */
 async function callGateway(
   res: Response,
@@ -140,14 +183,6 @@ function replay(
   options: ServeChatOptions,
   send: ChatSenders,
 ): void {
-  const usage = fromOpenAIUsage(entry.completion.usage);
-  options.events?.emit("onRequest", {
-    requestId: ctx.requestId,
-    tenant: ctx.tenant,
-    model: request.model,
-    stream: request.stream === true,
-    startedAt: ctx.startedAt,
-  });
   res.setHeader("x-ai-provider", entry.provider);
   res.setHeader(CACHE_STATUS_HEADER, "hit");
   res.setHeader("x-ai-attempts", "0");
@@ -162,6 +197,24 @@ function replay(
   } else {
     send.json(res, entry.completion);
   }
+  reportHit(request, ctx, entry, options);
+}
+
+/** Reports a cache hit through the hooks: metrics count it, the ledger records it at zero cost. */
+function reportHit(
+  request: ChatRequest,
+  ctx: ChatContext,
+  entry: CachedResponse,
+  options: ServeChatOptions,
+): void {
+  const usage = fromOpenAIUsage(entry.completion.usage);
+  options.events?.emit("onRequest", {
+    requestId: ctx.requestId,
+    tenant: ctx.tenant,
+    model: request.model,
+    stream: request.stream === true,
+    startedAt: ctx.startedAt,
+  });
   options.events?.emit("onResponse", {
     requestId: ctx.requestId,
     tenant: ctx.tenant,

@@ -164,15 +164,6 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 /** One validated message. */
 export type ChatMessage = ChatRequest["messages"][number];
 
-/** Limits checked after the schema; from `AI_CONFIG_FILE` `limits`, else these defaults. */
-export interface PromptLimits {
-  readonly maxMessages?: number;
-  readonly maxPromptCharacters?: number;
-}
-
-/** Default limits: generous, but they keep one request from pinning a core. */
-export const DEFAULT_PROMPT_LIMITS = { maxMessages: 2_000, maxPromptCharacters: 2_000_000 } as const;
-
 function describePath(path: readonly PropertyKey[]): string {
   let out = "";
   for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
@@ -181,10 +172,11 @@ function describePath(path: readonly PropertyKey[]): string {
 
 /**
  * Validates a parsed JSON body. Throws a 400 `invalid_request_error` whose
- * message names the field and what is wrong, or a 413 when the prompt is over
- * the limits; nothing invalid reaches a provider.
+ * message names the field and what is wrong; nothing invalid reaches a
+ * provider. Prompt limits are checked once, from the config, by
+ * `checkPromptLimits` (app/security/limits.ts).
  */
-export function parseChatRequest(body: unknown, limits: PromptLimits = {}): ChatRequest {
+export function parseChatRequest(body: unknown): ChatRequest {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw new HttpError(400, {
       message: "Request body must be a JSON object with model and messages",
@@ -204,41 +196,7 @@ export function parseChatRequest(body: unknown, limits: PromptLimits = {}): Chat
           : "invalid_value",
     });
   }
-  const request = result.data;
-  const maxMessages = limits.maxMessages ?? DEFAULT_PROMPT_LIMITS.maxMessages;
-  if (request.messages.length > maxMessages) {
-    throw new HttpError(413, {
-      message: `Too many messages: ${request.messages.length} (the limit is ${maxMessages})`,
-      type: "request_too_large",
-      code: "too_many_messages",
-    });
-  }
-  const maxCharacters = limits.maxPromptCharacters ?? DEFAULT_PROMPT_LIMITS.maxPromptCharacters;
-  const characters = promptCharacters(request);
-  if (characters > maxCharacters) {
-    throw new HttpError(413, {
-      message: `Prompt too large: ${characters} characters (the limit is ${maxCharacters})`,
-      type: "request_too_large",
-      code: "prompt_too_large",
-    });
-  }
-  return request;
-}
-
-/** Characters of text across every message (images and files count their data length). */
-export function promptCharacters(request: ChatRequest): number {
-  let total = 0;
-  for (const m of request.messages) {
-    const content = m.content;
-    if (typeof content === "string") total += content.length;
-    else if (Array.isArray(content)) {
-      for (const part of content) {
-        if (part.type === "text") total += part.text.length;
-        else if (part.type === "refusal") total += part.refusal.length;
-      }
-    }
-  }
-  return total;
+  return result.data;
 }
 
 /** The text of a message's content, parts joined; images and files are skipped. */

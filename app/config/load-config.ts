@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { parseCallbackAllowList } from "../security/callback-guard";
 import {
   DEFAULT_BASE_URLS,
   DEFAULT_MODELS,
@@ -50,6 +51,12 @@ export interface GatewayConfig {
   readonly configFile: string | undefined;
   readonly dataDir: string;
   readonly shutdownTimeoutSeconds: number;
+  /**
+   * `AI_CALLBACK_ALLOW_HOSTS`: host names, addresses and CIDR ranges job
+   * callbacks may reach though they are internal (loopback, private,
+   * link-local, unique-local); empty refuses every internal callback.
+   */
+  readonly callbackAllowHosts: readonly string[];
   /** Routing, prices and limits from `AI_CONFIG_FILE`. */
   readonly file: FileConfig;
 }
@@ -198,6 +205,19 @@ const envSchema = z.object({
   AI_SECRETS_ID: z.string().optional(),
   AI_CONFIG_FILE: z.string().optional(),
   DATA_DIR: z.string().optional(),
+  AI_CALLBACK_ALLOW_HOSTS: z
+    .string()
+    .optional()
+    .transform((raw, ctx): string[] | undefined => {
+      if (raw === undefined) return undefined;
+      const entries = raw
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      for (const problem of parseCallbackAllowList(entries).problems)
+        ctx.addIssue({ code: "custom", message: problem });
+      return entries;
+    }),
   SHUTDOWN_TIMEOUT_SECONDS: number("SHUTDOWN_TIMEOUT_SECONDS", {
     min: 0,
     what: "a number of seconds, 0 or more",
@@ -336,6 +356,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     configFile,
     dataDir: good("DATA_DIR") ?? ".data",
     shutdownTimeoutSeconds: good("SHUTDOWN_TIMEOUT_SECONDS") ?? 25,
+    callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
     file,
   };
 }

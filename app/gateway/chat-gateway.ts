@@ -443,7 +443,7 @@ export class ChatGateway {
               return await call(adapter, target, signal, apiKey);
             } catch (error) {
               if (ctx.signal.aborted) throw ctx.signal.reason;
-              throw this.attemptFailed(provider, apiKey, error);
+              throw this.attemptFailed(ctx, target, apiKey, error);
             } finally {
               upstreamMs += performance.now() - started;
             }
@@ -471,7 +471,13 @@ export class ChatGateway {
   }
 
   // Classifies a failed attempt, rotates the key on 401/429 and raises the auth alert.
-  private attemptFailed(provider: ProviderName, apiKey: string | undefined, error: unknown): ProviderError {
+  private attemptFailed(
+    ctx: ChatContext,
+    target: TargetSpec,
+    apiKey: string | undefined,
+    error: unknown,
+  ): ProviderError {
+    const { provider } = target;
     let failure: ProviderError;
     if (error instanceof ProviderError) failure = error;
     else {
@@ -479,9 +485,27 @@ export class ChatGateway {
       failure = new UpstreamError(`${provider}: unexpected response`, provider, undefined, { cause: error });
     }
     this.markFailure(provider, failure.kind);
+    this.events.emit("onUpstreamError", {
+      requestId: ctx.requestId,
+      provider,
+      model: target.model,
+      type: failure.kind,
+      status: failure.status,
+    });
     if (failure instanceof AuthenticationError || failure instanceof RateLimitError) {
       const position = this.keys.describe(provider);
       const rotated = this.keys.rotate(provider, apiKey);
+      const now = this.keys.describe(provider);
+      // Only the failure that actually moved the pool reports a rotation (concurrent 401s rotate once).
+      if (now.key !== position.key) {
+        this.events.emit("onKeyRotation", {
+          requestId: ctx.requestId,
+          provider,
+          reason: failure instanceof AuthenticationError ? "authentication" : "rate_limit",
+          key: now.key,
+          of: now.of,
+        });
+      }
       if (failure instanceof AuthenticationError) {
         this.alert({
           source: "auth",
@@ -511,6 +535,13 @@ export class ChatGateway {
           ? error
           : new UpstreamError(`${provider}: stream failed`, provider, undefined, { cause: error });
       this.markFailure(provider, failure.kind);
+      this.events.emit("onUpstreamError", {
+        requestId: ctx.requestId,
+        provider,
+        model,
+        type: failure.kind,
+        status: failure.status,
+      });
       await this.breakers.recordFailure(provider, failure);
       status = 502;
       type = "upstream_error";
@@ -591,9 +622,12 @@ export class ChatGateway {
   private fail(error: unknown, ctx: ChatContext, model: string): HttpError {
     let httpError: HttpError;
     let attempts = 0;
+    let provider: ProviderName | undefined;
     if (error instanceof AllTargetsFailed) {
       httpError = allFailed(error.failures, error.attempts);
       attempts = error.attempts;
+      // The last target tried gave the error the client sees.
+      provider = error.failures.at(-1)?.provider;
     } else if (error instanceof HttpError) httpError = error;
     else {
       this.logger.error({ err: error, requestId: ctx.requestId }, "chat request failed unexpectedly");
@@ -605,6 +639,7 @@ export class ChatGateway {
     }
     this.events.emit("onError", {
       ...this.who(ctx),
+      ...(provider ? { provider } : {}),
       model,
       status: httpError.status,
       type: httpError.type,

@@ -1,34 +1,51 @@
 import type { Budget } from "../budget/budget";
+import type { ResponseCache } from "../cache/response-cache";
+import { completeCached } from "../cache/serve-chat";
 import { parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import type { ChatGateway } from "../gateway/chat-gateway";
+import type { GatewayEvents } from "../observability/events";
 import type { ListModels, ProviderState, ProviderStatesSource } from "../observability/health";
+import { checkPromptLimits, limitsOf } from "../security/limits";
 import type { Clock } from "../server";
 import type { CompleteFn } from "./types";
 
+/** The response cache jobs and batch share with chat, and the hooks a hit is reported on. */
+export interface CompleteCache {
+  readonly cache?: ResponseCache;
+  readonly events?: GatewayEvents;
+}
+
 /**
- * Jobs and batch run through the gateway's `complete`: the chat schema, then
- * routing, retry, breakers and failover, with the hooks (so metrics and the
- * ledger see them like any chat request) and the budget check. Answers the
- * OpenAI completion body.
+ * Jobs and batch run the chat path without HTTP: the chat schema and prompt
+ * limits, then the response cache (identical items share one upstream call, a
+ * hit is recorded at zero cost), the budget check on a miss, and the gateway's
+ * `complete` (routing, retry, breakers, failover, with the hooks so metrics
+ * and the ledger see them like any chat request). Answers the OpenAI
+ * completion body.
  */
 export function gatewayComplete(
   gateway: ChatGateway,
   config: ConfigStore,
   clock: Clock,
   budget?: Budget,
+  cached: CompleteCache = {},
 ): CompleteFn {
+  const options = { gateway, config, clock, budget, cache: cached.cache, events: cached.events };
   return async (body, ctx) => {
-    const request = parseChatRequest(body, config.get().file.limits);
-    // The same refusal as chat once today's budget is spent (AI_BUDGET_ENFORCE); jobs and batch skip the cache.
-    await budget?.check();
-    const result = await gateway.complete(request, {
-      requestId: ctx.requestId,
-      tenant: ctx.tenant,
-      signal: ctx.signal ?? new AbortController().signal,
-      startedAt: clock.now(),
-    });
-    return result.response;
+    const request = parseChatRequest(body);
+    // The same check as at submit, with the limits in force now (a reload may have lowered them).
+    checkPromptLimits(request.messages, limitsOf(config.get()));
+    return completeCached(
+      request,
+      {
+        requestId: ctx.requestId,
+        tenant: ctx.tenant,
+        signal: ctx.signal ?? new AbortController().signal,
+        startedAt: clock.now(),
+      },
+      options,
+    );
   };
 }
 
@@ -49,9 +66,10 @@ export function gatewayOps(
   config: ConfigStore,
   clock: Clock,
   budget?: Budget,
+  cached: CompleteCache = {},
 ): { complete: CompleteFn; providerStates: ProviderStatesSource; listModels: ListModels } {
   return {
-    complete: gatewayComplete(gateway, config, clock, budget),
+    complete: gatewayComplete(gateway, config, clock, budget, cached),
     providerStates: gatewayProviderStates(gateway),
     listModels: (provider, signal) => gateway.listModels(provider, signal),
   };

@@ -1,5 +1,12 @@
 import type { Logger } from "pino";
+import { fetch as undiciFetch } from "undici";
 import type { Metrics } from "../observability/metrics";
+import {
+  type CallbackLookup,
+  callbackAllowList,
+  callbackDispatcher,
+  callbackRefusal,
+} from "../security/callback-guard";
 import { type CompleteFn, type JobOutcome, type JobSubmission, type JobView, toJobError } from "./types";
 
 /** What running a job needs, shared by both queues. */
@@ -7,11 +14,21 @@ export interface JobRunnerOptions {
   readonly complete: CompleteFn;
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  /** @default global fetch */
+  /** @default undici's fetch through a pool whose DNS lookup refuses internal addresses */
   readonly fetch?: typeof fetch;
   /** How long a callback POST may take. @default 10_000 */
   readonly callbackTimeoutMs?: number;
+  /**
+   * Internal hosts callbacks may reach (`AI_CALLBACK_ALLOW_HOSTS`); any other
+   * callback resolving to a loopback, private, link-local or unique-local
+   * address is not sent. @default [] (none)
+   */
+  readonly callbackAllowHosts?: readonly string[];
+  /** Resolves callback hosts. @default DNS */
+  readonly callbackLookup?: CallbackLookup;
 }
+
+const NONE: readonly string[] = [];
 
 /** The view of a finished job. */
 export function finishedView(id: string, outcome: JobOutcome): JobView {
@@ -41,22 +58,39 @@ export async function runJob(options: JobRunnerOptions, id: string, job: JobSubm
 }
 
 async function postCallback(options: JobRunnerOptions, url: string, view: JobView): Promise<void> {
-  const fetchImpl = options.fetch ?? fetch;
+  // Checked again at delivery: the host's DNS may have changed since submit.
+  const allow = callbackAllowList(options.callbackAllowHosts ?? NONE);
+  const refusal = await callbackRefusal(url, allow, options.callbackLookup);
+  if (refusal) {
+    options.logger.warn({ jobId: view.id, reason: refusal }, "job callback not sent");
+    return;
+  }
   try {
-    const response = await fetchImpl(url, {
+    const init = {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(view),
       signal: AbortSignal.timeout(options.callbackTimeoutMs ?? 10_000),
-      redirect: "manual",
-    });
+      redirect: "manual" as const,
+    };
+    // The connection's own lookup refuses internal addresses too, so a host
+    // re-resolving between the check and the connect (DNS rebinding) is not reached.
+    const response: { ok: boolean; status: number; body: { cancel(): Promise<void> } | null } = options.fetch
+      ? await options.fetch(url, init)
+      : await undiciFetch(url, { ...init, dispatcher: callbackDispatcher(allow) });
     await response.body?.cancel();
     if (!response.ok)
       options.logger.warn({ jobId: view.id, status: response.status }, "job callback refused");
   } catch (error) {
     options.logger.warn(
-      { jobId: view.id, err: { message: (error as Error).message } },
+      // fetch reports "fetch failed"; the cause says why (refused address, refused connection, …).
+      { jobId: view.id, err: { message: (error as Error).message, cause: causeMessage(error) } },
       "job callback failed",
     );
   }
+}
+
+function causeMessage(error: unknown): string | undefined {
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  return cause instanceof Error ? cause.message : undefined;
 }

@@ -100,6 +100,32 @@ export interface CostEvent {
   readonly unpriced: boolean;
 }
 
+/** A provider's key pool moved to its next key after the key in use was refused (401/403 or 429). */
+export interface KeyRotationEvent {
+  readonly requestId: string;
+  readonly provider: ProviderName;
+  /** Why the key was given up on. */
+  readonly reason: "authentication" | "rate_limit";
+  /** Position (1-based) of the key now in use and the pool size; never the key itself. */
+  readonly key: number;
+  readonly of: number;
+}
+
+/**
+ * One upstream attempt failed: every failed attempt, whether it is then
+ * retried, failed over, or ends the request, and a stream that dies after its
+ * first chunk. Not emitted for targets skipped by an open circuit (no attempt)
+ * nor when the client hung up.
+ */
+export interface UpstreamErrorEvent {
+  readonly requestId: string;
+  readonly provider: ProviderName;
+  readonly model: string;
+  readonly type: UpstreamFailureKind;
+  /** The upstream HTTP status, when there was one. */
+  readonly status?: number;
+}
+
 /** Every gateway event, by hook name. */
 export interface GatewayEventMap {
   onRequest: RequestEvent;
@@ -110,6 +136,8 @@ export interface GatewayEventMap {
   onFallback: FallbackEvent;
   onCircuitChange: CircuitChangeEvent;
   onCost: CostEvent;
+  onKeyRotation: KeyRotationEvent;
+  onUpstreamError: UpstreamErrorEvent;
 }
 
 /** A subscriber to one hook. */

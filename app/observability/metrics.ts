@@ -88,7 +88,7 @@ export function createMetrics(options: MetricsOptions): Metrics {
     }
     return known.has(name) ? name : OTHER;
   };
-  // `none`: an error no single provider answered (validation, every target failed).
+  // `none`: an error no provider was tried for (validation, budget, limits).
   const provider = (name: string | undefined): string =>
     name === undefined ? "none" : PROVIDERS.has(name) ? name : OTHER;
 
@@ -285,8 +285,6 @@ export function createMetrics(options: MetricsOptions): Metrics {
       const labels = { provider: provider(event.provider), model: model(event.model) };
       requests.inc({ ...labels, status: String(event.status), cache: "none" });
       requestDuration.observe({ ...labels, stream: "false" }, event.durationMs / 1000);
-      if (event.provider && event.status >= 500)
-        upstreamErrors.inc({ provider: labels.provider, type: event.type });
     }),
     events.on("onDegraded", (event) => {
       // The client got a 200 from no provider (`x-ai-provider: none`), as the requests counter says;
@@ -296,14 +294,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
       requestDuration.observe({ ...labels, stream: String(event.stream) }, event.durationMs / 1000);
       degradedReplies.inc({ provider: provider(event.provider) });
     }),
+    // Each failed upstream attempt, once, with the provider that failed and its classification.
+    events.on("onUpstreamError", (event) =>
+      upstreamErrors.inc({ provider: provider(event.provider), type: event.type }),
+    ),
+    events.on("onKeyRotation", (event) => keyRotations.inc({ provider: provider(event.provider) })),
     events.on("onRetry", (event) => {
       retries.inc({ provider: provider(event.provider), reason: event.reason });
-      upstreamErrors.inc({ provider: provider(event.provider), type: event.reason });
     }),
     events.on("onFallback", (event) => {
       fallbacks.inc({ from: provider(event.from), to: provider(event.to), reason: event.reason });
-      if (event.reason !== "circuit_open")
-        upstreamErrors.inc({ provider: provider(event.from), type: event.reason });
     }),
     events.on("onCircuitChange", (event) => {
       circuitState.set({ provider: provider(event.provider) }, CIRCUIT_VALUE[event.state]);

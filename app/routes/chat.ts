@@ -33,13 +33,13 @@ export type CacheStatus = "hit" | "miss" | "bypass";
  * validation and the gateway call.
  */
 export function chatRoutes(options: ChatRoutesOptions): Router {
-  const { config, clock } = options;
+  const { clock } = options;
   const router = Router();
 
   router.post("/v1/chat/completions", async function chatCompletions(req, res) {
     const startedAt = clock.now();
     // 1. Validate: nothing malformed reaches a provider.
-    const request = parseChatRequest(req.body, config.get().file.limits);
+    const request = parseChatRequest(req.body);
     // 2. Who is asking, and abort upstream work when they hang up.
     const ctx = chatContext(req, res, startedAt);
     // 3-4. Cache lookup, budget check on a miss, then the gateway (routing, retry,

@@ -2,6 +2,7 @@ import { type RequestHandler, Router } from "express";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
 import { type ChatRequestBody, type CompleteFn, JOB_ID, type JobQueue, toJobError } from "../jobs/types";
+import { type CallbackLookup, callbackAllowList, callbackRefusal } from "../security/callback-guard";
 import { limitsOf } from "../security/limits";
 import type { ClientRateLimiter } from "../security/rate-limit";
 import { checkChatRequest, type RequestCheckOptions } from "../security/request-checks";
@@ -44,9 +45,28 @@ export function parseCallbackUrl(value: unknown): string | undefined {
   return url.toString();
 }
 
+/**
+ * Refuses (400 naming the reason) a callback whose host is or resolves to an
+ * internal address (SSRF) unless `AI_CALLBACK_ALLOW_HOSTS` allows it. The
+ * runner checks again before delivery, as DNS may have changed.
+ */
+async function refuseInternalCallback(url: string, options: JobRouteOptions): Promise<void> {
+  const allow = callbackAllowList(options.config.get().callbackAllowHosts);
+  const refusal = await callbackRefusal(url, allow, options.callbackLookup);
+  if (refusal) {
+    throw new HttpError(400, {
+      message: refusal,
+      type: "invalid_request_error",
+      code: "callback_url_refused",
+    });
+  }
+}
+
 /** Options of {@link jobRoutes}. */
 export interface JobRouteOptions extends RequestCheckOptions {
   readonly jobs: JobQueue;
+  /** Resolves callback hosts. @default DNS */
+  readonly callbackLookup?: CallbackLookup;
 }
 
 /** `POST /v1/jobs` (202 with an id at once) and `GET /v1/jobs/:id`. */
@@ -58,6 +78,7 @@ export function jobRoutes(options: JobRouteOptions): Router {
     const request = parseJobRequest(isObject ? rest : req.body);
     const callback = parseCallbackUrl(callbackUrl);
     checkChatRequest(options, request, res.locals["requestId"]);
+    if (callback) await refuseInternalCallback(callback, options);
     const id = await options.jobs.submit({
       request,
       tenant: String(res.locals["tenant"] ?? "anonymous"),

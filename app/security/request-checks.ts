@@ -4,7 +4,7 @@ import type { ConfigStore } from "../config/config-store";
 import type { GatewayConfig } from "../config/load-config";
 import { HttpError } from "../errors";
 import type { Metrics } from "../observability/metrics";
-import { limitsOf } from "./limits";
+import { checkPromptLimits, limitsOf } from "./limits";
 
 /**
  * Phrases that commonly open a prompt-injection attempt: the guide's two plus
@@ -89,37 +89,17 @@ export function injectionRefusal(): HttpError {
 }
 
 /**
- * Checks a chat request against the configured limits (message count 400,
- * prompt length 413) and looks for injection phrases. Requests whose
+ * Checks a chat request against the configured limits (`checkPromptLimits`:
+ * message count 400, prompt length 413) and looks for injection phrases. Requests whose
  * `messages` is not an array pass through to schema validation untouched.
  */
 export function inspectChatRequest(body: unknown, config: GatewayConfig): CheckOutcome {
   const rules = rulesOf(config);
   const messages = (body as { messages?: unknown } | undefined)?.messages;
   if (!Array.isArray(messages)) return { action: rules.action };
-  const limits = limitsOf(config);
-  if (messages.length > limits.maxMessages) {
-    throw new HttpError(400, {
-      message: `Too many messages: ${messages.length} (the limit is ${limits.maxMessages})`,
-      type: "invalid_request_error",
-      code: "too_many_messages",
-    });
-  }
-  let characters = 0;
-  const texts: string[] = [];
-  for (const message of messages) {
-    const text = contentText((message as { content?: unknown } | null)?.content);
-    characters += text.length;
-    texts.push(text);
-  }
-  if (characters > limits.maxPromptCharacters) {
-    throw new HttpError(413, {
-      message: `Prompt too large: ${characters} characters (the limit is ${limits.maxPromptCharacters})`,
-      type: "request_too_large",
-      code: "prompt_too_large",
-    });
-  }
+  checkPromptLimits(messages, limitsOf(config));
   if (rules.action === "off") return { action: rules.action };
+  const texts = messages.map((message) => contentText((message as { content?: unknown } | null)?.content));
   const haystack = normalize(texts.join("\n"));
   const phrase = rules.phrases.find((candidate) => haystack.includes(candidate));
   return phrase === undefined ? { action: rules.action } : { injection: phrase, action: rules.action };

@@ -9,7 +9,7 @@ import {
 } from "../../scripts/preflight/checks";
 import { stackVariables } from "../../scripts/preflight/stack-variables";
 import { ENVIRONMENTS } from "../../stacks/environments";
-import { AwsSecretsManagerFake } from "../fakes/aws-secrets-manager-fake";
+import { FakeSecretsManager } from "../fakes/secrets-manager";
 
 const projectRoot = resolve(__dirname, "../..");
 const SECRET = "ai-gateway/production";
@@ -27,11 +27,11 @@ const DATA_PASSWORDS = {
   TF_VAR_ai_chroma_token: "chroma-token-value",
 };
 
-let fake: AwsSecretsManagerFake;
+let fake: FakeSecretsManager;
 let productionVariables = 0;
 
 beforeAll(async () => {
-  fake = await AwsSecretsManagerFake.start();
+  fake = await FakeSecretsManager.start();
   const synthesized = stackVariables("production");
   if (!synthesized.ok) throw new Error(synthesized.problem);
   productionVariables = synthesized.variables.length;
@@ -74,7 +74,7 @@ function line(output: string, name: string): string {
 
 describe("preflight against AWS Secrets Manager", () => {
   it("passes every line when the secret holds every key, and prints no value", async () => {
-    fake.putSecret(SECRET, VALUES);
+    fake.createSecret(SECRET, VALUES);
     const output = await viaSecretsManager();
     expect(output).toBe(
       [
@@ -92,7 +92,7 @@ describe("preflight against AWS Secrets Manager", () => {
         "",
       ].join("\n"),
     );
-    expect(fake.calls.map((call) => [call.action, call.secretId, call.signed])).toEqual([
+    expect(fake.requests.map((call) => [call.operation, call.secretId, call.signed])).toEqual([
       ["DescribeSecret", SECRET, true],
       ["GetSecretValue", SECRET, true],
     ]);
@@ -108,7 +108,7 @@ describe("preflight against AWS Secrets Manager", () => {
 
   it("fails when the secret lacks one provider key, naming the key and not printing the others", async () => {
     const { CLAUDE_API_KEY: _dropped, ...rest } = VALUES;
-    fake.putSecret(SECRET, rest);
+    fake.createSecret(SECRET, rest);
     const output = await viaSecretsManager();
     expect(line(output, "provider keys available")).toBe(
       `FAIL  provider keys available: claude needs CLAUDE_API_KEY (or ANTHROPIC_API_KEY), missing from AWS Secrets Manager secret "${SECRET}"; add CLAUDE_API_KEY to the secret's JSON`,
@@ -118,7 +118,7 @@ describe("preflight against AWS Secrets Manager", () => {
   });
 
   it("accepts a key pool and the Anthropic spelling of the Claude key", async () => {
-    fake.putSecret(SECRET, {
+    fake.createSecret(SECRET, {
       OPENAI_API_KEY_1: "sk-pool-1",
       ANTHROPIC_API_KEY: "sk-ant-x",
       GATEWAY_API_KEYS: "k",
@@ -129,7 +129,7 @@ describe("preflight against AWS Secrets Manager", () => {
   });
 
   it("fails when access to the secret is denied", async () => {
-    fake.putSecret(SECRET, VALUES);
+    fake.createSecret(SECRET, VALUES);
     fake.deny("GetSecretValue");
     const output = await viaSecretsManager();
     expect(line(output, "provider keys available")).toBe(
@@ -139,12 +139,12 @@ describe("preflight against AWS Secrets Manager", () => {
   });
 
   it("fails when the secret is scheduled for deletion or is not a JSON object", async () => {
-    fake.putSecret(SECRET, VALUES);
+    fake.createSecret(SECRET, VALUES);
     fake.scheduleDeletion(SECRET);
     expect(line(await viaSecretsManager(), "provider keys available")).toBe(
       `FAIL  provider keys available: secret "${SECRET}" is scheduled for deletion; restore it with aws secretsmanager restore-secret --secret-id ${SECRET}`,
     );
-    fake.putSecret(SECRET, "sk-not-json-secret-value");
+    fake.createSecret(SECRET, "sk-not-json-secret-value");
     const output = await viaSecretsManager();
     expect(line(output, "provider keys available")).toBe(
       `FAIL  provider keys available: secret "${SECRET}" is not a JSON object; store the variables as {"OPENAI_API_KEY": "…", "GATEWAY_API_KEYS": "…"}`,
@@ -193,7 +193,7 @@ describe("preflight reads the stack's AppSecrets", () => {
   });
 
   it("checks the AWS secret an AppSecrets from Secrets Manager names, through the fake", async () => {
-    const arn = fake.putSecret("ai-gateway/staging", { OPENAI_API_KEY: "sk-x", GATEWAY_API_KEYS: "k" });
+    const arn = fake.createSecret("ai-gateway/staging", { OPENAI_API_KEY: "sk-x", GATEWAY_API_KEYS: "k" });
     const output = await runPreflight({
       environment: "staging",
       env: {},
@@ -217,7 +217,7 @@ describe("preflight reads the stack's AppSecrets", () => {
     expect(line(output, "provider keys available")).toBe(
       `PASS  provider keys available: openai: found in AWS Secrets Manager secret "${arn}"`,
     );
-    expect(fake.calls.map((call) => call.secretId)).toEqual([arn, arn]);
+    expect(fake.requests.map((call) => call.secretId)).toEqual([arn, arn]);
   });
 
   it("expects the keys in the existing Secret an AppSecrets names", async () => {

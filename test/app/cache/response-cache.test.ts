@@ -219,6 +219,48 @@ describe.each(stores())("ResponseCache on %s", (_kind, makeStore) => {
   });
 });
 
+describe("single-flight against a slow lookup", () => {
+  it("makes one upstream call when an identical request's lookup misses while the first answer is stored", async () => {
+    // The second lookup answers only after the first request has stored its
+    // answer and ended: it reads the store as it was before the write.
+    const inner = new MemoryCacheStore();
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let gets = 0;
+    const store: CacheStore = {
+      kind: "memory",
+      async get(key) {
+        gets++;
+        if (gets === 1) return inner.get(key);
+        const before = await inner.get(key);
+        await released;
+        return before;
+      },
+      set: (key, value, ttl) => inner.set(key, value, ttl),
+    };
+    const cache = new ResponseCache({ store, logger: quietLogger() });
+    const key = cacheKey({ tenant: "t", provider: "openai", model: "gpt-4o-mini", request });
+    let upstream = 0;
+    const produce = async () => {
+      upstream++;
+      return { value: `answer ${upstream}`, entry: entry(`answer ${upstream}`) };
+    };
+    const first = cache.resolve(key, ON, produce);
+    const second = cache.resolve(key, ON, produce);
+    const one = await first;
+    release();
+    const two = await second;
+    expect(upstream).toBe(1);
+    expect(one).toMatchObject({ outcome: "miss", produced: "answer 1" });
+    expect(two).toMatchObject({
+      shared: true,
+      cached: { completion: { choices: [{ message: { content: "answer 1" } }] } },
+    });
+  });
+});
+
 describe("cache TTL", () => {
   it("expires memory entries after the request's TTL (controlled clock)", async () => {
     let now = 1_000_000;

@@ -36,7 +36,9 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
     } = {},
   ) => {
     const stand = standInComplete();
-    const deps = testDeps(options.env ?? {}, options.clock ? { clock: options.clock } : {});
+    // Callbacks go to a local listener: allowed explicitly, as internal hosts are refused by default.
+    const env = { AI_CALLBACK_ALLOW_HOSTS: "127.0.0.1", ...options.env };
+    const deps = testDeps(env, options.clock ? { clock: options.clock } : {});
     const metrics = createMetrics({ events: deps.events, config: deps.config, processMetrics: false });
     const common = {
       complete: stand.complete,
@@ -44,6 +46,7 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
       metrics,
       clock: options.clock ?? { now: () => Date.now() },
       resultTtlSeconds: options.ttlSeconds ?? 300,
+      callbackAllowHosts: deps.config.get().callbackAllowHosts,
     };
     const prefix = options.prefix ?? uniquePrefix("jobs");
     prefixes.add(prefix);
@@ -176,6 +179,27 @@ describe.each<Kind>(["memory", "redis"])("jobs (%s queue)", (kind) => {
       body: "{not json",
     });
     expect(malformed.status).toBe(400);
+  });
+
+  it("fails when the callback host is internal and not allowed (SSRF), at submit with 400", async () => {
+    const { url, stand } = await build({ env: { AI_CALLBACK_ALLOW_HOSTS: "" } });
+    for (const [callbackUrl, reason] of [
+      [
+        "http://169.254.169.254/latest/meta-data/",
+        "callbackUrl host 169.254.169.254 is a link-local address",
+      ],
+      ["http://127.0.0.1:9/done", "callbackUrl host 127.0.0.1 is a loopback address"],
+      ["http://[fd12::1]/", "callbackUrl host fd12::1 is a unique-local address"],
+    ]) {
+      const response = await submit(url, { ...chat("x"), callbackUrl });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: unknown }).error).toEqual({
+        message: `${reason}; allow it with AI_CALLBACK_ALLOW_HOSTS`,
+        type: "invalid_request_error",
+        code: "callback_url_refused",
+      });
+    }
+    expect(stand.calls).toHaveLength(0);
   });
 
   it("POSTs the result to the callback URL", async () => {

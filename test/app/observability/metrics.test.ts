@@ -3,6 +3,7 @@ import { METRIC, PROCESS_METRIC } from "../../../app/observability/metric-names"
 import { createMetrics } from "../../../app/observability/metrics";
 import { createApp } from "../../../app/server";
 import { testDeps } from "../../helpers/deps";
+import { type GatewayHarness, startHarness } from "../../helpers/gateway";
 import { type Listening, listen } from "../../helpers/http";
 
 /** The value of one sample line, by metric name and exact label set. */
@@ -128,6 +129,67 @@ describe("metrics", () => {
     expect(sample(await metrics.render(), METRIC.budgetLimit)).toBe(40);
     deps.config.set({ ...deps.config.get(), dailyBudgetUsd: 75 });
     expect(sample(await metrics.render(), METRIC.budgetLimit)).toBe(75);
+  });
+});
+
+describe("metrics fed by a real gateway", () => {
+  let h: GatewayHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+
+  it("counts a key rotation when a 401 moves a two-key pool to its next key", async () => {
+    h = await startHarness({
+      env: { OPENAI_API_KEY: "", OPENAI_API_KEY_1: "sk-pool-first", OPENAI_API_KEY_2: "sk-pool-second" },
+    });
+    const metrics = createMetrics({ events: h.deps.events, config: h.deps.config, processMetrics: false });
+    h.fakes.openai.script({ kind: "error", status: 401 });
+    const ask = { model: "gpt-4o", messages: [{ role: "user" as const, content: "hi" }] };
+    await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
+    expect(sample(await metrics.render(), METRIC.keyRotations, { provider: "openai" })).toBe(1);
+
+    // The second key answers: no further rotation.
+    await h.client.chat.completions.create(ask);
+    expect(h.fakes.openai.chatRequests().map((r) => r.apiKey)).toEqual(["sk-pool-first", "sk-pool-second"]);
+    expect(sample(await metrics.render(), METRIC.keyRotations, { provider: "openai" })).toBe(1);
+    metrics.close();
+  });
+});
+
+describe("upstream error counting", () => {
+  let h: GatewayHarness | undefined;
+  afterEach(async () => {
+    await h?.close();
+    h = undefined;
+  });
+  const ask = { model: "gpt-4o", messages: [{ role: "user" as const, content: "hi" }] };
+
+  it("counts the only failed attempt of a request with no retry and no fallback", async () => {
+    h = await startHarness();
+    const metrics = createMetrics({ events: h.deps.events, config: h.deps.config, processMetrics: false });
+    h.fakes.openai.script({ kind: "error", status: 500 });
+    await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
+    const text = await metrics.render();
+    expect(sample(text, METRIC.upstreamErrors, { provider: "openai", type: "upstream" })).toBe(1);
+    expect(
+      sample(text, METRIC.requests, { provider: "openai", model: "gpt-4o", status: "502", cache: "none" }),
+    ).toBe(1);
+    expect(text).not.toContain('provider="none"');
+    metrics.close();
+  });
+
+  it("counts every failed attempt once with its provider across retries and failover", async () => {
+    h = await startHarness({ env: { AI_MAX_RETRIES: "1", AI_FALLBACK_PROVIDERS: "claude" } });
+    const metrics = createMetrics({ events: h.deps.events, config: h.deps.config, processMetrics: false });
+    h.fakes.openai.script({ kind: "error", status: 500 }, { kind: "error", status: 503 });
+    h.fakes.claude.script({ kind: "error", status: 401 });
+    await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
+    const text = await metrics.render();
+    expect(sample(text, METRIC.upstreamErrors, { provider: "openai", type: "upstream" })).toBe(2);
+    expect(sample(text, METRIC.upstreamErrors, { provider: "claude", type: "authentication" })).toBe(1);
+    expect(text).not.toContain('provider="none"');
+    metrics.close();
   });
 });
 

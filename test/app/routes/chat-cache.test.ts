@@ -118,6 +118,46 @@ describe("chat completions with the response cache and the ledger", () => {
     expect(fakes.openai.chatRequests().length).toBe(before);
   });
 
+  it("serves identical batch items and jobs through the same cache: one upstream call, hits at zero cost", async () => {
+    const body = { model: "gpt-4o", messages: prompt() };
+    const before = fakes.openai.chatRequests().length;
+    fakes.openai.script({ kind: "answer", text: "cached for batch", usage: { input: 100, output: 10 } });
+    const batch = await fetch(`${gw.url}/v1/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ requests: [body, body] }),
+    });
+    expect(batch.status).toBe(200);
+    const { results } = (await batch.json()) as {
+      results: { success: boolean; response: { choices: [{ message: { content: string } }] } }[];
+    };
+    expect(results.map((r) => [r.success, r.response.choices[0].message.content])).toEqual([
+      [true, "cached for batch"],
+      [true, "cached for batch"],
+    ]);
+    expect(fakes.openai.chatRequests().length - before).toBe(1);
+    const batchId = batch.headers.get("x-request-id");
+    const rows = [await ledgerRow(`${batchId}:0`), await ledgerRow(`${batchId}:1`)];
+    expect(rows.filter((row) => row?.["cache_hit"] === false)).toHaveLength(1);
+    expect(rows.find((row) => row?.["cache_hit"] === true)).toMatchObject({ cost_usd: "0.000000000000" });
+
+    // A job and a chat request with the same body hit the entry the batch stored.
+    const job = await fetch(`${gw.url}/v1/jobs`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const { id } = (await job.json()) as { id: string };
+    await expect
+      .poll(
+        async () => ((await (await fetch(`${gw.url}/v1/jobs/${id}`)).json()) as { status: string }).status,
+      )
+      .toBe("completed");
+    expect(await ledgerRow(id)).toMatchObject({ cache_hit: true, cost_usd: "0.000000000000" });
+    expect((await post(body)).headers.get("x-ai-cache")).toBe("hit");
+    expect(fakes.openai.chatRequests().length - before).toBe(1);
+  });
+
   it("makes one upstream call for 20 identical concurrent requests", async () => {
     const messages = prompt();
     const before = fakes.openai.chatRequests().length;
