@@ -9,15 +9,21 @@ import {
   type StatefulSetV1SpecTemplateSpecContainer,
   type StatefulSetV1SpecTemplateSpecVolume,
 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
-import type { Construct } from "constructs";
+import type { TerraformVariable } from "cdktf";
+import { Construct } from "constructs";
 import {
   accessLabel,
+  checkImage,
+  checkInteger,
+  checkName,
+  checkResources,
   componentLabels,
   containerSecurityContext,
   podSecurityContext,
   resources,
   selectorLabels,
 } from "./_pod";
+import { SecretSource } from "./secret-source";
 
 /** What a data service construct passes to {@link statefulDataService}. */
 export interface DataServiceSpec {
@@ -142,4 +148,146 @@ export function statefulDataService(scope: Construct, spec: DataServiceSpec): St
     },
   });
   return statefulSet;
+}
+
+/** The props every data service construct accepts (each documents its own defaults). */
+export interface DataServiceProps {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly image?: string;
+  readonly storageGiB?: number;
+  readonly storageClassName?: string;
+  readonly cpuRequest?: string;
+  readonly memoryRequest?: string;
+  readonly cpuLimit?: string;
+  readonly memoryLimit?: string;
+}
+
+/** A data service's defaults, its component and the class name its errors start with. */
+export interface DataServiceDefaults {
+  readonly owner: string;
+  readonly component: string;
+  readonly name: string;
+  readonly image: string;
+  readonly storageGiB: number;
+  readonly cpuRequest: string;
+  readonly memoryRequest: string;
+  readonly cpuLimit: string;
+  readonly memoryLimit: string;
+}
+
+/** What a subclass adds to the shared fields to build its StatefulSet. */
+export type DataServiceContainerSpec = Omit<
+  DataServiceSpec,
+  | "name"
+  | "namespace"
+  | "component"
+  | "image"
+  | "storageGiB"
+  | "storageClassName"
+  | "cpuRequest"
+  | "memoryRequest"
+  | "cpuLimit"
+  | "memoryLimit"
+>;
+
+/** Base of the data service constructs: resolves and checks their shared props and derives the names clients use. */
+export abstract class DataService extends Construct {
+  public readonly name: string;
+  public readonly namespace: string;
+  public readonly image: string;
+  public readonly storageGiB: number;
+  public readonly storageClassName: string | undefined;
+  /** Client Service DNS name. */
+  public readonly host: string;
+  /** Labels a pod needs for the NetworkPolicy to admit it. */
+  public readonly clientPodLabels: Readonly<Record<string, string>>;
+  /** Labels selecting the service's pods (for clients' egress rules). */
+  public readonly selectorLabels: Readonly<Record<string, string>>;
+  private readonly owner: string;
+  private readonly component: string;
+  protected readonly cpuRequest: string;
+  protected readonly memoryRequest: string;
+  protected readonly cpuLimit: string;
+  protected readonly memoryLimit: string;
+
+  /** Resolves the shared props and checks name, image and storage (resources wait for {@link checkResources}). */
+  protected constructor(
+    scope: Construct,
+    id: string,
+    props: DataServiceProps,
+    defaults: DataServiceDefaults,
+  ) {
+    super(scope, id);
+    this.owner = defaults.owner;
+    this.component = defaults.component;
+    this.name = props.name ?? defaults.name;
+    this.namespace = props.namespace ?? "default";
+    this.image = props.image ?? defaults.image;
+    this.storageGiB = props.storageGiB ?? defaults.storageGiB;
+    this.storageClassName = props.storageClassName;
+    this.cpuRequest = props.cpuRequest ?? defaults.cpuRequest;
+    this.memoryRequest = props.memoryRequest ?? defaults.memoryRequest;
+    this.cpuLimit = props.cpuLimit ?? defaults.cpuLimit;
+    this.memoryLimit = props.memoryLimit ?? defaults.memoryLimit;
+
+    checkName(this.owner, "name", this.name);
+    checkImage(this.owner, "image", this.image);
+    checkInteger(
+      this.owner,
+      "storageGiB",
+      this.storageGiB,
+      1,
+      `give the volume size in GiB, for example ${defaults.storageGiB}`,
+    );
+    this.host = `${this.name}.${this.namespace}.svc.cluster.local`;
+    this.clientPodLabels = accessLabel(this.name);
+    this.selectorLabels = selectorLabels(this.name, this.component);
+  }
+
+  /** Checks the requests and limits; a subclass calls it where its own checks want it. */
+  protected checkResources(): void {
+    checkResources(this.owner, this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit);
+  }
+
+  /** Refuses AWS Secrets Manager, then binds the secret (default: Terraform variables) under the `Auth` child. */
+  protected bindSecret(options: {
+    readonly prop: string;
+    readonly source: SecretSource | undefined;
+    readonly key: string;
+    readonly describe: () => string;
+  }): { readonly secretName: string; readonly variable: TerraformVariable | undefined } {
+    const source = options.source ?? SecretSource.fromTerraformVariables();
+    if (source.kind === "aws-secrets-manager") {
+      throw new Error(
+        `${this.owner}: ${options.prop} (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)`,
+      );
+    }
+    const bound = source.bind(new Construct(this, "Auth"), {
+      secretName: `${this.name}-auth`,
+      namespace: this.namespace,
+      keys: [options.key],
+      defaultPrefix: this.name,
+      describe: options.describe,
+      urlSafe: true,
+    });
+    return { secretName: bound.secretName ?? `${this.name}-auth`, variable: bound.variables[options.key] };
+  }
+
+  /** Creates the StatefulSet and its companions ({@link statefulDataService}) from the shared fields and `spec`. */
+  protected createStatefulSet(spec: DataServiceContainerSpec): StatefulSetV1 {
+    return statefulDataService(this, {
+      name: this.name,
+      namespace: this.namespace,
+      component: this.component,
+      image: this.image,
+      storageGiB: this.storageGiB,
+      storageClassName: this.storageClassName,
+      cpuRequest: this.cpuRequest,
+      memoryRequest: this.memoryRequest,
+      cpuLimit: this.cpuLimit,
+      memoryLimit: this.memoryLimit,
+      ...spec,
+    });
+  }
 }

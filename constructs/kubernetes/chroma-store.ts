@@ -1,19 +1,10 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
-import { Construct } from "constructs";
-import { statefulDataService } from "./_data-service";
-import {
-  accessLabel,
-  checkImage,
-  checkInteger,
-  checkName,
-  checkResources,
-  PART_OF,
-  scratchVolume,
-  selectorLabels,
-} from "./_pod";
-import { SecretSource } from "./secret-source";
+import type { Construct } from "constructs";
+import { DataService } from "./_data-service";
+import { PART_OF, scratchVolume } from "./_pod";
+import type { SecretSource } from "./secret-source";
 
 /** Where the log config is mounted; `.json` makes uvicorn read it with the standard library (no PyYAML). */
 export const CHROMA_LOG_CONFIG_PATH = "/etc/chroma/log_config.json";
@@ -76,74 +67,45 @@ export interface ChromaStoreProps {
 }
 
 /** Chroma with token auth and a persistent volume, reachable only by pods carrying {@link clientPodLabels}. */
-export class ChromaStore extends Construct {
-  public readonly name: string;
-  public readonly namespace: string;
-  public readonly image: string;
-  public readonly storageGiB: number;
-  public readonly storageClassName: string | undefined;
+export class ChromaStore extends DataService {
   public readonly dataMountPath: string;
-  public readonly host: string;
   public readonly port = 8000;
   /** `http://host:port`, the gateway's `CHROMA_URL`. */
   public readonly url: string;
   public readonly secretName: string;
   public readonly tokenKey = "token";
-  public readonly clientPodLabels: Readonly<Record<string, string>>;
-  /** Labels selecting the service's pods (for clients' egress rules). */
-  public readonly selectorLabels: Readonly<Record<string, string>>;
   public readonly tokenVariable: TerraformVariable | undefined;
   public readonly statefulSet: StatefulSetV1;
 
   constructor(scope: Construct, id: string, props: ChromaStoreProps = {}) {
-    super(scope, id);
-    this.name = props.name ?? "ai-chroma";
-    this.namespace = props.namespace ?? "default";
-    this.image = props.image ?? "chromadb/chroma:0.6.3";
-    this.storageGiB = props.storageGiB ?? 20;
-    this.storageClassName = props.storageClassName;
+    super(scope, id, props, {
+      owner: "ChromaStore",
+      component: "chroma",
+      name: "ai-chroma",
+      image: "chromadb/chroma:0.6.3",
+      storageGiB: 20,
+      cpuRequest: "250m",
+      memoryRequest: "512Mi",
+      cpuLimit: "1000m",
+      memoryLimit: "2Gi",
+    });
     this.dataMountPath = props.dataMountPath ?? "/chroma/chroma";
-    const cpuRequest = props.cpuRequest ?? "250m";
-    const memoryRequest = props.memoryRequest ?? "512Mi";
-    const cpuLimit = props.cpuLimit ?? "1000m";
-    const memoryLimit = props.memoryLimit ?? "2Gi";
 
-    checkName("ChromaStore", "name", this.name);
-    checkImage("ChromaStore", "image", this.image);
-    checkInteger(
-      "ChromaStore",
-      "storageGiB",
-      this.storageGiB,
-      1,
-      "give the volume size in GiB, for example 20",
-    );
-    checkResources("ChromaStore", cpuRequest, memoryRequest, cpuLimit, memoryLimit);
+    this.checkResources();
     if (!this.dataMountPath.startsWith("/") || this.dataMountPath === "/") {
       throw new Error(
         `ChromaStore: dataMountPath ("${this.dataMountPath}") must be an absolute directory other than "/", for example "/chroma/chroma"`,
       );
     }
-    const source = props.token ?? SecretSource.fromTerraformVariables();
-    if (source.kind === "aws-secrets-manager") {
-      throw new Error(
-        "ChromaStore: token (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)",
-      );
-    }
-
-    this.host = `${this.name}.${this.namespace}.svc.cluster.local`;
-    this.url = `http://${this.host}:${this.port}`;
-    this.clientPodLabels = accessLabel(this.name);
-    this.selectorLabels = selectorLabels(this.name, "chroma");
-    const bound = source.bind(new Construct(this, "Auth"), {
-      secretName: `${this.name}-auth`,
-      namespace: this.namespace,
-      keys: [this.tokenKey],
-      defaultPrefix: this.name,
+    const secret = this.bindSecret({
+      prop: "token",
+      source: props.token,
+      key: this.tokenKey,
       describe: () => `Auth token of ${this.name} (sensitive)`,
-      urlSafe: true,
     });
-    this.secretName = bound.secretName ?? `${this.name}-auth`;
-    this.tokenVariable = bound.variables[this.tokenKey];
+    this.url = `http://${this.host}:${this.port}`;
+    this.secretName = secret.secretName;
+    this.tokenVariable = secret.variable;
 
     const logConfig = new ConfigMapV1(this, "LogConfig", {
       metadata: {
@@ -155,21 +117,11 @@ export class ChromaStore extends Construct {
     });
 
     const heartbeat = { httpGet: { path: "/api/v2/heartbeat", port: "http" } };
-    this.statefulSet = statefulDataService(this, {
-      name: this.name,
-      namespace: this.namespace,
-      component: "chroma",
-      image: this.image,
+    this.statefulSet = this.createStatefulSet({
       port: this.port,
       portName: "http",
       uid: 1000,
-      storageGiB: this.storageGiB,
-      storageClassName: this.storageClassName,
       dataMountPath: this.dataMountPath,
-      cpuRequest,
-      memoryRequest,
-      cpuLimit,
-      memoryLimit,
       container: {
         // The server command of the image's entrypoint, spelled out so it does not
         // depend on the image's CMD: only the log config differs.

@@ -1,19 +1,10 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
-import { Construct } from "constructs";
-import { statefulDataService } from "./_data-service";
-import {
-  accessLabel,
-  checkImage,
-  checkInteger,
-  checkName,
-  checkResources,
-  PART_OF,
-  scratchVolume,
-  selectorLabels,
-} from "./_pod";
-import { SecretSource } from "./secret-source";
+import type { Construct } from "constructs";
+import { DataService } from "./_data-service";
+import { checkInteger, PART_OF, scratchVolume } from "./_pod";
+import type { SecretSource } from "./secret-source";
 
 /** Props of {@link PgvectorDatabase}. */
 export interface PgvectorDatabaseProps {
@@ -58,53 +49,34 @@ export interface PgvectorDatabaseProps {
 }
 
 /** Postgres with pgvector as a one-replica StatefulSet, reachable only by pods carrying {@link clientPodLabels}. */
-export class PgvectorDatabase extends Construct {
-  public readonly name: string;
-  public readonly namespace: string;
-  public readonly image: string;
+export class PgvectorDatabase extends DataService {
   public readonly databaseName: string;
   public readonly username: string;
-  public readonly storageGiB: number;
-  public readonly storageClassName: string | undefined;
   public readonly sharedMemoryMiB: number;
-  /** Client Service DNS name. */
-  public readonly host: string;
   public readonly port = 5432;
   /** Secret holding the password under {@link passwordKey}. */
   public readonly secretName: string;
   public readonly passwordKey = "password";
-  /** Labels a pod needs for the NetworkPolicy to admit it. */
-  public readonly clientPodLabels: Readonly<Record<string, string>>;
-  /** Labels selecting the service's pods (for clients' egress rules). */
-  public readonly selectorLabels: Readonly<Record<string, string>>;
   /** The sensitive password variable, when the password comes from Terraform. */
   public readonly passwordVariable: TerraformVariable | undefined;
   public readonly statefulSet: StatefulSetV1;
 
   constructor(scope: Construct, id: string, props: PgvectorDatabaseProps = {}) {
-    super(scope, id);
-    this.name = props.name ?? "ai-postgres";
-    this.namespace = props.namespace ?? "default";
-    this.image = props.image ?? "pgvector/pgvector:0.8.0-pg16";
+    super(scope, id, props, {
+      owner: "PgvectorDatabase",
+      component: "postgres",
+      name: "ai-postgres",
+      image: "pgvector/pgvector:0.8.0-pg16",
+      storageGiB: 20,
+      cpuRequest: "250m",
+      memoryRequest: "512Mi",
+      cpuLimit: "1000m",
+      memoryLimit: "1Gi",
+    });
     this.databaseName = props.databaseName ?? "ai_gateway";
     this.username = props.username ?? "ai_gateway";
-    this.storageGiB = props.storageGiB ?? 20;
-    this.storageClassName = props.storageClassName;
     this.sharedMemoryMiB = props.sharedMemoryMiB ?? 256;
-    const cpuRequest = props.cpuRequest ?? "250m";
-    const memoryRequest = props.memoryRequest ?? "512Mi";
-    const cpuLimit = props.cpuLimit ?? "1000m";
-    const memoryLimit = props.memoryLimit ?? "1Gi";
 
-    checkName("PgvectorDatabase", "name", this.name);
-    checkImage("PgvectorDatabase", "image", this.image);
-    checkInteger(
-      "PgvectorDatabase",
-      "storageGiB",
-      this.storageGiB,
-      1,
-      "give the volume size in GiB, for example 20",
-    );
     checkInteger(
       "PgvectorDatabase",
       "sharedMemoryMiB",
@@ -112,7 +84,7 @@ export class PgvectorDatabase extends Construct {
       64,
       "Postgres needs at least 64 MiB of /dev/shm",
     );
-    checkResources("PgvectorDatabase", cpuRequest, memoryRequest, cpuLimit, memoryLimit);
+    this.checkResources();
     for (const [prop, value] of [
       ["databaseName", this.databaseName],
       ["username", this.username],
@@ -123,26 +95,14 @@ export class PgvectorDatabase extends Construct {
         );
       }
     }
-    const source = props.password ?? SecretSource.fromTerraformVariables();
-    if (source.kind === "aws-secrets-manager") {
-      throw new Error(
-        "PgvectorDatabase: password (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)",
-      );
-    }
-
-    this.host = `${this.name}.${this.namespace}.svc.cluster.local`;
-    this.clientPodLabels = accessLabel(this.name);
-    this.selectorLabels = selectorLabels(this.name, "postgres");
-    const bound = source.bind(new Construct(this, "Auth"), {
-      secretName: `${this.name}-auth`,
-      namespace: this.namespace,
-      keys: [this.passwordKey],
-      defaultPrefix: this.name,
+    const secret = this.bindSecret({
+      prop: "password",
+      source: props.password,
+      key: this.passwordKey,
       describe: () => `Password of the ${this.username} role in ${this.name} (sensitive)`,
-      urlSafe: true,
     });
-    this.secretName = bound.secretName ?? `${this.name}-auth`;
-    this.passwordVariable = bound.variables[this.passwordKey];
+    this.secretName = secret.secretName;
+    this.passwordVariable = secret.variable;
 
     const init = new ConfigMapV1(this, "InitScript", {
       metadata: { name: `${this.name}-init`, namespace: this.namespace, labels: { ...PART_OF } },
@@ -160,21 +120,11 @@ export class PgvectorDatabase extends Construct {
       "-d",
       this.databaseName,
     ];
-    this.statefulSet = statefulDataService(this, {
-      name: this.name,
-      namespace: this.namespace,
-      component: "postgres",
-      image: this.image,
+    this.statefulSet = this.createStatefulSet({
       port: this.port,
       portName: "postgres",
       uid: 999,
-      storageGiB: this.storageGiB,
-      storageClassName: this.storageClassName,
       dataMountPath: "/var/lib/postgresql/data",
-      cpuRequest,
-      memoryRequest,
-      cpuLimit,
-      memoryLimit,
       container: {
         env: [
           { name: "POSTGRES_USER", value: this.username },

@@ -1,18 +1,9 @@
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
-import { Construct } from "constructs";
-import { statefulDataService } from "./_data-service";
-import {
-  accessLabel,
-  checkImage,
-  checkInteger,
-  checkName,
-  checkResources,
-  memoryBytes,
-  scratchVolume,
-  selectorLabels,
-} from "./_pod";
-import { SecretSource } from "./secret-source";
+import type { Construct } from "constructs";
+import { DataService } from "./_data-service";
+import { memoryBytes, scratchVolume } from "./_pod";
+import type { SecretSource } from "./secret-source";
 
 /** Commands renamed away by default: they wipe data, reconfigure or stop the server. */
 export const REDIS_DANGEROUS_COMMANDS = [
@@ -63,47 +54,29 @@ export interface RedisCacheProps {
 }
 
 /** Redis with append-only persistence and a password, reachable only by pods carrying {@link clientPodLabels}. */
-export class RedisCache extends Construct {
-  public readonly name: string;
-  public readonly namespace: string;
-  public readonly image: string;
-  public readonly storageGiB: number;
-  public readonly storageClassName: string | undefined;
+export class RedisCache extends DataService {
   public readonly disabledCommands: readonly string[];
-  /** Client Service DNS name. */
-  public readonly host: string;
   public readonly port = 6379;
   public readonly secretName: string;
   public readonly passwordKey = "password";
-  public readonly clientPodLabels: Readonly<Record<string, string>>;
-  /** Labels selecting the service's pods (for clients' egress rules). */
-  public readonly selectorLabels: Readonly<Record<string, string>>;
   public readonly passwordVariable: TerraformVariable | undefined;
   public readonly statefulSet: StatefulSetV1;
 
   constructor(scope: Construct, id: string, props: RedisCacheProps = {}) {
-    super(scope, id);
-    this.name = props.name ?? "ai-redis";
-    this.namespace = props.namespace ?? "default";
-    this.image = props.image ?? "redis:7.4.1-alpine";
-    this.storageGiB = props.storageGiB ?? 5;
-    this.storageClassName = props.storageClassName;
+    super(scope, id, props, {
+      owner: "RedisCache",
+      component: "redis",
+      name: "ai-redis",
+      image: "redis:7.4.1-alpine",
+      storageGiB: 5,
+      cpuRequest: "100m",
+      memoryRequest: "256Mi",
+      cpuLimit: "500m",
+      memoryLimit: "512Mi",
+    });
     this.disabledCommands = props.disabledCommands ?? REDIS_DANGEROUS_COMMANDS;
-    const cpuRequest = props.cpuRequest ?? "100m";
-    const memoryRequest = props.memoryRequest ?? "256Mi";
-    const cpuLimit = props.cpuLimit ?? "500m";
-    const memoryLimit = props.memoryLimit ?? "512Mi";
 
-    checkName("RedisCache", "name", this.name);
-    checkImage("RedisCache", "image", this.image);
-    checkInteger(
-      "RedisCache",
-      "storageGiB",
-      this.storageGiB,
-      1,
-      "give the volume size in GiB, for example 5",
-    );
-    checkResources("RedisCache", cpuRequest, memoryRequest, cpuLimit, memoryLimit);
+    this.checkResources();
     for (const command of this.disabledCommands) {
       if (!/^[A-Z]+$/.test(command)) {
         throw new Error(
@@ -111,46 +84,24 @@ export class RedisCache extends Construct {
         );
       }
     }
-    const source = props.password ?? SecretSource.fromTerraformVariables();
-    if (source.kind === "aws-secrets-manager") {
-      throw new Error(
-        "RedisCache: password (SecretSource.fromAwsSecretsManager) is not supported; use SecretSource.fromTerraformVariables() or SecretSource.fromExistingSecret(name)",
-      );
-    }
-
-    this.host = `${this.name}.${this.namespace}.svc.cluster.local`;
-    this.clientPodLabels = accessLabel(this.name);
-    this.selectorLabels = selectorLabels(this.name, "redis");
-    const bound = source.bind(new Construct(this, "Auth"), {
-      secretName: `${this.name}-auth`,
-      namespace: this.namespace,
-      keys: [this.passwordKey],
-      defaultPrefix: this.name,
+    const secret = this.bindSecret({
+      prop: "password",
+      source: props.password,
+      key: this.passwordKey,
       describe: () => `Password of ${this.name} (sensitive)`,
-      urlSafe: true,
     });
-    this.secretName = bound.secretName ?? `${this.name}-auth`;
-    this.passwordVariable = bound.variables[this.passwordKey];
+    this.secretName = secret.secretName;
+    this.passwordVariable = secret.variable;
 
     // Stay below the container limit: Redis refuses writes (noeviction, which BullMQ needs) instead of being OOM-killed.
-    const maxMemoryMiB = Math.floor((memoryBytes(memoryLimit) * 0.75) / 2 ** 20);
+    const maxMemoryMiB = Math.floor((memoryBytes(this.memoryLimit) * 0.75) / 2 ** 20);
     const passwordFromSecret = { secretKeyRef: { name: this.secretName, key: this.passwordKey } };
     const ping = ["sh", "-c", "redis-cli -h 127.0.0.1 -p 6379 ping | grep -q PONG"];
-    this.statefulSet = statefulDataService(this, {
-      name: this.name,
-      namespace: this.namespace,
-      component: "redis",
-      image: this.image,
+    this.statefulSet = this.createStatefulSet({
       port: this.port,
       portName: "redis",
       uid: 999,
-      storageGiB: this.storageGiB,
-      storageClassName: this.storageClassName,
       dataMountPath: "/data",
-      cpuRequest,
-      memoryRequest,
-      cpuLimit,
-      memoryLimit,
       container: {
         command: ["redis-server"],
         // $(REDIS_PASSWORD) is expanded by the kubelet; the pod spec holds only the reference.

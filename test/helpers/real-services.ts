@@ -1,7 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
@@ -61,61 +59,5 @@ export function tempDir(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/**
- * A TCP proxy on 127.0.0.1 in front of a real service, so a test can take the
- * service away (`stop`: refuse and cut every connection) and bring it back on
- * the same port (`start`) without touching the shared server.
- */
-export class TcpProxy {
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
-  port = 0;
-
-  constructor(
-    private readonly targetHost: string,
-    private readonly targetPort: number,
-  ) {}
-
-  /** A proxy in front of the host and port of `url`. */
-  static forUrl(url: string): TcpProxy {
-    const parsed = new URL(url);
-    return new TcpProxy(parsed.hostname, Number(parsed.port));
-  }
-
-  /** `url` with its host and port replaced by the proxy's. */
-  rewrite(url: string): string {
-    const parsed = new URL(url);
-    parsed.hostname = "127.0.0.1";
-    parsed.port = String(this.port);
-    return parsed.toString();
-  }
-
-  async start(): Promise<void> {
-    const server = createServer((client) => {
-      const upstream = connect(this.targetPort, this.targetHost);
-      for (const socket of [client, upstream]) {
-        this.sockets.add(socket);
-        socket.on("close", () => this.sockets.delete(socket));
-        socket.on("error", () => {
-          client.destroy();
-          upstream.destroy();
-        });
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    server.listen(this.port, "127.0.0.1");
-    await once(server, "listening");
-    const address = server.address();
-    if (address && typeof address === "object") this.port = address.port;
-    this.server = server;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    for (const socket of this.sockets) socket.destroy();
-    await closed;
-  }
-}
+/** Re-exported so both helper modules hand out the one proxy. */
+export { TcpProxy } from "./tcp-proxy";

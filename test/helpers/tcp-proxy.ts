@@ -2,8 +2,9 @@ import { once } from "node:events";
 import { type AddressInfo, createConnection, createServer, type Server, type Socket } from "node:net";
 
 /**
- * A TCP proxy on 127.0.0.1 in front of a real service, so a test can cut a
- * dependency's connections and bring them back without touching the shared server.
+ * A TCP proxy on 127.0.0.1 in front of a real service, so a test can take the
+ * service away (`stop`: refuse and cut every connection) and bring it back on
+ * the same port (`start`) without touching the shared server.
  */
 export class TcpProxy {
   private server: Server | undefined;
@@ -14,6 +15,20 @@ export class TcpProxy {
     private readonly targetHost: string,
     private readonly targetPort: number,
   ) {}
+
+  /** A proxy in front of the host and port of `url`. */
+  static forUrl(url: string): TcpProxy {
+    const parsed = new URL(url);
+    return new TcpProxy(parsed.hostname, Number(parsed.port));
+  }
+
+  /** `url` with its host and port replaced by the proxy's. */
+  rewrite(url: string): string {
+    const parsed = new URL(url);
+    parsed.hostname = "127.0.0.1";
+    parsed.port = String(this.port);
+    return parsed.toString();
+  }
 
   /** Listens (on the previous port when restarted). */
   async start(): Promise<void> {
