@@ -72,13 +72,7 @@ export async function serveChat(
     await produce();
     return;
   }
-  const target = cacheTarget(request.model, config);
-  const key = cacheKey({
-    tenant: ctx.tenant,
-    provider: target.provider,
-    model: target.model,
-    request: request as unknown as Record<string, unknown>,
-  });
+  const key = requestCacheKey(request, ctx, config);
   const resolved = await options.cache.resolve(key, directives, produce, {
     onMiss: budgetCheck,
     // This client hanging up is no reason to fail the identical requests waiting on it.
@@ -112,13 +106,7 @@ export async function completeCached(
     return (await produce()).value;
   }
   const directives = cacheDirectives({}, { enabled: true, defaultTtlSeconds: config.cacheTtlSeconds });
-  const target = cacheTarget(request.model, config);
-  const key = cacheKey({
-    tenant: ctx.tenant,
-    provider: target.provider,
-    model: target.model,
-    request: request as unknown as Record<string, unknown>,
-  });
+  const key = requestCacheKey(request, ctx, config);
   const resolved = await options.cache.resolve(key, directives, produce, {
     onMiss: budgetCheck,
     shareError: () => !ctx.signal.aborted,
@@ -249,4 +237,15 @@ export function cacheTarget(model: string, config: GatewayConfig): { provider: s
 function header(req: Request, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(",") : value;
+}
+
+/** The cache key of a request for this tenant, under the target it resolves to now. */
+function requestCacheKey(request: ChatRequest, ctx: ChatContext, config: GatewayConfig): string {
+  const target = cacheTarget(request.model, config);
+  return cacheKey({
+    tenant: ctx.tenant,
+    provider: target.provider,
+    model: target.model,
+    request: request as unknown as Record<string, unknown>,
+  });
 }
