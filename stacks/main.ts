@@ -6,6 +6,7 @@ import {
   App,
   type AppConfig,
   Aspects,
+  dependable,
   LocalBackend,
   S3Backend,
   TerraformResource,
@@ -220,7 +221,7 @@ export class EnvironmentStack extends TerraformStack {
       // Everything lives in the namespace, so it waits for it.
       for (const child of this.node.findAll()) {
         if (child instanceof TerraformResource && child !== namespaceResource) {
-          child.dependsOn = [...(child.dependsOn ?? []), namespaceResource.fqn];
+          child.dependsOn = [...(child.dependsOn ?? []), dependable(namespaceResource)];
         }
       }
     }

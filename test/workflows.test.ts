@@ -126,4 +126,15 @@ describe("GitHub workflows", () => {
     expect(preflight).toBeGreaterThan(-1);
     expect(preflight).toBeLessThan(deployIndex);
   });
+
+  it("ci.yml installs Terraform and has it check every synthesized stack", () => {
+    const steps = load("ci.yml").jobs["test"]?.steps ?? [];
+    const setup = steps.findIndex((step) => step.uses?.startsWith("hashicorp/setup-terraform@"));
+    const validate = steps.findIndex((step) => step.run === "npm run validate -- --require-providers");
+    expect(setup).toBeGreaterThan(-1);
+    expect(validate).toBeGreaterThan(setup);
+    const ciRun = readFileSync(join(root, ".ci/run"), "utf8");
+    expect(ciRun).toContain("npm run validate");
+    expect(ciRun).toContain("if ! command -v terraform");
+  });
 });

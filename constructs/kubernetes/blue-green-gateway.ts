@@ -1,5 +1,5 @@
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
-import { Annotations } from "cdktf";
+import { Annotations, dependable } from "cdktf";
 import { Construct } from "constructs";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
 import { AiGatewayService, type AiGatewayServiceProps, SLOT_LABEL } from "./ai-gateway-service";
@@ -185,9 +185,9 @@ export class BlueGreenGateway extends Construct {
     // Sized by role, a promotion resizes both slots. Order it: the Services switch
     // only once the promoted slot's rollout is done, and the demoted slot scales
     // down to idleSlotReplicas only after the Services stopped sending it traffic.
-    main.dependsOn = [this.active.deployment.fqn];
-    preview.dependsOn = [this.active.deployment.fqn];
-    this.idle.deployment.dependsOn = [main.fqn, preview.fqn];
+    main.dependsOn = [dependable(this.active.deployment)];
+    preview.dependsOn = [dependable(this.active.deployment)];
+    this.idle.deployment.dependsOn = [dependable(main), dependable(preview)];
     if (this.idleSlotReplicas === 0) {
       Annotations.of(this).addWarning(
         `BlueGreenGateway: the idle slot "${this.idleSlot}" is parked at 0 replicas; promotion keeps the promoted slot's replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (${minReplicas}) and apply, then flip activeSlot`,

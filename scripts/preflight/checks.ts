@@ -343,6 +343,15 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       ? `stack "${environment.name}" (${synthesized.variables.length} Terraform variables)`
       : `${synthesized.problem}; run npm run synth to see the whole error`,
   );
+  if (synthesized.ok && synthesized.terraform) {
+    check(
+      "Terraform accepts the stack",
+      synthesized.terraform.ok,
+      synthesized.terraform.ok
+        ? synthesized.terraform.detail
+        : `${synthesized.terraform.detail.split("\n").slice(0, 12).join(" ")}; run npm run validate to see the whole error`,
+    );
+  }
   if (synthesized.ok) {
     const unset = synthesized.variables.filter(
       (variable) => !variable.hasDefault && !nonEmpty(env[`TF_VAR_${variable.name}`]),

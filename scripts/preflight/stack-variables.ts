@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { TerraformStack } from "cdktf";
 import { AppSecrets } from "../../constructs/kubernetes/app-secrets";
 import { buildApp } from "../../stacks/main";
+import { checkStack, ValidateError } from "../validate/terraform-check";
 
 /** A Terraform variable of a synthesized stack, without its default's value. */
 export interface StackVariable {
@@ -34,10 +35,27 @@ export type StackVariables =
       readonly variables: readonly StackVariable[];
       /** Undefined when the stack has no AppSecrets (development runs on Docker). */
       readonly secrets?: GatewaySecrets;
+      /** What Terraform said about the synthesized stack (npm run validate's check). */
+      readonly terraform?: { readonly ok: boolean; readonly detail: string };
     }
   | { readonly ok: false; readonly problem: string };
 
-type Found = { variables: StackVariable[]; secrets: GatewaySecrets | undefined };
+type Found = {
+  variables: StackVariable[];
+  secrets: GatewaySecrets | undefined;
+  terraform: { ok: boolean; detail: string };
+};
+
+/** npm run validate's check of one synthesized stack; a missing terraform binary is a failure. */
+function terraformCheck(stack: string, dir: string): { ok: boolean; detail: string } {
+  try {
+    const check = checkStack(stack, dir);
+    return { ok: check.ok, detail: check.detail };
+  } catch (error) {
+    if (error instanceof ValidateError) return { ok: false, detail: error.message };
+    throw error;
+  }
+}
 const cache = new Map<string, Map<string, Found>>();
 
 function secretsOf(stack: TerraformStack): GatewaySecrets | undefined {
@@ -85,7 +103,8 @@ export function stackVariables(stack: string): StackVariables {
           hasDefault: "default" in body,
           sensitive: body.sensitive === true,
         }));
-        byStack.set(name, { variables, secrets: secretsOf(child) });
+        const terraform = terraformCheck(name, join(outdir, "stacks", name));
+        byStack.set(name, { variables, secrets: secretsOf(child), terraform });
       }
       cache.set(key, byStack);
     } catch (error) {
@@ -96,5 +115,10 @@ export function stackVariables(stack: string): StackVariables {
   }
   const found = byStack.get(stack);
   if (!found) return { ok: false, problem: `the app has no stack named "${stack}"` };
-  return { ok: true, variables: found.variables, ...(found.secrets ? { secrets: found.secrets } : {}) };
+  return {
+    ok: true,
+    variables: found.variables,
+    terraform: found.terraform,
+    ...(found.secrets ? { secrets: found.secrets } : {}),
+  };
 }

@@ -96,7 +96,8 @@ describe("BlueGreenGateway", () => {
       const entry = Object.entries(json.resource?.[type] ?? {}).find(
         ([, body]) => (body["metadata"] as Body)["name"] === name,
       );
-      return `\${${type}.${entry?.[0]}}`;
+      // A resource address, as Terraform requires in depends_on (an interpolation is rejected).
+      return `${type}.${entry?.[0]}`;
     };
     const active = ref("kubernetes_deployment_v1", "ai-gateway-green");
     for (const service of ["ai-gateway", "ai-gateway-preview"]) {
