@@ -193,7 +193,10 @@ function convert(value: Json, key: string | undefined, inServiceSpec: boolean): 
 }
 
 /** The Kubernetes object a kubernetes_* resource body manages, and the model module that describes it. */
-export function toKubernetesObject(type: string, body: JsonObject): { object: JsonObject; module: string } {
+export function toKubernetesObject(
+  type: string,
+  body: Readonly<Record<string, unknown>>,
+): { object: JsonObject; module: string } {
   if (type === "kubernetes_manifest") {
     const manifest = body["manifest"] as JsonObject | undefined;
     const id = `${String(manifest?.["apiVersion"])}/${String(manifest?.["kind"])}`;
@@ -205,7 +208,7 @@ export function toKubernetesObject(type: string, body: JsonObject): { object: Js
   const target = TARGETS[type];
   if (!target) throw new Error(`${type}: no Kubernetes schema mapped; add it to TARGETS`);
   const object: JsonObject = { apiVersion: target.apiVersion, kind: target.kind };
-  for (const [name, value] of Object.entries(body)) {
+  for (const [name, value] of Object.entries(body as JsonObject)) {
     if (TERRAFORM_ONLY.has(name)) continue;
     // The provider's Secret `data` is plain text it base64-encodes: Kubernetes' stringData.
     if (type === "kubernetes_secret_v1" && name === "data") {
