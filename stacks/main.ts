@@ -5,35 +5,22 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import {
   App,
   type AppConfig,
-  Aspects,
-  dependable,
   LocalBackend,
   S3Backend,
-  TerraformResource,
   TerraformStack,
   TerraformVariable,
   Token,
 } from "cdktf";
 import type { Construct } from "constructs";
-import { ENVIRONMENT_NAMES, type ProviderName } from "../app/config/defaults";
+import { ENVIRONMENT_NAMES } from "../app/config/defaults";
 import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
 import { ChromaStore } from "../constructs/kubernetes/chroma-store";
 import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
-import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
-
-/** The AppSecrets key holding each provider's API key; keyless providers have none. */
-const PROVIDER_SECRET_KEY: Readonly<Record<ProviderName, string | undefined>> = {
-  openai: "OPENAI_API_KEY",
-  claude: "CLAUDE_API_KEY",
-  gemini: "GEMINI_API_KEY",
-  groq: "GROQ_API_KEY",
-  ollama: undefined,
-};
 
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
@@ -168,21 +155,17 @@ export class EnvironmentStack extends TerraformStack {
         configPath: configPath.stringValue,
         configContext: configContext.stringValue,
       });
-      const namespaceResource = new NamespaceV1(this, "Namespace", {
+      // Everything lives in the namespace: the kit's constructs add depends_on to it.
+      new NamespaceV1(this, "Namespace", {
         metadata: {
           name: env.namespace,
           labels: { "app.kubernetes.io/part-of": "ai-deploy-kit" },
         },
       });
       const namespace = env.namespace;
-      // The gateway refuses to start in staging/production without client keys and
-      // the keys of every provider it routes to: make Terraform refuse first.
-      const routed = [gateway.provider, ...gateway.fallbacks.map((target) => target.provider)];
-      const requiredKeys = [
-        "GATEWAY_API_KEYS",
-        ...new Set(routed.flatMap((provider) => PROVIDER_SECRET_KEY[provider] ?? [])),
-      ];
-      const secrets = new AppSecrets(this, "Secrets", { namespace, requiredKeys });
+      // The gateway derives the keys it needs (client keys, each routed provider's key)
+      // and makes them required: Terraform refuses the plan without them.
+      const secrets = new AppSecrets(this, "Secrets", { namespace });
       const database = new PgvectorDatabase(this, "Database", {
         namespace,
         storageGiB: env.postgresStorageGiB,
@@ -218,14 +201,7 @@ export class EnvironmentStack extends TerraformStack {
         prometheusOperatorEnabled: env.prometheusOperatorEnabled,
         prometheusSelectorLabels: env.prometheusSelectorLabels,
       });
-      // Everything lives in the namespace, so it waits for it.
-      for (const child of this.node.findAll()) {
-        if (child instanceof TerraformResource && child !== namespaceResource) {
-          child.dependsOn = [...(child.dependsOn ?? []), dependable(namespaceResource)];
-        }
-      }
     }
-    Aspects.of(this).add(new KitPolicy({ mode: "error" }));
   }
 }
 

@@ -94,3 +94,16 @@ export const ENVIRONMENT_DEFAULTS: Readonly<Record<EnvironmentName, GatewayDefau
     dailyBudgetUsd: 100,
   },
 };
+
+/**
+ * The environment variables that carry each provider's API key, the first being the
+ * one to set (the gateway also reads numbered pools, `<NAME>_1`, `<NAME>_2`, …);
+ * keyless providers have none.
+ */
+export const PROVIDER_KEY_VARIABLES: Readonly<Record<ProviderName, readonly string[]>> = {
+  openai: ["OPENAI_API_KEY"],
+  claude: ["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
+  gemini: ["GEMINI_API_KEY"],
+  groq: ["GROQ_API_KEY"],
+  ollama: [],
+};

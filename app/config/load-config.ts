@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { parseCallbackAllowList } from "../security/callback-guard";
+import { parseCallbackAllowList } from "../security/callback-allow-list";
 import {
   DEFAULT_BASE_URLS,
   DEFAULT_MODELS,

@@ -2,6 +2,9 @@ import { lookup as dnsLookupCallback, type LookupAddress } from "node:dns";
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP, type LookupFunction } from "node:net";
 import { Agent } from "undici";
+import { type CallbackAllowList, family, parseCallbackAllowList } from "./callback-allow-list";
+
+export { type CallbackAllowList, parseCallbackAllowList } from "./callback-allow-list";
 
 /** Resolves a host name to every address it has (injected by tests). */
 export type CallbackLookup = (hostname: string) => Promise<readonly string[]>;
@@ -31,54 +34,10 @@ const BLOCKS = RANGES.map(([reason, network, prefix, family]) => {
   return { reason, list };
 });
 
-const HOST_NAME =
-  /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
-
-/** `AI_CALLBACK_ALLOW_HOSTS` parsed: host names, addresses and CIDR ranges callbacks may reach though internal. */
-export interface CallbackAllowList {
-  readonly hosts: ReadonlySet<string>;
-  readonly addresses: BlockList;
-}
-
-function family(address: string): "ipv4" | "ipv6" {
-  return isIP(address) === 6 ? "ipv6" : "ipv4";
-}
-
 // "::ffff:127.0.0.1" is 127.0.0.1: check the IPv4 address it carries.
 function unmapped(address: string): string {
   const match = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   return match ? match[1]! : address;
-}
-
-/**
- * Validates and parses the allowlist entries: a host name (`hooks.internal`),
- * an IP address (`127.0.0.1`, `::1`) or a CIDR range (`10.0.0.0/8`). Returns
- * the list of the valid entries and a problem naming each bad one.
- */
-export function parseCallbackAllowList(entries: readonly string[]): {
-  value: CallbackAllowList;
-  problems: string[];
-} {
-  const hosts = new Set<string>();
-  const addresses = new BlockList();
-  const problems: string[] = [];
-  for (const raw of entries) {
-    const entry = raw
-      .trim()
-      .toLowerCase()
-      .replace(/^\[(.*)\]$/, "$1");
-    const [network = "", prefix, ...rest] = entry.split("/");
-    if (prefix !== undefined) {
-      const bits = Number(prefix);
-      const max = isIP(network) === 6 ? 128 : 32;
-      if (rest.length > 0 || isIP(network) === 0 || !/^\d+$/.test(prefix) || bits > max) {
-        problems.push(`"${raw}" is not a valid CIDR range; expected for example 10.0.0.0/8 or fd00::/8`);
-      } else addresses.addSubnet(network, bits, family(network));
-    } else if (isIP(entry) !== 0) addresses.addAddress(entry, family(entry));
-    else if (HOST_NAME.test(entry.replace(/\.$/, ""))) hosts.add(entry.replace(/\.$/, ""));
-    else problems.push(`"${raw}" is not a host name, IP address or CIDR range`);
-  }
-  return { value: { hosts, addresses }, problems };
 }
 
 const parsedCache = new WeakMap<readonly string[], CallbackAllowList>();

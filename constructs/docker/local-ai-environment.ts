@@ -7,6 +7,7 @@ import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
+import { applyKitDefaults } from "../_kit-defaults";
 import { checkPlainSettings } from "../_secret-check";
 
 /** Props of {@link LocalAiEnvironment}. */
@@ -84,6 +85,7 @@ export class LocalAiEnvironment extends Construct {
 
   constructor(scope: Construct, id: string, props: LocalAiEnvironmentProps = {}) {
     super(scope, id);
+    applyKitDefaults(this);
     this.namePrefix = props.namePrefix ?? "ai-dev";
     this.gatewayPort = props.gatewayPort ?? 8080;
     this.buildContext = props.buildContext ?? "../../..";

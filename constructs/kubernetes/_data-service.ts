@@ -1,6 +1,7 @@
 // The shape every data service shares: a one-replica StatefulSet with a PVC
 // template, headless and client Services, a PDB and a NetworkPolicy that
 // admits only pods carrying the service's access label.
+
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -11,11 +12,13 @@ import {
 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
+import { applyKitDefaults } from "../_kit-defaults";
 import {
   accessLabel,
   checkImage,
   checkInteger,
   checkName,
+  checkNamespace,
   checkResources,
   componentLabels,
   containerSecurityContext,
@@ -219,6 +222,7 @@ export abstract class DataService extends Construct {
     defaults: DataServiceDefaults,
   ) {
     super(scope, id);
+    applyKitDefaults(this);
     this.owner = defaults.owner;
     this.component = defaults.component;
     this.name = props.name ?? defaults.name;
@@ -232,6 +236,7 @@ export abstract class DataService extends Construct {
     this.memoryLimit = props.memoryLimit ?? defaults.memoryLimit;
 
     checkName(this.owner, "name", this.name);
+    checkNamespace(this.owner, this.namespace);
     checkImage(this.owner, "image", this.image);
     checkInteger(
       this.owner,

@@ -1,3 +1,4 @@
+import { Token } from "cdktf";
 // Shared pieces of the kubernetes constructs: labels, secure contexts, quantities, validation.
 
 /** Label every resource of the kit carries. */
@@ -123,9 +124,31 @@ export function checkInteger(owner: string, prop: string, value: number, min: nu
 
 /** Throws unless `name` is a valid Kubernetes resource name (RFC 1123 label). */
 export function checkName(owner: string, prop: string, name: string): void {
+  if (typeof name !== "string") {
+    throw new Error(
+      `${owner}: ${prop} (${String(name)}) must be a string: a Kubernetes name such as "ai-gateway"`,
+    );
+  }
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name) || name.length > 52) {
     throw new Error(
       `${owner}: ${prop} ("${name}") must be lower-case letters, digits and "-", at most 52 characters, starting and ending alphanumeric`,
+    );
+  }
+}
+
+/**
+ * Throws unless `namespace` is a valid namespace name (RFC 1123 label, at most 63
+ * characters). A token (`namespace.metadata.name`) is left to Terraform.
+ */
+export function checkNamespace(owner: string, namespace: string): void {
+  if (typeof namespace === "string" && Token.isUnresolved(namespace)) return;
+  if (
+    typeof namespace !== "string" ||
+    !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) ||
+    namespace.length > 63
+  ) {
+    throw new Error(
+      `${owner}: namespace (${typeof namespace === "string" ? `"${namespace}"` : String(namespace)}) must be an RFC 1123 label: lower-case letters, digits and "-", at most 63 characters, starting and ending alphanumeric (pass the name, e.g. "ai", or namespaceResource.metadata.name)`,
     );
   }
 }

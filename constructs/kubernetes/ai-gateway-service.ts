@@ -8,13 +8,17 @@ import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import { applyKitDefaults } from "../_kit-defaults";
 import { checkPlainSettings } from "../_secret-check";
+import { checkGatewaySettings, requiredSecretKeys } from "./_gateway-config";
 import {
   checkImage,
   checkInteger,
   checkName,
+  checkNamespace,
   checkResources,
   componentLabels,
   containerSecurityContext,
@@ -159,6 +163,14 @@ export class AiGatewayService extends Construct {
 
   constructor(scope: Construct, id: string, props: AiGatewayServiceProps) {
     super(scope, id);
+    applyKitDefaults(this);
+    const where = `AiGatewayService (${this.node.path})`;
+    // TypeScript requires image; JavaScript callers get this instead of a TypeError.
+    if (typeof props?.image !== "string" || props.image.trim() === "") {
+      throw new Error(
+        `${where}: image is required (received ${JSON.stringify(props?.image)}); pass the gateway image with an immutable tag, e.g. image: "ghcr.io/acme/ai-gateway:1.4.2"`,
+      );
+    }
     this.name = props.name ?? "ai-gateway";
     this.slot = props.slot;
     this.resourceName = this.slot ? `${this.name}-${this.slot}` : this.name;
@@ -179,6 +191,9 @@ export class AiGatewayService extends Construct {
 
     const owner = "AiGatewayService";
     checkName(owner, "name", this.resourceName);
+    checkNamespace(where, this.namespace);
+    // Another gateway of the same name may be added after this one: checked at synth.
+    this.node.addValidation({ validate: () => this.duplicates(where) });
     checkImage(owner, "image", this.image);
     checkResources(owner, this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit);
     this.memoryLimitBytes = memoryBytes(this.memoryLimit);
@@ -258,6 +273,16 @@ export class AiGatewayService extends Construct {
       ...optional("AI_SECRETS_ID", props.secrets?.secretsId),
       ...props.extraSettings,
     };
+    // Fail at synth what the pod would fail at start: the gateway's own loader checks the
+    // settings, and the keys they route to become required by the plan.
+    const gatewayConfig = checkGatewaySettings(where, this.settings);
+    const needed = requiredSecretKeys(gatewayConfig, props.secrets?.keys ?? []);
+    if (needed.length > 0 && !props.secrets) {
+      throw new Error(
+        `${where}: in ${gatewayConfig.environment} the gateway needs ${needed.join(", ")} and does not start without them; pass secrets: new AppSecrets(scope, "Secrets", { namespace: "${this.namespace}" }) (or another SecretSource)`,
+      );
+    }
+    if (props.secrets) props.secrets.requireKeys(needed, where);
 
     const labels = componentLabels(this.name, "ai-gateway");
     const slotLabel: Record<string, string> = this.slot ? { [SLOT_LABEL]: this.slot } : {};
@@ -497,6 +522,25 @@ export class AiGatewayService extends Construct {
         port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
       },
     });
+  }
+
+  /** Two gateways with one name in one namespace would share every resource name: refuse. */
+  private duplicates(where: string): string[] {
+    return TerraformStack.of(this)
+      .node.findAll()
+      .filter(
+        (other): other is AiGatewayService =>
+          other !== this &&
+          other instanceof AiGatewayService &&
+          other.namespace === this.namespace &&
+          other.name === this.name &&
+          // The two slots of one BlueGreenGateway share the base name on purpose.
+          !(other.node.scope === this.node.scope && other.slot !== this.slot),
+      )
+      .map(
+        (other) =>
+          `${where}: a gateway named "${this.name}" already exists in namespace "${this.namespace}" (${other.node.path}); give one of them another name`,
+      );
   }
 }
 

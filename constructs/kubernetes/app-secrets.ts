@@ -1,7 +1,8 @@
 import type { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { checkName } from "./_pod";
-import { SecretSource } from "./secret-source";
+import { applyKitDefaults } from "../_kit-defaults";
+import { checkName, checkNamespace } from "./_pod";
+import { requiredValidation, SecretSource } from "./secret-source";
 
 /** The gateway's secret variables (README "Run the gateway"): provider keys, client keys, the alert webhook. */
 export const GATEWAY_SECRET_KEYS = [
@@ -40,7 +41,8 @@ export interface AppSecretsProps {
    * providers' keys in staging and production). With the Terraform-variable source
    * their variables have no default and reject an empty value, so a missing key
    * fails the plan instead of crash-looping the release. Other sources are
-   * checked by the gateway at start.
+   * checked by the gateway at start. A gateway given these secrets adds the keys its
+   * settings need (see {@link AppSecrets.requireKeys}), so this lists only extra ones.
    * @default []
    */
   readonly requiredKeys?: readonly string[];
@@ -52,7 +54,7 @@ export class AppSecrets extends Construct {
   public readonly name: string;
   public readonly namespace: string;
   public readonly keys: readonly string[];
-  public readonly requiredKeys: readonly string[];
+  private readonly required: string[];
   /** Secret whose keys the gateway loads as environment variables; undefined for AWS Secrets Manager. */
   public readonly secretName: string | undefined;
   /** Value of `AI_SECRETS_ID` (AWS Secrets Manager source). */
@@ -68,8 +70,10 @@ export class AppSecrets extends Construct {
     this.name = props.name ?? "ai-gateway-secrets";
     this.namespace = props.namespace ?? "default";
     this.keys = props.keys ?? GATEWAY_SECRET_KEYS;
-    this.requiredKeys = props.requiredKeys ?? [];
+    this.required = [...new Set(props.requiredKeys ?? [])];
+    applyKitDefaults(this);
     checkName("AppSecrets", "name", this.name);
+    checkNamespace("AppSecrets", this.namespace);
     if (this.keys.length === 0) {
       throw new Error("AppSecrets: keys ([]) is empty; list the environment variables the Secret holds");
     }
@@ -80,7 +84,7 @@ export class AppSecrets extends Construct {
         );
       }
     }
-    for (const key of this.requiredKeys) {
+    for (const key of this.required) {
       if (!this.keys.includes(key)) {
         throw new Error(
           `AppSecrets: requiredKeys lists "${key}", which is not in keys (${this.keys.join(", ")}); add it to keys or drop it`,
@@ -93,10 +97,10 @@ export class AppSecrets extends Construct {
       keys: this.keys,
       defaultPrefix: "",
       describe: (key) =>
-        this.requiredKeys.includes(key)
+        this.required.includes(key)
           ? `Gateway secret ${key} (sensitive; required)`
           : `Gateway secret ${key} (sensitive; empty leaves it unset)`,
-      requiredKeys: this.requiredKeys,
+      requiredKeys: this.required,
       labels: { "app.kubernetes.io/name": "ai-gateway", "app.kubernetes.io/component": "secrets" },
     });
     this.secretName = bound.secretName;
@@ -105,5 +109,34 @@ export class AppSecrets extends Construct {
     this.serviceAccountAnnotations = this.source.roleArn
       ? { "eks.amazonaws.com/role-arn": this.source.roleArn }
       : {};
+  }
+
+  /** Keys the gateway cannot start without: required by the plan (Terraform-variable source), or named for preflight. */
+  public get requiredKeys(): readonly string[] {
+    return this.required;
+  }
+
+  /**
+   * Makes `keys` required, as a gateway reading these secrets does for the keys its
+   * settings need: with the Terraform-variable source their variables lose the empty
+   * default and Terraform refuses the plan without a value, naming the variable.
+   * `by` names the construct asking, for the error when a key is not in `keys`.
+   */
+  public requireKeys(keys: readonly string[], by: string): void {
+    const missing = keys.filter((key) => !this.keys.includes(key));
+    if (missing.length > 0) {
+      throw new Error(
+        `${by}: needs ${missing.join(", ")} from AppSecrets "${this.node.path}", whose keys (${this.keys.join(", ")}) lack ${missing.length === 1 ? "it" : "them"}; add ${missing.join(", ")} to its keys`,
+      );
+    }
+    for (const key of keys) {
+      if (this.required.includes(key)) continue;
+      this.required.push(key);
+      const variable = this.variables[key];
+      if (!variable) continue;
+      variable.addOverride("default", undefined);
+      variable.addOverride("description", `Gateway secret ${key} (sensitive; required)`);
+      variable.addValidation(requiredValidation(variable.friendlyUniqueId));
+    }
   }
 }

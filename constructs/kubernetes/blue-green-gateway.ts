@@ -1,6 +1,7 @@
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Annotations, dependable } from "cdktf";
 import { Construct } from "constructs";
+import { applyKitDefaults } from "../_kit-defaults";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
 import { AiGatewayService, type AiGatewayServiceProps, SLOT_LABEL } from "./ai-gateway-service";
 
@@ -76,6 +77,7 @@ export class BlueGreenGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: BlueGreenGatewayProps) {
     super(scope, id);
+    applyKitDefaults(this);
     this.name = props.name ?? "ai-gateway";
     this.namespace = props.namespace ?? "default";
     this.activeSlot = props.activeSlot ?? "blue";

@@ -1,6 +1,7 @@
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { Construct } from "constructs";
 import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
+import { applyKitDefaults } from "../_kit-defaults";
 import { PART_OF } from "./_pod";
 import { METRICS_LABEL } from "./ai-gateway-service";
 
@@ -73,6 +74,7 @@ export class GatewayMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
     super(scope, id);
+    applyKitDefaults(this);
     this.prometheusOperatorEnabled = props.prometheusOperatorEnabled ?? true;
     this.scrapeIntervalSeconds = props.scrapeIntervalSeconds ?? 30;
     this.errorRatePercent = props.errorRatePercent ?? 5;

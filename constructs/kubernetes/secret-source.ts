@@ -118,14 +118,7 @@ export class SecretSource {
               ],
             }
           : required.has(key)
-            ? {
-                validation: [
-                  {
-                    condition: `\${length(var.${name}) > 0}`,
-                    errorMessage: `${name} is required: set TF_VAR_${name} (or put it in a tfvars file kept out of git).`,
-                  },
-                ],
-              }
+            ? { validation: [requiredValidation(name)] }
             : { default: "" }),
       });
       variable.overrideLogicalId(name);
@@ -143,4 +136,12 @@ export class SecretSource {
     });
     return { secretName: options.secretName, variables };
   }
+}
+
+/** The validation of a required key's variable: Terraform refuses an empty value at plan, naming the variable. */
+export function requiredValidation(name: string): { condition: string; errorMessage: string } {
+  return {
+    condition: `\${length(var.${name}) > 0}`,
+    errorMessage: `${name} is required: set TF_VAR_${name} (or put it in a tfvars file kept out of git).`,
+  };
 }

@@ -42,6 +42,8 @@ function withData(scope: Construct, props: Partial<AiGatewayServiceProps> = {}):
 function build(props: Partial<AiGatewayServiceProps> = {}): AiGatewayService {
   return new AiGatewayService(new TerraformStack(Testing.app(), "test"), "Gateway", {
     image: IMAGE,
+    // Development needs no secrets; the fail-closed tests below cover the other environments.
+    environment: "development",
     ...props,
   });
 }
@@ -271,7 +273,12 @@ describe("AiGatewayService", () => {
 
   it("pins replicas and drops the HPA when autoscaling is off", () => {
     const fixed = synth((scope) => {
-      new AiGatewayService(scope, "Gateway", { image: IMAGE, autoscalingEnabled: false, replicas: 3 });
+      new AiGatewayService(scope, "Gateway", {
+        image: IMAGE,
+        environment: "development",
+        autoscalingEnabled: false,
+        replicas: 3,
+      });
     });
     expect(all(fixed.json, "kubernetes_horizontal_pod_autoscaler_v2")).toEqual([]);
     expect(fixed.text).toHaveResourceWithProperties(DeploymentV1, {

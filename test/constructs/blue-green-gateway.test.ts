@@ -6,6 +6,8 @@ import { all, type Body, container, named, synth } from "../helpers/synth";
 
 const BASE: BlueGreenGatewayProps = {
   namespace: "ai",
+  // Development needs no keys; staging and production require secrets (tested in ai-gateway-service.test.ts).
+  environment: "development",
   imageRepository: "ghcr.io/acme/ai-gateway",
   blueImageTag: "1.4.2",
   greenImageTag: "1.5.0",

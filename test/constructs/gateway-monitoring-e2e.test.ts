@@ -57,6 +57,7 @@ describe("GatewayMonitoring against a running gateway", () => {
     const gateway = new AiGatewayService(stack, "Gateway", {
       image: "ghcr.io/acme/ai-gateway:1.0.0",
       namespace: "ai",
+      environment: "development",
     });
     const { alerts } = new GatewayMonitoring(stack, "Monitoring", { gateway });
 

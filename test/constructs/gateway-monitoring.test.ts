@@ -43,6 +43,7 @@ function build(props: Partial<GatewayMonitoringProps> = {}): GatewayMonitoring {
   const gateway = new AiGatewayService(stack, "Gateway", {
     image: "ghcr.io/acme/ai-gateway:1.0.0",
     namespace: "ai",
+    environment: "development",
   });
   return new GatewayMonitoring(stack, "Monitoring", { gateway, ...props });
 }
@@ -111,6 +112,7 @@ describe("GatewayMonitoring", () => {
     const { text, json } = synth((scope) => {
       const gateway = new BlueGreenGateway(scope, "Gateway", {
         namespace: "ai",
+        environment: "development",
         imageRepository: "ghcr.io/acme/ai-gateway",
         blueImageTag: "1.0.0",
         greenImageTag: "1.0.0",
@@ -147,7 +149,10 @@ describe("GatewayMonitoring", () => {
 
   it("creates no manifests when the Prometheus Operator is absent, but keeps the rules", () => {
     const { json } = synth((scope) => {
-      const gateway = new AiGatewayService(scope, "Gateway", { image: "ghcr.io/acme/ai-gateway:1.0.0" });
+      const gateway = new AiGatewayService(scope, "Gateway", {
+        image: "ghcr.io/acme/ai-gateway:1.0.0",
+        environment: "development",
+      });
       new GatewayMonitoring(scope, "Monitoring", { gateway, prometheusOperatorEnabled: false });
     });
     expect(all(json, "kubernetes_manifest")).toEqual([]);

@@ -32,7 +32,10 @@ const WHERE = 'KitPolicy: kubernetes_deployment_v1 "bare" (test/Bare) container 
 describe("KitPolicy", () => {
   it("passes the kit's own constructs", () => {
     const stack = stackWith("error");
-    new AiGatewayService(stack, "Gateway", { image: "ghcr.io/acme/ai-gateway:1.0.0" });
+    new AiGatewayService(stack, "Gateway", {
+      image: "ghcr.io/acme/ai-gateway:1.0.0",
+      environment: "development",
+    });
     expect(() => Testing.synth(stack, true)).not.toThrow();
   });
 
@@ -52,7 +55,10 @@ describe("KitPolicy", () => {
 
   it("fails when an image uses latest", () => {
     const stack = stackWith("error");
-    new AiGatewayService(stack, "Gateway", { image: "ghcr.io/acme/ai-gateway:latest" });
+    new AiGatewayService(stack, "Gateway", {
+      image: "ghcr.io/acme/ai-gateway:latest",
+      environment: "development",
+    });
     expect(() => Testing.synth(stack, true)).toThrow(
       'KitPolicy: kubernetes_deployment_v1 "ai-gateway" (test/Gateway/Resource) container "gateway" image "ghcr.io/acme/ai-gateway:latest" uses "latest"; pin an immutable tag or digest',
     );
