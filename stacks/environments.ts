@@ -61,7 +61,50 @@ export interface EnvironmentConfig {
   readonly postgresStorageGiB: number;
   readonly redisStorageGiB: number;
   readonly chromaStorageGiB: number;
+  /**
+   * Data services run as managed services instead of in the cluster, each on its own: an entry
+   * replaces the kit's StatefulSet with ExternalPostgres / ExternalRedis / ExternalChroma.
+   * @default - all three in the cluster
+   */
+  readonly managedDataServices?: ManagedDataServices;
 }
+
+/** A managed endpoint: where it is, the ranges it lives in, and the Secret with its credentials. */
+export interface ManagedEndpoint {
+  readonly host: string;
+  /** @default - the service's usual port (5432, 6379, 443) */
+  readonly port?: number;
+  /** Address ranges the gateway may reach it in (its NetworkPolicy egress). */
+  readonly egressCidrs: readonly string[];
+  /** A Kubernetes Secret you manage with the credentials. @default - a Secret from a required Terraform variable */
+  readonly existingSecret?: string;
+}
+
+/** Which data services are managed (RDS, Cloud SQL, ElastiCache, Memorystore…) rather than in the cluster. */
+export interface ManagedDataServices {
+  readonly postgres?: ManagedEndpoint & { readonly databaseName: string; readonly username: string };
+  readonly redis?: ManagedEndpoint;
+  readonly chroma?: ManagedEndpoint;
+}
+
+/**
+ * Production with managed Postgres and Redis (Chroma stays in the cluster): set
+ * `managedDataServices: PRODUCTION_MANAGED_DATA_SERVICES` (with your endpoints) in
+ * production below to switch. `npm run validate` and the tests check this variant too.
+ */
+export const PRODUCTION_MANAGED_DATA_SERVICES: ManagedDataServices = {
+  postgres: {
+    host: "ai-gateway.cluster-abc123.eu-west-1.rds.amazonaws.com",
+    databaseName: "ai_gateway",
+    username: "ai_gateway",
+    egressCidrs: ["10.0.0.0/16"],
+  },
+  redis: {
+    host: "master.ai-gateway.abc123.euw1.cache.amazonaws.com",
+    egressCidrs: ["10.0.0.0/16"],
+    existingSecret: "ai-redis-auth",
+  },
+};
 
 const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };
 const GUIDE_LIMITS: ResourceQuantities = { cpu: "2000m", memory: "2Gi" };
@@ -143,6 +186,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     postgresStorageGiB: 100,
     redisStorageGiB: 10,
     chromaStorageGiB: 50,
+    // In the cluster (the default); PRODUCTION_MANAGED_DATA_SERVICES above shows the managed way.
+    managedDataServices: undefined,
   },
 };
 

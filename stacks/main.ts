@@ -17,10 +17,14 @@ import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
 import { ChromaStore } from "../constructs/kubernetes/chroma-store";
+import { ExternalChroma } from "../constructs/kubernetes/external-chroma";
+import { ExternalPostgres } from "../constructs/kubernetes/external-postgres";
+import { ExternalRedis } from "../constructs/kubernetes/external-redis";
 import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
-import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
+import { SecretSource } from "../constructs/kubernetes/secret-source";
+import { ENVIRONMENTS, type EnvironmentConfig, type ManagedEndpoint } from "./environments";
 
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
@@ -166,15 +170,31 @@ export class EnvironmentStack extends TerraformStack {
       // The gateway derives the keys it needs (client keys, each routed provider's key)
       // and makes them required: Terraform refuses the plan without them.
       const secrets = new AppSecrets(this, "Secrets", { namespace });
-      const database = new PgvectorDatabase(this, "Database", {
+      const managed = env.managedDataServices ?? {};
+      const credentials = (endpoint: ManagedEndpoint) =>
+        endpoint.existingSecret
+          ? { credentials: SecretSource.fromExistingSecret(endpoint.existingSecret) }
+          : {};
+      const endpoint = (managedEndpoint: ManagedEndpoint) => ({
         namespace,
-        storageGiB: env.postgresStorageGiB,
+        host: managedEndpoint.host,
+        egressCidrs: managedEndpoint.egressCidrs,
+        ...(managedEndpoint.port === undefined ? {} : { port: managedEndpoint.port }),
+        ...credentials(managedEndpoint),
       });
-      const cache = new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB });
-      const vectorStore = new ChromaStore(this, "VectorStore", {
-        namespace,
-        storageGiB: env.chromaStorageGiB,
-      });
+      const database = managed.postgres
+        ? new ExternalPostgres(this, "Database", {
+            ...endpoint(managed.postgres),
+            databaseName: managed.postgres.databaseName,
+            username: managed.postgres.username,
+          })
+        : new PgvectorDatabase(this, "Database", { namespace, storageGiB: env.postgresStorageGiB });
+      const cache = managed.redis
+        ? new ExternalRedis(this, "Cache", endpoint(managed.redis))
+        : new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB });
+      const vectorStore = managed.chroma
+        ? new ExternalChroma(this, "VectorStore", endpoint(managed.chroma))
+        : new ChromaStore(this, "VectorStore", { namespace, storageGiB: env.chromaStorageGiB });
       const gatewayService = new BlueGreenGateway(this, "Gateway", {
         ...settings,
         namespace,

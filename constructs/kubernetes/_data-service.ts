@@ -26,6 +26,7 @@ import {
   resources,
   selectorLabels,
 } from "./_pod";
+import type { DataServicePeer } from "./data-services";
 import { SecretSource } from "./secret-source";
 
 /** What a data service construct passes to {@link statefulDataService}. */
@@ -207,6 +208,8 @@ export abstract class DataService extends Construct {
   public readonly clientPodLabels: Readonly<Record<string, string>>;
   /** Labels selecting the service's pods (for clients' egress rules). */
   public readonly selectorLabels: Readonly<Record<string, string>>;
+  /** Clients reach the service's pods in the cluster (IDataService). */
+  public readonly egressPeers: readonly DataServicePeer[];
   private readonly owner: string;
   private readonly component: string;
   protected readonly cpuRequest: string;
@@ -248,6 +251,7 @@ export abstract class DataService extends Construct {
     this.host = `${this.name}.${this.namespace}.svc.cluster.local`;
     this.clientPodLabels = accessLabel(this.name);
     this.selectorLabels = selectorLabels(this.name, this.component);
+    this.egressPeers = [{ podSelector: { matchLabels: this.selectorLabels } }];
   }
 
   /** Checks the requests and limits; a subclass calls it where its own checks want it. */

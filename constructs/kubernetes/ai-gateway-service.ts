@@ -28,9 +28,7 @@ import {
   scratchVolume,
 } from "./_pod";
 import type { AppSecrets } from "./app-secrets";
-import type { ChromaStore } from "./chroma-store";
-import type { PgvectorDatabase } from "./pgvector-database";
-import type { RedisCache } from "./redis-cache";
+import type { IPostgres, IRedis, IVectorStore } from "./data-services";
 
 /** Label that marks a gateway pod's blue-green slot. */
 export const SLOT_LABEL = "ai-deploy-kit.io/slot";
@@ -96,12 +94,18 @@ export interface AiGatewayServiceProps {
    * pass them through `secrets`. @default {}
    */
   readonly extraSettings?: Readonly<Record<string, string>>;
-  /** Postgres for the ledger; `DATABASE_URL` is composed from its Secret. @default - embedded PGlite */
-  readonly database?: PgvectorDatabase;
-  /** Redis for cache, limits and jobs; `REDIS_URL` is composed from its Secret. @default - in-process equivalents */
-  readonly cache?: RedisCache;
-  /** Chroma, checked by health (`CHROMA_URL`, `CHROMA_TOKEN`). @default - not used */
-  readonly vectorStore?: ChromaStore;
+  /**
+   * Postgres for the ledger, in the cluster (`PgvectorDatabase`) or managed (`ExternalPostgres`);
+   * `DATABASE_URL` is composed from its endpoint and Secret. @default - embedded PGlite
+   */
+  readonly database?: IPostgres;
+  /**
+   * Redis for cache, limits and jobs (`RedisCache` or `ExternalRedis`); `REDIS_URL` is composed
+   * from its endpoint and Secret. @default - in-process equivalents
+   */
+  readonly cache?: IRedis;
+  /** Chroma, checked by health (`CHROMA_URL`, `CHROMA_TOKEN`): `ChromaStore` or `ExternalChroma`. @default - not used */
+  readonly vectorStore?: IVectorStore;
   /** Provider and client keys. @default - none: only keyless providers work */
   readonly secrets?: AppSecrets;
   /** Let an HPA own the replica count. @default true */
@@ -329,7 +333,7 @@ export class AiGatewayService extends Construct {
         },
         {
           name: "DATABASE_URL",
-          value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}`,
+          value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}${db.sslMode ? `?sslmode=${db.sslMode}` : ""}`,
         },
       );
     }
@@ -340,7 +344,10 @@ export class AiGatewayService extends Construct {
           name: "REDIS_PASSWORD",
           valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
         },
-        { name: "REDIS_URL", value: `redis://:$(REDIS_PASSWORD)@${redis.host}:${redis.port}` },
+        {
+          name: "REDIS_URL",
+          value: `${redis.tls ? "rediss" : "redis"}://:$(REDIS_PASSWORD)@${redis.host}:${redis.port}`,
+        },
       );
     }
     if (props.vectorStore) {
@@ -487,7 +494,7 @@ export class AiGatewayService extends Construct {
             ],
           },
           ...dataServices.map((service) => ({
-            to: [{ podSelector: { matchLabels: service.selectorLabels } }],
+            to: service.egressPeers.map((peer) => ({ ...peer })),
             ports: [{ port: String(service.port), protocol: "TCP" }],
           })),
           {

@@ -4,6 +4,7 @@ import type { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { DataService } from "./_data-service";
 import { PART_OF, scratchVolume } from "./_pod";
+import type { IVectorStore } from "./data-services";
 import type { SecretSource } from "./secret-source";
 
 /** Where the log config is mounted; `.json` makes uvicorn read it with the standard library (no PyYAML). */
@@ -67,7 +68,7 @@ export interface ChromaStoreProps {
 }
 
 /** Chroma with token auth and a persistent volume, reachable only by pods carrying {@link clientPodLabels}. */
-export class ChromaStore extends DataService {
+export class ChromaStore extends DataService implements IVectorStore {
   public readonly dataMountPath: string;
   public readonly port = 8000;
   /** `http://host:port`, the gateway's `CHROMA_URL`. */

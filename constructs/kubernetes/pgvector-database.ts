@@ -4,6 +4,7 @@ import type { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { DataService } from "./_data-service";
 import { checkInteger, PART_OF, scratchVolume } from "./_pod";
+import type { IPostgres } from "./data-services";
 import type { SecretSource } from "./secret-source";
 
 /** Props of {@link PgvectorDatabase}. */
@@ -49,7 +50,7 @@ export interface PgvectorDatabaseProps {
 }
 
 /** Postgres with pgvector as a one-replica StatefulSet, reachable only by pods carrying {@link clientPodLabels}. */
-export class PgvectorDatabase extends DataService {
+export class PgvectorDatabase extends DataService implements IPostgres {
   public readonly databaseName: string;
   public readonly username: string;
   public readonly sharedMemoryMiB: number;

@@ -3,6 +3,7 @@ import type { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
 import { DataService } from "./_data-service";
 import { memoryBytes, scratchVolume } from "./_pod";
+import type { IRedis } from "./data-services";
 import type { SecretSource } from "./secret-source";
 
 /** Commands renamed away by default: they wipe data, reconfigure or stop the server. */
@@ -54,7 +55,7 @@ export interface RedisCacheProps {
 }
 
 /** Redis with append-only persistence and a password, reachable only by pods carrying {@link clientPodLabels}. */
-export class RedisCache extends DataService {
+export class RedisCache extends DataService implements IRedis {
   public readonly disabledCommands: readonly string[];
   public readonly port = 6379;
   public readonly secretName: string;
