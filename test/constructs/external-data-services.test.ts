@@ -112,7 +112,9 @@ describe("managed data services", () => {
         new ExternalChroma(scope, "D", {
           host: "c",
           egressCidrs: ["10.0.0.0/8"],
-          credentials: SecretSource.fromAwsSecretsManager("arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-gateway"),
+          credentials: SecretSource.fromAwsSecretsManager(
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:ai-gateway",
+          ),
         }),
     ).toThrow("ExternalChroma: credentials (SecretSource.fromAwsSecretsManager) is not supported");
   });
