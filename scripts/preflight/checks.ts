@@ -2,9 +2,16 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from "@aws-sdk/
 import { ENVIRONMENT_NAMES, type ProviderName } from "../../app/config/defaults";
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
+import { ValidateError } from "../validate/terraform-check";
 import { imageTagProblem } from "./image-tag";
 import { readSecretKeys, type SecretKeys } from "./secrets-manager";
-import { type GatewaySecrets, type StackVariables, stackVariables } from "./stack-variables";
+import {
+  type GatewaySecrets,
+  type StackVariable,
+  type StackVariables,
+  stackVariables,
+} from "./stack-variables";
+import { type VariableValueCheck, variableValueProblems } from "./variable-values";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -42,6 +49,8 @@ export interface PreflightOptions {
   readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
   /** Extra SDK client settings (tests point `endpoint` at a fake). */
   readonly awsClientConfig?: SecretsManagerClientConfig;
+  /** Checks TF_VAR_* values against the variables' validation. @default terraform itself (variable-values.ts) */
+  readonly checkVariableValues?: (variables: readonly StackVariable[], env: Env) => VariableValueCheck;
   /** Synthesizes the stack and lists its Terraform variables. @default the real stacks (stack-variables.ts) */
   readonly synthesize?: (stack: string) => StackVariables;
 }
@@ -69,6 +78,9 @@ const KEY_VARIABLES: Readonly<Record<ProviderName, readonly string[]>> = {
   groq: ["GROQ_API_KEY"],
   ollama: [],
 };
+
+/** The repository the kit ships with; no cluster can pull it. */
+const PLACEHOLDER_REPOSITORY = /^(ghcr\.io|docker\.io)\/example\//;
 
 const nonEmpty = (value: string | undefined): boolean => value !== undefined && value.trim() !== "";
 
@@ -381,6 +393,26 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     );
   }
 
+  // Values, the way Terraform will judge them: each set TF_VAR_* against its variable's validation.
+  if (synthesized.ok) {
+    let values: VariableValueCheck;
+    try {
+      values = (options.checkVariableValues ?? variableValueProblems)(synthesized.variables, env);
+    } catch (error) {
+      if (!(error instanceof ValidateError)) throw error;
+      values = { checked: [], problems: [error.message] };
+    }
+    check(
+      "Terraform variable values pass their validation",
+      values.problems.length === 0,
+      values.problems.length > 0
+        ? values.problems.join("; ")
+        : values.checked.length > 0
+          ? `${values.checked.map((name) => `TF_VAR_${name}`).join(", ")} pass (checked by terraform)`
+          : "no TF_VAR_ value with a validation rule is set",
+    );
+  }
+
   // 2. Every provider key the routes need.
   // Where the keys come from: the command line, else the stack's own AppSecrets, else AI_SECRETS_ID.
   const stackSecrets = synthesized.ok ? synthesized.secrets : undefined;
@@ -458,6 +490,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     // Each slot's committed tag must name one build.
     const tagProblems = [
       stray,
+
       options.imageTag === undefined ? undefined : imageTagProblem(options.imageTag),
       ...(["blue", "green"] as const).map((slot) => {
         const problem = imageTagProblem(environment[`${slot}ImageTag`]);
@@ -468,6 +501,18 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       "image tag immutable",
       tagProblems.length === 0,
       tagProblems.length > 0 ? tagProblems.join("; ") : `${environment.imageRepository}:${tag}`,
+    );
+  }
+
+  // The repository the kit ships with is no one's: a cluster would fail to pull it.
+  if (environment.platform === "kubernetes") {
+    const placeholder = PLACEHOLDER_REPOSITORY.test(environment.imageRepository);
+    check(
+      "image repository set",
+      !placeholder,
+      placeholder
+        ? `imageRepository "${environment.imageRepository}" is the kit's placeholder; set your registry's repository for ${environment.name} in stacks/environments.ts`
+        : environment.imageRepository,
     );
   }
 

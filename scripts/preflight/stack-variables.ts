@@ -11,6 +11,10 @@ export interface StackVariable {
   readonly name: string;
   readonly hasDefault: boolean;
   readonly sensitive: boolean;
+  /** Terraform's type expression, e.g. `string`. @default - none given */
+  readonly type?: string;
+  /** The variable's validation rules as synthesized (`condition`, `error_message`). @default [] */
+  readonly validation?: readonly { readonly condition: string; readonly error_message: string }[];
 }
 
 /** How the stack's AppSecrets delivers the gateway's secret variables (its SecretSource). */
@@ -96,12 +100,22 @@ export function stackVariables(stack: string): StackVariables {
         if (!(child instanceof TerraformStack)) continue;
         const name = child.node.id;
         const json = JSON.parse(readFileSync(join(outdir, "stacks", name, "cdk.tf.json"), "utf8")) as {
-          variable?: Record<string, { default?: unknown; sensitive?: boolean }>;
+          variable?: Record<
+            string,
+            {
+              default?: unknown;
+              sensitive?: boolean;
+              type?: string;
+              validation?: { condition: string; error_message: string }[];
+            }
+          >;
         };
         const variables = Object.entries(json.variable ?? {}).map(([variable, body]) => ({
           name: variable,
           hasDefault: "default" in body,
           sensitive: body.sensitive === true,
+          ...(body.type ? { type: body.type } : {}),
+          ...(body.validation ? { validation: body.validation } : {}),
         }));
         const terraform = terraformCheck(name, join(outdir, "stacks", name));
         byStack.set(name, { variables, secrets: secretsOf(child), terraform });

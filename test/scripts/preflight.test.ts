@@ -9,6 +9,15 @@ import {
 } from "../../scripts/preflight/checks";
 import { stackVariables } from "../../scripts/preflight/stack-variables";
 import { ENVIRONMENTS } from "../../stacks/environments";
+
+/** The committed environments with a real repository instead of the kit's placeholder. */
+const OWN_REPOSITORY = Object.fromEntries(
+  Object.entries(ENVIRONMENTS).map(([name, config]) => [
+    name,
+    { ...config, imageRepository: "ghcr.io/acme/ai-gateway" },
+  ]),
+);
+
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 
 const projectRoot = resolve(__dirname, "../..");
@@ -55,6 +64,7 @@ const REQUIRED_KEYS = {
 
 function viaSecretsManager(overrides: Partial<PreflightOptions> = {}): Promise<string> {
   return runPreflight({
+    environments: OWN_REPOSITORY,
     environment: "production",
     env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS },
     imageTag: "3f2c1a9e0b7d",
@@ -78,23 +88,30 @@ describe("preflight against AWS Secrets Manager", () => {
     const output = await viaSecretsManager();
     // terraform validate runs where the providers can be downloaded (CI), the init check alone offline.
     const terraform = line(output, "Terraform accepts the stack");
+    const values = line(output, "Terraform variable values pass their validation");
+    expect(values).toMatch(
+      /^PASS {2}Terraform variable values pass their validation: TF_VAR_\w+(, TF_VAR_\w+)* pass \(checked by terraform\)$/,
+    );
+    expect(values).toContain("TF_VAR_ai_redis_password");
     expect(terraform).toMatch(
       /^PASS {2}Terraform accepts the stack: (terraform validate: valid|configuration accepted by terraform init; providers not downloadable here, terraform validate skipped)$/,
     );
     expect(output).toBe(
       [
-        `Preflight for production: namespace ai-production, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from AWS Secrets Manager secret "${SECRET}"`,
+        `Preflight for production: namespace ai-production, image ghcr.io/acme/ai-gateway:3f2c1a9e0b7d, secrets from AWS Secrets Manager secret "${SECRET}"`,
         'PASS  environment config validates: stacks/environments.ts "production" and its gateway settings',
         `PASS  stack synthesizes: stack "production" (${productionVariables} Terraform variables)`,
         terraform,
         "PASS  Terraform variables without a default are set: every variable has a default or a TF_VAR_ value",
+        values,
         `PASS  provider keys available: openai, claude: found in AWS Secrets Manager secret "${SECRET}"`,
         `PASS  GATEWAY_API_KEYS configured: found in AWS Secrets Manager secret "${SECRET}"`,
-        "PASS  image tag immutable: ghcr.io/example/ai-gateway:3f2c1a9e0b7d",
+        "PASS  image tag immutable: ghcr.io/acme/ai-gateway:3f2c1a9e0b7d",
+        "PASS  image repository set: ghcr.io/acme/ai-gateway",
         "PASS  daily budget set: 100 USD a day, enforced",
         `PASS  alert webhook set: found in AWS Secrets Manager secret "${SECRET}"`,
         "PASS  fallback provider configured: claude/claude-3-5-haiku-latest",
-        "10 passed, 0 failed: ready to deploy production",
+        "12 passed, 0 failed: ready to deploy production",
         "",
       ].join("\n"),
     );
@@ -109,7 +126,7 @@ describe("preflight against AWS Secrets Manager", () => {
     const problem = `secret "${SECRET}" does not exist in us-east-1; create it (aws secretsmanager create-secret --name ${SECRET} --secret-string file://keys.json) or fix the secret id`;
     expect(line(output, "provider keys available")).toBe(`FAIL  provider keys available: ${problem}`);
     expect(line(output, "GATEWAY_API_KEYS configured")).toBe(`FAIL  GATEWAY_API_KEYS configured: ${problem}`);
-    expect(output).toContain("7 passed, 3 failed: fix the failures above before deploying production\n");
+    expect(output).toContain("9 passed, 3 failed: fix the failures above before deploying production\n");
   });
 
   it("fails when the secret lacks one provider key, naming the key and not printing the others", async () => {
@@ -164,12 +181,13 @@ describe("preflight reads the stack's AppSecrets", () => {
 
   it("takes the Terraform variable names AppSecrets declares: upper-case TF_VAR_ names do not reach the gateway", async () => {
     const output = await runPreflight({
+      environments: OWN_REPOSITORY,
       environment: "staging",
       env: { ...DATA_PASSWORDS, TF_VAR_OPENAI_API_KEY: "a", TF_VAR_gateway_api_keys: "b" },
       imageTag: "3f2c1a9e0b7d",
     }).then(renderChecklist);
     expect(output.split("\n")[0]).toBe(
-      "Preflight for staging: namespace ai-staging, image ghcr.io/example/ai-gateway:3f2c1a9e0b7d, secrets from the AppSecrets Terraform variables (TF_VAR_*)",
+      "Preflight for staging: namespace ai-staging, image ghcr.io/acme/ai-gateway:3f2c1a9e0b7d, secrets from the AppSecrets Terraform variables (TF_VAR_*)",
     );
     expect(line(output, "provider keys available")).toBe(
       "FAIL  provider keys available: openai needs OPENAI_API_KEY, missing from the AppSecrets Terraform variables (TF_VAR_*); export TF_VAR_openai_api_key (from your password manager or CI secret) before deploying",
@@ -178,6 +196,7 @@ describe("preflight reads the stack's AppSecrets", () => {
 
   it("fails when AppSecrets does not carry a key the routes need", async () => {
     const output = await runPreflight({
+      environments: OWN_REPOSITORY,
       environment: "staging",
       env: { TF_VAR_gateway_api_keys: "b" },
       imageTag: "3f2c1a9e0b7d",
@@ -201,6 +220,7 @@ describe("preflight reads the stack's AppSecrets", () => {
   it("checks the AWS secret an AppSecrets from Secrets Manager names, through the fake", async () => {
     const arn = fake.createSecret("ai-gateway/staging", { OPENAI_API_KEY: "sk-x", GATEWAY_API_KEYS: "k" });
     const output = await runPreflight({
+      environments: OWN_REPOSITORY,
       environment: "staging",
       env: {},
       imageTag: "3f2c1a9e0b7d",
@@ -228,6 +248,7 @@ describe("preflight reads the stack's AppSecrets", () => {
 
   it("expects the keys in the existing Secret an AppSecrets names", async () => {
     const output = await runPreflight({
+      environments: OWN_REPOSITORY,
       environment: "staging",
       env: {},
       imageTag: "3f2c1a9e0b7d",
@@ -251,9 +272,13 @@ describe("preflight reads the stack's AppSecrets", () => {
 
 describe("preflight checks", () => {
   const fromTerraform = (env: Record<string, string>, overrides: Partial<PreflightOptions> = {}) =>
-    runPreflight({ environment: "production", env, imageTag: "3f2c1a9e0b7d", ...overrides }).then(
-      renderChecklist,
-    );
+    runPreflight({
+      environment: "production",
+      env,
+      imageTag: "3f2c1a9e0b7d",
+      environments: OWN_REPOSITORY,
+      ...overrides,
+    }).then(renderChecklist);
   // The exact variable names the stacks' AppSecrets declares.
   const allVariables = {
     ...DATA_PASSWORDS,
@@ -277,6 +302,7 @@ describe("preflight checks", () => {
     );
     // GATEWAY_IMAGE_TAG is not read any more (tags are committed): a stray one fails, naming the fix.
     const fromEnv = await runPreflight({
+      environments: OWN_REPOSITORY,
       environment: "staging",
       env: { ...allVariables, GATEWAY_IMAGE_TAG: "sha-3f2c1a9e0b7d" },
     }).then(renderChecklist);
@@ -449,6 +475,33 @@ describe("preflight checks", () => {
   });
 });
 
+describe("preflight checks values the way Terraform will", () => {
+  it("fails a TF_VAR_ value its variable's validation refuses, naming the rule and never the value", async () => {
+    const output = await runPreflight({
+      environment: "production",
+      env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS, TF_VAR_ai_redis_password: "x" },
+      imageTag: "3f2c1a9e0b7d",
+      environments: OWN_REPOSITORY,
+      secretSource: { kind: "terraform-variables" },
+    }).then(renderChecklist);
+    expect(line(output, "Terraform variable values pass their validation")).toBe(
+      "FAIL  Terraform variable values pass their validation: TF_VAR_ai_redis_password: ai_redis_password must be at least 16 URL-safe characters (letters, digits, . _ ~ -).",
+    );
+    expect(output).not.toMatch(/"x"|= x\b/);
+  }, 60_000);
+
+  it("fails the kit's placeholder repository in staging and production", async () => {
+    const output = await runPreflight({
+      environment: "production",
+      env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS },
+      imageTag: "3f2c1a9e0b7d",
+    }).then(renderChecklist);
+    expect(line(output, "image repository set")).toBe(
+      `FAIL  image repository set: imageRepository "ghcr.io/example/ai-gateway" is the kit's placeholder; set your registry's repository for production in stacks/environments.ts`,
+    );
+  }, 60_000);
+});
+
 describe("preflight command", () => {
   const cli = (args: string[], env: Record<string, string>) =>
     new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
@@ -460,7 +513,7 @@ describe("preflight command", () => {
       );
     });
 
-  it("exits 1 when a check fails and 0 when all pass", async () => {
+  it("exits 1 when a check fails, the kit's placeholder repository included", async () => {
     const [failing, passing] = await Promise.all([
       cli(["--env", "staging", "--image-tag", "latest"], {
         ...DATA_PASSWORDS,
@@ -477,7 +530,11 @@ describe("preflight command", () => {
     expect(failing.stdout).toContain(
       'FAIL  image tag immutable: the image tag "latest" moves between builds',
     );
-    expect(passing.code).toBe(0);
-    expect(passing.stdout).toContain("7 passed, 0 failed: ready to deploy staging\n");
+    // The committed environments name the kit's placeholder repository: the one failure left.
+    expect(passing.code).toBe(1);
+    expect(passing.stdout.split("\n").filter((entry) => entry.startsWith("FAIL"))).toEqual([
+      `FAIL  image repository set: imageRepository "ghcr.io/example/ai-gateway" is the kit's placeholder; set your registry's repository for staging in stacks/environments.ts`,
+    ]);
+    expect(passing.stdout).toContain("8 passed, 1 failed: fix the failures above before deploying staging\n");
   });
 });
