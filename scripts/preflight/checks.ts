@@ -1,5 +1,5 @@
 import { SecretsManagerClient, type SecretsManagerClientConfig } from "@aws-sdk/client-secrets-manager";
-import { ENVIRONMENT_NAMES, type ProviderName } from "../../app/config/defaults";
+import { ENVIRONMENT_NAMES, PROVIDER_KEY_VARIABLES, type ProviderName } from "../../app/config/defaults";
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
 import { ValidateError } from "../validate/terraform-check";
@@ -71,13 +71,7 @@ export class PreflightError extends Error {
 }
 
 /** The variables that carry each provider's key; the first is the one to add when missing. */
-const KEY_VARIABLES: Readonly<Record<ProviderName, readonly string[]>> = {
-  openai: ["OPENAI_API_KEY"],
-  claude: ["CLAUDE_API_KEY", "ANTHROPIC_API_KEY"],
-  gemini: ["GEMINI_API_KEY"],
-  groq: ["GROQ_API_KEY"],
-  ollama: [],
-};
+const KEY_VARIABLES = PROVIDER_KEY_VARIABLES;
 
 /** The repository the kit ships with; no cluster can pull it. */
 const PLACEHOLDER_REPOSITORY = /^(ghcr\.io|docker\.io)\/example\//;
