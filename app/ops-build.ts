@@ -28,6 +28,7 @@ import type { OpsDeps } from "./ops";
 import { routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
 import type { Clock } from "./server";
+import { LEDGER_FLUSH_SECONDS } from "./shutdown-budget";
 
 /** Something to close on shutdown. */
 type Hook = () => Promise<void> | void;
@@ -168,7 +169,17 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
       : new MemoryJobQueue(runner);
     metrics.jobsQueuedFrom(() => jobs!.depth());
     const queue = jobs;
-    hooks.push(() => queue.close(config.shutdownTimeoutSeconds * 1000));
+    // The worker stops taking jobs the moment shutdown begins (running ones finish alongside the
+    // HTTP drain), and gets the shared deadline less the ledger flush's share, never a fresh one.
+    let closing: Promise<void> | undefined;
+    const close = () => {
+      const fallbackMs = config.shutdownTimeoutSeconds * 1000;
+      const remaining = lifecycle.remainingMs(clock.now(), LEDGER_FLUSH_SECONDS * 1000);
+      closing ??= queue.close(Number.isFinite(remaining) ? remaining : fallbackMs);
+      return closing;
+    };
+    lifecycle.onShutdown(() => void close());
+    hooks.push(close);
   }
 
   const providers = options.providerStates

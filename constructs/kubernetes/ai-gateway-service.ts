@@ -9,7 +9,13 @@ import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disrup
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
-import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import {
+  ENVIRONMENT_DEFAULTS,
+  type EnvironmentName,
+  type LogLevel,
+  type ProviderName,
+} from "../../app/config/defaults";
+import { PRESTOP_SECONDS, type ShutdownBudget, shutdownBudget } from "../../app/shutdown-budget";
 import { checkPlainSettings } from "../_secret-check";
 import {
   checkImage,
@@ -120,7 +126,13 @@ export interface AiGatewayServiceProps {
   readonly cpuLimit?: string;
   /** @default "2Gi" (the guide) */
   readonly memoryLimit?: string;
-  /** `SHUTDOWN_TIMEOUT_SECONDS`; the pod's grace period adds 10 s. @default 25 */
+  /**
+   * `SHUTDOWN_TIMEOUT_SECONDS`, the gateway's one shutdown deadline; the pod's
+   * `terminationGracePeriodSeconds` adds the preStop sleep and a margin. Must cover the longest
+   * request (see `shutdownBudget`).
+   * @default - HTTP drain (the longest request: per-attempt timeout × attempts plus backoffs, for
+   * the primary and each fallback) + job queue close + ledger flush, from this gateway's settings
+   */
   readonly shutdownTimeoutSeconds?: number;
   /** Extra egress TCP ports to anywhere besides DNS, the data services and 443 (e.g. 11434 for Ollama). @default [] */
   readonly egressExtraPorts?: readonly number[];
@@ -148,6 +160,8 @@ export class AiGatewayService extends Construct {
   public readonly memoryLimit: string;
   public readonly memoryLimitBytes: number;
   public readonly shutdownTimeoutSeconds: number;
+  /** The shutdown budget step by step; `terminationGracePeriodSeconds` is its total. */
+  public readonly shutdownBudget: ShutdownBudget;
   /** Non-secret settings written to the ConfigMap. */
   public readonly settings: Readonly<Record<string, string>>;
   /** Labels selecting this deployment's pods. */
@@ -175,7 +189,16 @@ export class AiGatewayService extends Construct {
     this.memoryRequest = props.memoryRequest ?? "512Mi";
     this.cpuLimit = props.cpuLimit ?? "2000m";
     this.memoryLimit = props.memoryLimit ?? "2Gi";
-    this.shutdownTimeoutSeconds = props.shutdownTimeoutSeconds ?? 25;
+    const defaults = ENVIRONMENT_DEFAULTS[props.environment ?? "production"] ?? ENVIRONMENT_DEFAULTS.production;
+    this.shutdownBudget = shutdownBudget(
+      {
+        timeoutSeconds: props.aiTimeoutSeconds ?? defaults.timeoutSeconds,
+        maxRetries: props.aiMaxRetries ?? defaults.maxRetries,
+        fallbackCount: (props.aiFallbackProviders ?? defaults.fallbacks).length,
+      },
+      props.shutdownTimeoutSeconds,
+    );
+    this.shutdownTimeoutSeconds = this.shutdownBudget.shutdownTimeoutSeconds;
 
     const owner = "AiGatewayService";
     checkName(owner, "name", this.resourceName);
@@ -209,6 +232,15 @@ export class AiGatewayService extends Construct {
     checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
     checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
     checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
+    if (this.shutdownBudget.httpDrainSeconds < this.shutdownBudget.longestRequestSeconds) {
+      const needed =
+        this.shutdownBudget.longestRequestSeconds +
+        this.shutdownBudget.queueCloseSeconds +
+        this.shutdownBudget.ledgerFlushSeconds;
+      throw new Error(
+        `${owner}: shutdownTimeoutSeconds (${this.shutdownTimeoutSeconds}) leaves ${this.shutdownBudget.httpDrainSeconds} s to drain requests, but the longest request takes ${this.shutdownBudget.longestRequestSeconds} s (timeout × attempts plus backoffs, per target); use at least ${needed}, leave it unset to derive it, or lower aiTimeoutSeconds / aiMaxRetries`,
+      );
+    }
     for (const key of Object.keys(props.extraSettings ?? {})) {
       if (MANAGED_VARIABLES.has(key)) {
         throw new Error(
@@ -350,7 +382,8 @@ export class AiGatewayService extends Construct {
             serviceAccountName: serviceAccount.metadata.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: this.shutdownTimeoutSeconds + 10,
+            // preStop + HTTP drain + queue close + ledger flush + margin (app/shutdown-budget.ts).
+            terminationGracePeriodSeconds: this.shutdownBudget.terminationGracePeriodSeconds,
             securityContext: podSecurityContext(10001),
             topologySpreadConstraint: [
               {
@@ -395,7 +428,7 @@ export class AiGatewayService extends Construct {
                   timeoutSeconds: 3,
                 },
                 // Endpoints controllers need a moment to stop routing here before SIGTERM.
-                lifecycle: { preStop: [{ exec: { command: ["sleep", "5"] } }] },
+                lifecycle: { preStop: [{ exec: { command: ["sleep", String(PRESTOP_SECONDS)] } }] },
                 volumeMount: [
                   { name: "tmp", mountPath: "/tmp" },
                   { name: "data", mountPath: "/var/lib/ai-gateway" },
