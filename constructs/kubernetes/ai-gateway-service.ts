@@ -189,7 +189,8 @@ export class AiGatewayService extends Construct {
     this.memoryRequest = props.memoryRequest ?? "512Mi";
     this.cpuLimit = props.cpuLimit ?? "2000m";
     this.memoryLimit = props.memoryLimit ?? "2Gi";
-    const defaults = ENVIRONMENT_DEFAULTS[props.environment ?? "production"] ?? ENVIRONMENT_DEFAULTS.production;
+    const defaults =
+      ENVIRONMENT_DEFAULTS[props.environment ?? "production"] ?? ENVIRONMENT_DEFAULTS.production;
     this.shutdownBudget = shutdownBudget(
       {
         timeoutSeconds: props.aiTimeoutSeconds ?? defaults.timeoutSeconds,
