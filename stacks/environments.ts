@@ -47,6 +47,12 @@ export interface EnvironmentConfig {
   readonly blueReplicas: SlotReplicas;
   readonly greenReplicas: SlotReplicas;
   /**
+   * HPA bounds of an autoscaled slot while it is idle (the preview slot). Both slots autoscale and
+   * the bounds follow the role, so a promotion needs no second change to let the live slot scale.
+   */
+  readonly idleMinReplicas: number;
+  readonly idleMaxReplicas: number;
+  /**
    * Create the ServiceMonitor and PrometheusRule. They are `kubernetes_manifest`
    * resources: plan and deploy need a reachable cluster with the Prometheus
    * Operator CRDs installed (set false where the operator is absent).
@@ -85,6 +91,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     greenImageTag: "dev",
     blueReplicas: "autoscale",
     greenReplicas: 0,
+    idleMinReplicas: 1,
+    idleMaxReplicas: 1,
     prometheusOperatorEnabled: false,
     prometheusSelectorLabels: {},
     postgresStorageGiB: 5,
@@ -106,10 +114,13 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
+    // Both slots autoscale; the idle one between idleMinReplicas and idleMaxReplicas. The preview
+    // slot runs the live floor: a release is verified on the preview Service as soon as it is
+    // deployed, and promotion hands the live Service a slot already at minReplicas.
     blueReplicas: "autoscale",
-    // The preview slot runs the floor: a release is verified on the preview Service
-    // as soon as it is deployed, and promotion hands the live Service a slot already at minReplicas.
-    greenReplicas: 2,
+    greenReplicas: "autoscale",
+    idleMinReplicas: 2,
+    idleMaxReplicas: 3,
     prometheusOperatorEnabled: true,
     // The Helm release name of kube-prometheus-stack in the cluster.
     prometheusSelectorLabels: { release: "kube-prometheus-stack" },
@@ -133,10 +144,13 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
+    // Both slots autoscale; the idle one between idleMinReplicas and idleMaxReplicas. The preview
+    // slot runs the live floor: promotion and rollback hand the live Service a slot already at
+    // minReplicas (one warm pod would serve everything until it was scaled).
     blueReplicas: "autoscale",
-    // The preview slot runs the floor: promotion and rollback hand the live Service a slot
-    // already at minReplicas (one warm pod would serve everything until it was scaled).
-    greenReplicas: 3,
+    greenReplicas: "autoscale",
+    idleMinReplicas: 3,
+    idleMaxReplicas: 5,
     prometheusOperatorEnabled: true,
     // The Helm release name of kube-prometheus-stack in the cluster.
     prometheusSelectorLabels: { release: "kube-prometheus-stack" },

@@ -200,6 +200,8 @@ export class EnvironmentStack extends TerraformStack {
         activeSlot: env.activeSlot,
         blueReplicas: env.blueReplicas,
         greenReplicas: env.greenReplicas,
+        idleMinReplicas: env.idleMinReplicas,
+        idleMaxReplicas: env.idleMaxReplicas,
         minReplicas: env.minReplicas,
         maxReplicas: env.maxReplicas,
         targetCpuPercent: env.targetCpuPercent,

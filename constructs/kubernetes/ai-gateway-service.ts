@@ -48,6 +48,8 @@ const MANAGED_VARIABLES = new Set([
   "PORT",
   "HOST",
   "DATA_DIR",
+  "AI_JOBS_QUEUE",
+  "AI_JOBS_POLL_QUEUES",
 ]);
 
 /** Props of {@link AiGatewayService}. */
@@ -289,6 +291,13 @@ export class AiGatewayService extends Construct {
       ...optional("AI_BUDGET_ENFORCE", props.budgetEnforce),
       ...optional("CHROMA_URL", props.vectorStore?.url),
       ...optional("AI_SECRETS_ID", props.secrets?.secretsId),
+      // Each slot works only on its own queue (the idle slot never runs a job the live one
+      // accepted) and polls the other's, so a job stays pollable through either Service.
+      ...optional("AI_JOBS_QUEUE", this.slot && `${this.name}-jobs-${this.slot}`),
+      ...optional(
+        "AI_JOBS_POLL_QUEUES",
+        this.slot && `${this.name}-jobs-${this.slot === "blue" ? "green" : "blue"}`,
+      ),
       ...props.extraSettings,
     };
 

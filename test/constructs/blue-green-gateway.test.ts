@@ -129,6 +129,7 @@ describe("BlueGreenGateway", () => {
     expect(gateway.node.children.map((child) => child.node.id)).toEqual([
       "Blue",
       "Green",
+      "ActiveRollout",
       "Resource",
       "Preview",
     ]);
