@@ -108,9 +108,17 @@ export async function runSwitch(
       );
     }
     if (reachable) {
-      if (check && (await cluster.selectedSlot(namespace, GATEWAY_NAME)) === target) {
-        io.out(`${environment}: ${GATEWAY_NAME} already selects ${target}; no switch to gate.`);
-        return 0;
+      if (check) {
+        const live = await cluster.selectedSlot(namespace, GATEWAY_NAME);
+        if (live === target) {
+          io.out(`${environment}: ${GATEWAY_NAME} already selects ${target}; no switch to gate.`);
+          return 0;
+        }
+        if (live === undefined) {
+          // The first deploy creates the Services; the plan's precondition still waits for the rollout.
+          io.out(`${environment}: no ${GATEWAY_NAME} Service yet (first deploy); no switch to gate.`);
+          return 0;
+        }
       }
       const result = await checkPromotion({ cluster, namespace, name: GATEWAY_NAME, target });
       for (const line of result.lines) io.out(`gate: ${line}`);

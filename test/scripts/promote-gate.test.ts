@@ -178,6 +178,14 @@ describe("npm run promote / rollback with the gate against a recorded kubectl", 
       "get service ai-gateway": ok("green"),
     });
     expect(after.out).toBe("production: ai-gateway already selects green; no switch to gate.");
+    const first = await run("promote", ["--env", "production", "--check", "--file", file], {
+      ...healthy,
+      "get service ai-gateway": fail('Error from server (NotFound): services "ai-gateway" not found'),
+    });
+    expect(first).toMatchObject({
+      code: 0,
+      out: "production: no ai-gateway Service yet (first deploy); no switch to gate.",
+    });
     expect(readFileSync(file, "utf8")).toBe(promoted);
   });
 
