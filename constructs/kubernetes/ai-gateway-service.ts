@@ -8,6 +8,7 @@ import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import {
   ENVIRONMENT_DEFAULTS,
@@ -385,8 +386,12 @@ export class AiGatewayService extends Construct {
         template: {
           metadata: {
             labels: this.podLabels,
-            // A settings change rolls the pods; the ConfigMap alone would not.
-            annotations: { "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)) },
+            // A settings change rolls the pods; the ConfigMap alone would not. So does a rotated key
+            // from Terraform variables: the hash of the Secret's contents (never the values) changes.
+            annotations: {
+              "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)),
+              ...secretsHashAnnotation(props.secrets),
+            },
           },
           spec: {
             serviceAccountName: serviceAccount.metadata.name,
@@ -541,6 +546,19 @@ export class AiGatewayService extends Construct {
       },
     });
   }
+}
+
+/**
+ * `ai-deploy-kit.io/secrets-hash`: SHA-256 of the Terraform-variable Secret's contents, computed by
+ * Terraform at plan time (the values stay sensitive variables; only the digest is shown), so a
+ * rotated key rolls the pods. Other sources have none: AWS Secrets Manager reaches running pods
+ * through the gateway's refresh, and an existing Secret needs a `kubectl rollout restart`.
+ */
+function secretsHashAnnotation(secrets: AppSecrets | undefined): Record<string, string> {
+  const variables = Object.entries(secrets?.variables ?? {});
+  if (variables.length === 0) return {};
+  const contents = Object.fromEntries(variables.map(([key, variable]) => [key, variable.stringValue]));
+  return { "ai-deploy-kit.io/secrets-hash": Fn.nonsensitive(Fn.sha256(Fn.jsonencode(contents))) };
 }
 
 /** A short stable hash (FNV-1a) for the config annotation. */
