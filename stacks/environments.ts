@@ -4,7 +4,7 @@ import {
   type EnvironmentName,
   type GatewayDefaults,
 } from "../app/config/defaults";
-import type { SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
+import type { SlotOverrides, SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
 
 /** CPU and memory in Kubernetes quantities. */
 export interface ResourceQuantities {
@@ -52,6 +52,13 @@ export interface EnvironmentConfig {
    */
   readonly idleMinReplicas: number;
   readonly idleMaxReplicas: number;
+  /**
+   * Settings and resources only one slot runs with (`aiModel`, `extraSettings`, `cpuRequest`, …),
+   * over `gateway` and the sizes above. A change here rolls only that slot: put a settings change
+   * on the idle slot, verify it on the preview Service, then promote it like a release.
+   */
+  readonly blueOverrides?: SlotOverrides;
+  readonly greenOverrides?: SlotOverrides;
   /**
    * Create the ServiceMonitor and PrometheusRule. They are `kubernetes_manifest`
    * resources: plan and deploy need a reachable cluster with the Prometheus

@@ -202,6 +202,8 @@ export class EnvironmentStack extends TerraformStack {
         greenReplicas: env.greenReplicas,
         idleMinReplicas: env.idleMinReplicas,
         idleMaxReplicas: env.idleMaxReplicas,
+        ...(env.blueOverrides ? { blueOverrides: env.blueOverrides } : {}),
+        ...(env.greenOverrides ? { greenOverrides: env.greenOverrides } : {}),
         minReplicas: env.minReplicas,
         maxReplicas: env.maxReplicas,
         targetCpuPercent: env.targetCpuPercent,

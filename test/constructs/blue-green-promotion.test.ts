@@ -135,3 +135,21 @@ describe("BlueGreenGateway: per-slot settings and job queues", () => {
     });
   });
 });
+
+describe("per-slot settings in the stacks", () => {
+  it("an environment's greenOverrides reach only the green slot", async () => {
+    const { ENVIRONMENTS } = await import("../../stacks/environments");
+    const { EnvironmentStack } = await import("../../stacks/main");
+    const { Testing } = await import("cdktf");
+    const stack = new EnvironmentStack(Testing.app(), "production", {
+      environment: { ...ENVIRONMENTS.production, greenOverrides: { aiModel: "gpt-4.1", memoryLimit: "3Gi" } },
+    });
+    const json = JSON.parse(Testing.synth(stack)) as Parameters<typeof named>[0];
+    const model = (name: string) =>
+      (named(json, "kubernetes_config_map_v1", `${name}-config`)["data"] as Record<string, string>)[
+        "AI_MODEL"
+      ];
+    expect(model("ai-gateway-green")).toBe("gpt-4.1");
+    expect(model("ai-gateway-blue")).toBe("gpt-4o");
+  });
+});
