@@ -91,6 +91,15 @@ describe("npm run promote on the real stacks, then plan review", () => {
       },
     ]);
     expect(result.markdown).toContain("| `production` | 0 | 5 | 0 | 0 | 0 |");
+    // What a promotion adds besides the selectors is explained where it appears.
+    expect(result.markdown).toContain(
+      "  - the promotion gate: Terraform reads the Deployment the main Service switches to, and the Service's precondition refuses to plan or apply the switch unless it is fully rolled out and available\n",
+    );
+    expect(
+      result.markdown.split(
+        "autoscaling follows the live slot: the slot's HPA takes the bounds of its new role (live or idle)",
+      ),
+    ).toHaveLength(3);
     expect(result.markdown).toContain(
       '(name `ai-gateway`, namespace `ai-production`)\n  - `spec.selector["ai-deploy-kit.io/slot"]`: `"blue"` → `"green"`\n',
     );
