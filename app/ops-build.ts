@@ -170,16 +170,13 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
     metrics.jobsQueuedFrom(() => jobs!.depth());
     const queue = jobs;
     // The worker stops taking jobs the moment shutdown begins (running ones finish alongside the
-    // HTTP drain), and gets the shared deadline less the ledger flush's share, never a fresh one.
-    let closing: Promise<void> | undefined;
-    const close = () => {
-      const fallbackMs = config.shutdownTimeoutSeconds * 1000;
+    // HTTP drain); the close after the drain gets what is left of the one deadline, less the
+    // ledger flush's share, never a fresh one.
+    lifecycle.onShutdown(() => queue.stopTaking?.());
+    hooks.push(() => {
       const remaining = lifecycle.remainingMs(clock.now(), LEDGER_FLUSH_SECONDS * 1000);
-      closing ??= queue.close(Number.isFinite(remaining) ? remaining : fallbackMs);
-      return closing;
-    };
-    lifecycle.onShutdown(() => void close());
-    hooks.push(close);
+      return queue.close(Number.isFinite(remaining) ? remaining : config.shutdownTimeoutSeconds * 1000);
+    });
   }
 
   const providers = options.providerStates

@@ -164,6 +164,11 @@ export class BullJobQueue implements JobQueue {
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
+  stopTaking(): void {
+    // Worker.close waits for the running jobs; a second call (from close) shares the same promise.
+    if (this.producer.status === "ready") void this.worker?.close().catch(() => undefined);
+  }
+
   async close(deadlineMs = 30_000): Promise<void> {
     // Worker.close waits for the jobs it is running; waiting ones stay in Redis
     // for other replicas. With Redis down nothing can be handed back, so do not wait.
