@@ -114,27 +114,29 @@ const number = (_variable: string, rule: { min: number; max?: number; integer?: 
       return z.NEVER;
     });
 
-/** A comma list of BullMQ queue names (letters, digits, `-`, `_`; BullMQ reserves `:`). */
-const queueNames = (_variable: string) =>
+/** A comma list; `check` returns the problems of its entries (empty when they are fine). */
+const commaList = (check: (entries: string[]) => readonly string[]) =>
   z
     .string()
     .optional()
     .transform((raw, ctx): string[] | undefined => {
       if (raw === undefined) return undefined;
-      const names = raw
+      const entries = raw
         .split(",")
-        .map((name) => name.trim())
+        .map((entry) => entry.trim())
         .filter(Boolean);
-      const bad = names.filter((name) => !/^[A-Za-z0-9_-]{1,100}$/.test(name));
-      if (bad.length > 0) {
-        ctx.addIssue({
-          code: "custom",
-          message: `"${bad.join(",")}" is not allowed; expected queue names of letters, digits, - and _`,
-        });
-        return z.NEVER;
-      }
-      return names;
+      for (const problem of check(entries)) ctx.addIssue({ code: "custom", message: problem });
+      return entries;
     });
+
+/** A comma list of BullMQ queue names (letters, digits, `-`, `_`; BullMQ reserves `:`). */
+const queueNames = () =>
+  commaList((names) => {
+    const bad = names.filter((name) => !/^[A-Za-z0-9_-]{1,100}$/.test(name));
+    return bad.length === 0
+      ? []
+      : [`"${bad.join(",")}" is not allowed; expected queue names of letters, digits, - and _`];
+  });
 
 const boolean = () =>
   z
@@ -234,27 +236,15 @@ const envSchema = z.object({
   AI_SECRETS_ID: z.string().optional(),
   AI_CONFIG_FILE: z.string().optional(),
   DATA_DIR: z.string().optional(),
-  AI_CALLBACK_ALLOW_HOSTS: z
-    .string()
-    .optional()
-    .transform((raw, ctx): string[] | undefined => {
-      if (raw === undefined) return undefined;
-      const entries = raw
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter(Boolean);
-      for (const problem of parseCallbackAllowList(entries).problems)
-        ctx.addIssue({ code: "custom", message: problem });
-      return entries;
-    }),
-  AI_JOBS_QUEUE: queueNames("AI_JOBS_QUEUE").transform((names, ctx) => {
+  AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems),
+  AI_JOBS_QUEUE: queueNames().transform((names, ctx) => {
     if (names !== undefined && names.length !== 1) {
       ctx.addIssue({ code: "custom", message: "names one queue, for example ai-gateway-jobs-blue" });
       return z.NEVER;
     }
     return names?.[0];
   }),
-  AI_JOBS_POLL_QUEUES: queueNames("AI_JOBS_POLL_QUEUES"),
+  AI_JOBS_POLL_QUEUES: queueNames(),
   SHUTDOWN_TIMEOUT_SECONDS: number("SHUTDOWN_TIMEOUT_SECONDS", {
     min: 0,
     what: "a number of seconds, 0 or more",

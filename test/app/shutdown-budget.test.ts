@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENVIRONMENT_DEFAULTS } from "../../app/config/defaults";
 import {
@@ -11,7 +9,7 @@ import {
   shutdownBudget,
 } from "../../app/shutdown-budget";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
-import { ensureBuilt, ROOT } from "../helpers/built";
+import { ensureBuilt, startBuiltGateway } from "../helpers/built";
 import { tempDir } from "../helpers/real-services";
 
 const settingsOf = (name: keyof typeof ENVIRONMENT_DEFAULTS): ShutdownSettings => ({
@@ -73,33 +71,19 @@ describe("the built gateway under SIGTERM with a long request in flight", () => 
     const budget = shutdownBudget(settings);
     // The first attempt hangs to its per-attempt timeout, the retry answers slowly.
     openai.script({ kind: "hang" }, { kind: "answer", text: "finished while draining", delayMs: 1_000 });
-    child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        PORT: "0",
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "info",
-        DATA_DIR: data.dir,
-        AI_PROVIDER: "openai",
-        AI_MODEL: "gpt-4o",
-        OPENAI_API_KEY: "sk-test-shutdown",
-        OPENAI_BASE_URL: `${openai.origin}/v1`,
-        AI_TIMEOUT_SECONDS: String(settings.timeoutSeconds),
-        AI_MAX_RETRIES: String(settings.maxRetries),
-        SHUTDOWN_TIMEOUT_SECONDS: String(budget.shutdownTimeoutSeconds),
-      },
-      stdio: ["ignore", "pipe", "inherit"],
+    const gateway = await startBuiltGateway({
+      DATA_DIR: data.dir,
+      AI_PROVIDER: "openai",
+      AI_MODEL: "gpt-4o",
+      OPENAI_API_KEY: "sk-test-shutdown",
+      OPENAI_BASE_URL: `${openai.origin}/v1`,
+      AI_TIMEOUT_SECONDS: String(settings.timeoutSeconds),
+      AI_MAX_RETRIES: String(settings.maxRetries),
+      SHUTDOWN_TIMEOUT_SECONDS: String(budget.shutdownTimeoutSeconds),
     });
-    const records: Record<string, unknown>[] = [];
-    const port = await new Promise<number>((resolve, reject) => {
-      createInterface({ input: child!.stdout! }).on("line", (line) => {
-        const record = JSON.parse(line) as Record<string, unknown>;
-        records.push(record);
-        if (record["msg"] === "gateway listening") resolve(record["port"] as number);
-      });
-      child!.once("exit", () => reject(new Error("gateway exited before listening")));
-    });
-    const inFlight = fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+    child = gateway.child;
+    const { records } = gateway;
+    const inFlight = fetch(`${gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),

@@ -1,11 +1,9 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
-import { createInterface } from "node:readline";
+import type { ChildProcess } from "node:child_process";
 import { Redis } from "ioredis";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type FakeUpstream, startOpenAIFake } from "../../fakes";
-import { ensureBuilt, ROOT } from "../../helpers/built";
+import { ensureBuilt, startBuiltGateway } from "../../helpers/built";
 import { DATABASE_URL, pgSchema, REDIS_URL, tempDir, uniqueId } from "../../helpers/real-services";
 
 // Two slots of one environment as the construct deploys them: the same Redis
@@ -25,35 +23,21 @@ async function startSlot(slot: "blue" | "green", upstream: FakeUpstream): Promis
   dirs.push(data.cleanup);
   const url = new URL(DATABASE_URL);
   url.searchParams.set("options", `-c search_path=${schema}`);
-  const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      DATA_DIR: data.dir,
-      REDIS_URL,
-      DATABASE_URL: url.toString(),
-      AI_CACHE_ENABLED: "false",
-      AI_PROVIDER: "openai",
-      AI_MODEL: "gpt-4o",
-      AI_MAX_RETRIES: "0",
-      OPENAI_API_KEY: `sk-test-${slot}`,
-      OPENAI_BASE_URL: `${upstream.origin}/v1`,
-      AI_JOBS_QUEUE: queue(slot),
-      AI_JOBS_POLL_QUEUES: queue(other),
-    },
-    stdio: ["ignore", "pipe", "inherit"],
+  const gateway = await startBuiltGateway({
+    DATA_DIR: data.dir,
+    REDIS_URL,
+    DATABASE_URL: url.toString(),
+    AI_CACHE_ENABLED: "false",
+    AI_PROVIDER: "openai",
+    AI_MODEL: "gpt-4o",
+    AI_MAX_RETRIES: "0",
+    OPENAI_API_KEY: `sk-test-${slot}`,
+    OPENAI_BASE_URL: `${upstream.origin}/v1`,
+    AI_JOBS_QUEUE: queue(slot),
+    AI_JOBS_POLL_QUEUES: queue(other),
   });
-  children.push(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on("line", (line) => {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      if (record["msg"] === "gateway listening") resolve(record["port"] as number);
-    });
-    child.once("exit", () => reject(new Error(`${slot} exited before listening`)));
-  });
-  return `http://127.0.0.1:${port}`;
+  children.push(gateway.child);
+  return gateway.url;
 }
 
 let live: FakeUpstream;
