@@ -3,14 +3,6 @@
 // as a one-line change to review and merge like any other, and only when the
 // target slot passes the gate (scripts/promote/cli.ts). Image tags are not its
 // business: `npm run release` sets the idle slot's tag before a promotion.
-import { runSwitch } from "./promote/cli";
+import { runCli } from "./promote/cli";
 
-runSwitch("promote", process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runCli("promote");

@@ -2,14 +2,6 @@
 // Flips an environment back to its other slot (which still runs the previous
 // release) with the same gate as promote. The emergency path (no image build,
 // no staging) is in docs/runbooks.md, "Release, promote, roll back".
-import { runSwitch } from "./promote/cli";
+import { runCli } from "./promote/cli";
 
-runSwitch("rollback", process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runCli("rollback");

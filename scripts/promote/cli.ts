@@ -148,3 +148,16 @@ export async function runSwitch(
     throw error;
   }
 }
+
+/** The process entry of `npm run promote` / `npm run rollback`: runs the command on argv, sets the exit code. */
+export function runCli(command: "promote" | "rollback"): void {
+  runSwitch(command, process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
