@@ -15,6 +15,7 @@ import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { buildOps } from "./ops-build";
 import { type AppDeps, createApp, systemClock } from "./server";
+import { drainDeadlineMs } from "./shutdown-budget";
 
 /** A running gateway. */
 export interface RunningGateway {
@@ -121,9 +122,13 @@ export async function startGateway(
   let closing: Promise<void> | undefined;
   const close = () => {
     closing ??= (async () => {
-      // Readiness answers 503 from here on, so balancers stop sending new work.
-      deps.ops?.lifecycle?.beginShutdown();
-      const deadline = config.shutdownTimeoutSeconds * 1000;
+      // One deadline for every step (HTTP drain, job queue, ledger flush): the pod's grace period
+      // is derived from the same settings (app/shutdown-budget.ts). Readiness answers 503 from
+      // here on, so balancers stop sending new work, and the job worker stops taking jobs.
+      const started = Date.now();
+      const budgetMs = config.shutdownTimeoutSeconds * 1000;
+      deps.ops?.lifecycle?.beginShutdown(started + budgetMs);
+      const deadline = drainDeadlineMs(budgetMs);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       // Keep-alive connections turn idle as their last response ends; close them as they do.
@@ -144,6 +149,7 @@ export async function startGateway(
           logger.error({ err: error }, "shutdown hook failed");
         }
       }
+      logger.info({ elapsedMs: Date.now() - started, deadlineMs: budgetMs }, "shutdown steps done");
     })();
     return closing;
   };

@@ -20,6 +20,7 @@ import {
   type ProviderStatesSource,
   postgresCheck,
   redisCheck,
+  runChecks,
   writableDirCheck,
 } from "./observability/health";
 import { createMetrics, type Metrics } from "./observability/metrics";
@@ -27,6 +28,7 @@ import type { OpsDeps } from "./ops";
 import { routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
 import type { Clock } from "./server";
+import { LEDGER_FLUSH_SECONDS } from "./shutdown-budget";
 
 /** Something to close on shutdown. */
 type Hook = () => Promise<void> | void;
@@ -107,6 +109,10 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   reloader.start();
   hooks.push(() => reloader.close());
 
+  // Readiness means "send me traffic": only what the request path cannot serve without (the
+  // local spool directory). Redis, Postgres and Chroma are optional at request time (uncached,
+  // local limits and budget, ledger rows spooled), so they show in /health and the
+  // ai_gateway_dependency_up gauge: a Redis restart must not take every pod of both slots out.
   const ready: Record<string, HealthCheck> = { spool: writableDirCheck(config.dataDir), ...options.ready };
   const details: Record<string, HealthCheck> = {};
   let limiter: ClientRateLimiter;
@@ -118,7 +124,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
         () => redis.disconnect(),
       ),
     );
-    ready["redis"] = redisCheck(redis);
+    details["redis"] = redisCheck(redis);
     limiter = new ClientRateLimiter({ config: store, redis, logger, metrics });
   } else {
     limiter = new ClientRateLimiter({ config: store, logger, metrics });
@@ -137,6 +143,12 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
     details["postgres"] = postgresCheck(pool);
   }
   if (config.chromaUrl) details["chroma"] = chromaCheck(config.chromaUrl);
+  metrics.dependenciesFrom(async () => {
+    const results = await runChecks(details, 2_000, clock);
+    return Object.fromEntries(
+      Object.entries(results).map(([name, result]) => [name, result.status === "up"]),
+    );
+  });
 
   let jobs: JobQueue | undefined;
   if (options.complete) {
@@ -148,11 +160,23 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
       callbackAllowHosts: config.callbackAllowHosts,
     };
     jobs = config.redisUrl
-      ? new BullJobQueue({ ...runner, redisUrl: config.redisUrl })
+      ? new BullJobQueue({
+          ...runner,
+          redisUrl: config.redisUrl,
+          queueName: config.jobsQueue,
+          pollQueueNames: config.jobsPollQueues,
+        })
       : new MemoryJobQueue(runner);
     metrics.jobsQueuedFrom(() => jobs!.depth());
     const queue = jobs;
-    hooks.push(() => queue.close(config.shutdownTimeoutSeconds * 1000));
+    // The worker stops taking jobs the moment shutdown begins (running ones finish alongside the
+    // HTTP drain); the close after the drain gets what is left of the one deadline, less the
+    // ledger flush's share, never a fresh one.
+    lifecycle.onShutdown(() => queue.stopTaking?.());
+    hooks.push(() => {
+      const remaining = lifecycle.remainingMs(clock.now(), LEDGER_FLUSH_SECONDS * 1000);
+      return queue.close(Number.isFinite(remaining) ? remaining : config.shutdownTimeoutSeconds * 1000);
+    });
   }
 
   const providers = options.providerStates

@@ -4,7 +4,7 @@ import {
   type EnvironmentName,
   type GatewayDefaults,
 } from "../app/config/defaults";
-import type { SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
+import type { SlotOverrides, SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
 
 /** CPU and memory in Kubernetes quantities. */
 export interface ResourceQuantities {
@@ -46,6 +46,19 @@ export interface EnvironmentConfig {
    */
   readonly blueReplicas: SlotReplicas;
   readonly greenReplicas: SlotReplicas;
+  /**
+   * HPA bounds of an autoscaled slot while it is idle (the preview slot). Both slots autoscale and
+   * the bounds follow the role, so a promotion needs no second change to let the live slot scale.
+   */
+  readonly idleMinReplicas: number;
+  readonly idleMaxReplicas: number;
+  /**
+   * Settings and resources only one slot runs with (`aiModel`, `extraSettings`, `cpuRequest`, …),
+   * over `gateway` and the sizes above. A change here rolls only that slot: put a settings change
+   * on the idle slot, verify it on the preview Service, then promote it like a release.
+   */
+  readonly blueOverrides?: SlotOverrides;
+  readonly greenOverrides?: SlotOverrides;
   /**
    * Create the ServiceMonitor and PrometheusRule. They are `kubernetes_manifest`
    * resources: plan and deploy need a reachable cluster with the Prometheus
@@ -128,6 +141,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     greenImageTag: "dev",
     blueReplicas: "autoscale",
     greenReplicas: 0,
+    idleMinReplicas: 1,
+    idleMaxReplicas: 1,
     prometheusOperatorEnabled: false,
     prometheusSelectorLabels: {},
     postgresStorageGiB: 5,
@@ -149,10 +164,13 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
+    // Both slots autoscale; the idle one between idleMinReplicas and idleMaxReplicas. The preview
+    // slot runs the live floor: a release is verified on the preview Service as soon as it is
+    // deployed, and promotion hands the live Service a slot already at minReplicas.
     blueReplicas: "autoscale",
-    // The preview slot runs the floor: a release is verified on the preview Service
-    // as soon as it is deployed, and promotion hands the live Service a slot already at minReplicas.
-    greenReplicas: 2,
+    greenReplicas: "autoscale",
+    idleMinReplicas: 2,
+    idleMaxReplicas: 3,
     prometheusOperatorEnabled: true,
     // The Helm release name of kube-prometheus-stack in the cluster.
     prometheusSelectorLabels: { release: "kube-prometheus-stack" },
@@ -176,10 +194,13 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     activeSlot: "blue",
     blueImageTag: "0.1.0",
     greenImageTag: "0.1.0",
+    // Both slots autoscale; the idle one between idleMinReplicas and idleMaxReplicas. The preview
+    // slot runs the live floor: promotion and rollback hand the live Service a slot already at
+    // minReplicas (one warm pod would serve everything until it was scaled).
     blueReplicas: "autoscale",
-    // The preview slot runs the floor: promotion and rollback hand the live Service a slot
-    // already at minReplicas (one warm pod would serve everything until it was scaled).
-    greenReplicas: 3,
+    greenReplicas: "autoscale",
+    idleMinReplicas: 3,
+    idleMaxReplicas: 5,
     prometheusOperatorEnabled: true,
     // The Helm release name of kube-prometheus-stack in the cluster.
     prometheusSelectorLabels: { release: "kube-prometheus-stack" },

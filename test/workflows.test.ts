@@ -125,6 +125,25 @@ describe("GitHub workflows", () => {
     const deployIndex = runs.findIndex((run) => run.includes("cdktf-cli@0.21 deploy"));
     expect(preflight).toBeGreaterThan(-1);
     expect(preflight).toBeLessThan(deployIndex);
+    // A switch is gated before it is applied, and the live Service gets the chat after it.
+    const gate = runs.findIndex((run) => run.includes("npm run promote -- --env") && run.includes("--check"));
+    expect(gate).toBeGreaterThan(-1);
+    expect(gate).toBeLessThan(deployIndex);
+    const live = job.steps!.findIndex((step) =>
+      (step.run ?? "").includes('smoke-test.sh "$NAMESPACE" ai-gateway 18081'),
+    );
+    expect(live).toBeGreaterThan(deployIndex);
+    expect(job.steps![live]!.env!["SMOKE_API_KEY"]).toBe(expr("secrets.SMOKE_API_KEY"));
+  });
+
+  it("rollback.yml deploys one environment's committed configuration with no image build and no staging", () => {
+    const rollback = load("rollback.yml");
+    expect(Object.keys(rollback.on)).toEqual(["workflow_dispatch"]);
+    expect(Object.keys(rollback.jobs)).toEqual(["deploy"]);
+    const job = rollback.jobs["deploy"]!;
+    expect(job.uses).toBe("./.github/workflows/deploy-environment.yml");
+    expect(job.with).toEqual({ environment: expr("inputs.environment") });
+    expect(job.needs).toBeUndefined();
   });
 
   it("ci.yml installs Terraform and has it check every synthesized stack", () => {

@@ -57,6 +57,13 @@ export interface GatewayConfig {
    * link-local, unique-local); empty refuses every internal callback.
    */
   readonly callbackAllowHosts: readonly string[];
+  /**
+   * `AI_JOBS_QUEUE`: the BullMQ queue this process submits to and works on. Each blue-green slot
+   * has its own (`ai-gateway-jobs-<slot>`), so an idle slot never runs a job the live one accepted.
+   */
+  readonly jobsQueue: string;
+  /** `AI_JOBS_POLL_QUEUES`: other slots' queues a poll also looks in, so a job stays pollable across a flip. */
+  readonly jobsPollQueues: readonly string[];
   /** Routing, prices and limits from `AI_CONFIG_FILE`. */
   readonly file: FileConfig;
 }
@@ -106,6 +113,30 @@ const number = (_variable: string, rule: { min: number; max?: number; integer?: 
       ctx.addIssue({ code: "custom", message: `"${raw}" is not allowed; expected ${rule.what}` });
       return z.NEVER;
     });
+
+/** A comma list; `check` returns the problems of its entries (empty when they are fine). */
+const commaList = (check: (entries: string[]) => readonly string[]) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string[] | undefined => {
+      if (raw === undefined) return undefined;
+      const entries = raw
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter(Boolean);
+      for (const problem of check(entries)) ctx.addIssue({ code: "custom", message: problem });
+      return entries;
+    });
+
+/** A comma list of BullMQ queue names (letters, digits, `-`, `_`; BullMQ reserves `:`). */
+const queueNames = () =>
+  commaList((names) => {
+    const bad = names.filter((name) => !/^[A-Za-z0-9_-]{1,100}$/.test(name));
+    return bad.length === 0
+      ? []
+      : [`"${bad.join(",")}" is not allowed; expected queue names of letters, digits, - and _`];
+  });
 
 const boolean = () =>
   z
@@ -205,19 +236,15 @@ const envSchema = z.object({
   AI_SECRETS_ID: z.string().optional(),
   AI_CONFIG_FILE: z.string().optional(),
   DATA_DIR: z.string().optional(),
-  AI_CALLBACK_ALLOW_HOSTS: z
-    .string()
-    .optional()
-    .transform((raw, ctx): string[] | undefined => {
-      if (raw === undefined) return undefined;
-      const entries = raw
-        .split(",")
-        .map((entry) => entry.trim())
-        .filter(Boolean);
-      for (const problem of parseCallbackAllowList(entries).problems)
-        ctx.addIssue({ code: "custom", message: problem });
-      return entries;
-    }),
+  AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems),
+  AI_JOBS_QUEUE: queueNames().transform((names, ctx) => {
+    if (names !== undefined && names.length !== 1) {
+      ctx.addIssue({ code: "custom", message: "names one queue, for example ai-gateway-jobs-blue" });
+      return z.NEVER;
+    }
+    return names?.[0];
+  }),
+  AI_JOBS_POLL_QUEUES: queueNames(),
   SHUTDOWN_TIMEOUT_SECONDS: number("SHUTDOWN_TIMEOUT_SECONDS", {
     min: 0,
     what: "a number of seconds, 0 or more",
@@ -357,6 +384,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     dataDir: good("DATA_DIR") ?? ".data",
     shutdownTimeoutSeconds: good("SHUTDOWN_TIMEOUT_SECONDS") ?? 25,
     callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
+    jobsQueue: good("AI_JOBS_QUEUE") ?? "ai-gateway-jobs",
+    jobsPollQueues: good("AI_JOBS_POLL_QUEUES") ?? [],
     file,
   };
 }

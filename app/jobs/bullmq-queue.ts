@@ -22,6 +22,12 @@ export interface BullJobQueueOptions extends JobRunnerOptions {
   readonly worker?: boolean;
   /** How long a submit or poll may wait on Redis before answering 503. @default 5_000 */
   readonly redisTimeoutMs?: number;
+  /**
+   * Other queues a poll looks in after this one (the other blue-green slot's), read only: a job
+   * accepted by one slot stays there to run, and stays pollable through either Service after a flip.
+   * @default []
+   */
+  readonly pollQueueNames?: readonly string[];
 }
 
 function unavailable(): HttpError {
@@ -47,6 +53,8 @@ export class BullJobQueue implements JobQueue {
   private readonly connections: Redis[] = [];
   private readonly ttlMs: number;
   private readonly producer: Redis;
+  /** This queue, then the queues polls also look in. */
+  private readonly pollQueues: Queue<StoredJob, JobOutcome>[];
 
   constructor(private readonly options: BullJobQueueOptions) {
     const name = options.queueName ?? "ai-gateway-jobs";
@@ -68,6 +76,16 @@ export class BullJobQueue implements JobQueue {
     this.queue.on("error", (error) =>
       options.logger.warn({ err: { message: error.message } }, "job queue error"),
     );
+    this.pollQueues = [
+      this.queue,
+      ...(options.pollQueueNames ?? [])
+        .filter((other) => other !== name)
+        .map((other) => {
+          const queue = new Queue<StoredJob, JobOutcome>(other, { connection: this.producer, prefix });
+          queue.on("error", () => {});
+          return queue;
+        }),
+    ];
     if (options.worker ?? true) {
       this.worker = new Worker<StoredJob, JobOutcome>(name, (job) => runJob(options, job.id!, job.data), {
         connection: connect("worker"),
@@ -115,7 +133,11 @@ export class BullJobQueue implements JobQueue {
   }
 
   private async read(id: string, tenant: string): Promise<JobView | undefined> {
-    const job = await this.queue.getJob(id);
+    let job: Awaited<ReturnType<Queue<StoredJob, JobOutcome>["getJob"]>>;
+    for (const queue of this.pollQueues) {
+      job = await queue.getJob(id);
+      if (job) break;
+    }
     if (!job || job.data.tenant !== tenant) return undefined;
     // BullMQ trims finished jobs lazily; the TTL is enforced here as well.
     if (job.finishedOn !== undefined && this.options.clock.now() - job.finishedOn >= this.ttlMs)
@@ -142,13 +164,18 @@ export class BullJobQueue implements JobQueue {
     return Object.values(counts).reduce((sum, count) => sum + count, 0);
   }
 
+  stopTaking(): void {
+    // Worker.close waits for the running jobs; a second call (from close) shares the same promise.
+    if (this.producer.status === "ready") void this.worker?.close().catch(() => undefined);
+  }
+
   async close(deadlineMs = 30_000): Promise<void> {
     // Worker.close waits for the jobs it is running; waiting ones stay in Redis
     // for other replicas. With Redis down nothing can be handed back, so do not wait.
     const healthy = this.producer.status === "ready";
     const graceful = (async () => {
       await this.worker?.close(!healthy);
-      await this.queue.close();
+      for (const queue of this.pollQueues) await queue.close();
     })().catch(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {

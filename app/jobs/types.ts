@@ -53,6 +53,11 @@ export interface JobQueue {
   depth(): Promise<number>;
   /** Stops taking work and waits for running jobs (up to `deadlineMs`). */
   close(deadlineMs?: number): Promise<void>;
+  /**
+   * Stops picking up queued jobs at once (shutdown begins) while running ones finish and submit and
+   * poll keep answering; `close` later waits for what runs. Queues that run jobs as they are submitted have none.
+   */
+  stopTaking?(): void;
 }
 
 /** The outcome a job stores. */

@@ -9,6 +9,14 @@ export interface Migration {
  * The ledger schema, as plain versioned SQL that runs unchanged on Postgres and
  * PGlite. Kept in code rather than .sql files so the esbuild bundle carries it.
  * Append new versions; never edit an applied one.
+ *
+ * Expand only: pods migrate at start against the Postgres both blue-green slots
+ * share, so a release changes the schema before it is promoted, and a rollback
+ * runs the previous release on the new schema. A migration may only add
+ * (tables, indexes, nullable columns or columns with a default); dropping,
+ * renaming, retyping or tightening waits until no running release reads the
+ * old shape, and then goes in as its own reviewed release. See
+ * {@link contractingStatements}.
  */
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -37,3 +45,20 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
 ];
+
+/** Statements that contract the schema (break a release still running on it), with why. */
+const CONTRACTING: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\bDROP\b/i, "drops something the previous release may read or write"],
+  [/\bRENAME\b/i, "renames something the previous release names"],
+  [/\bALTER\s+COLUMN\b/i, "changes a column's type, default or nullability under the previous release"],
+  [/\bTRUNCATE\b|\bDELETE\s+FROM\b/i, "deletes rows"],
+  [
+    /\bADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?\w+\s+[^,;]*\bNOT\s+NULL\b(?![^,;]*\bDEFAULT\b)/i,
+    "adds a NOT NULL column without a default, which the previous release's INSERT does not fill",
+  ],
+];
+
+/** Why a migration's SQL is not expand-only; empty when it only adds. */
+export function contractingStatements(sql: string): string[] {
+  return CONTRACTING.filter(([pattern]) => pattern.test(sql)).map(([, why]) => why);
+}

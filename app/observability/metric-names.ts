@@ -62,6 +62,11 @@ export const METRIC = {
   injectionDetected: "ai_gateway_prompt_injection_total",
   /** counter {source}: alerts raised (budget, breaker, auth, failover, secrets). */
   alerts: "ai_gateway_alerts_total",
+  /**
+   * gauge {dependency=redis|postgres|chroma}: 1 when the optional dependency answered its health
+   * check at scrape time, else 0. Readiness never depends on these (the request path serves without them).
+   */
+  dependencyUp: "ai_gateway_dependency_up",
 } as const;
 
 /** Default process metrics prom-client exports that alert rules use. */

@@ -40,6 +40,8 @@ export interface Metrics {
   ledgerRows(outcome: "written" | "spooled" | "replayed" | "failed", count?: number): void;
   /** Reads the number of jobs waiting or running at scrape time (a shared queue is counted where it lives). */
   jobsQueuedFrom(source: () => number | Promise<number>): void;
+  /** Where `ai_gateway_dependency_up` reads, at scrape time, which optional dependencies answer. */
+  dependenciesFrom(source: () => Promise<Readonly<Record<string, boolean>>>): void;
   jobFinished(status: "completed" | "failed"): void;
   rateLimited(reason: "requests" | "tokens"): void;
   injectionDetected(action: "log" | "block"): void;
@@ -241,6 +243,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
       }
     },
   });
+  let dependencySource: (() => Promise<Readonly<Record<string, boolean>>>) | undefined;
+  new Gauge({
+    name: METRIC.dependencyUp,
+    help: "1 when an optional dependency (Redis, Postgres, Chroma) answers its health check, else 0",
+    labelNames: ["dependency"],
+    registers,
+    async collect() {
+      if (!dependencySource) return;
+      for (const [dependency, up] of Object.entries(await dependencySource())) {
+        this.set({ dependency }, up ? 1 : 0);
+      }
+    },
+  });
   const jobsFinished = new Counter({
     name: METRIC.jobsFinished,
     help: "Async jobs finished, by status",
@@ -351,6 +366,9 @@ export function createMetrics(options: MetricsOptions): Metrics {
     ledgerRows: (outcome, count = 1) => ledgerRows.inc({ outcome }, count),
     jobsQueuedFrom: (source) => {
       jobsSource = source;
+    },
+    dependenciesFrom: (source) => {
+      dependencySource = source;
     },
     jobFinished: (status) => jobsFinished.inc({ status }),
     rateLimited: (reason) => rateLimited.inc({ reason }),

@@ -12,6 +12,7 @@ import {
 } from "cockatiel";
 import { PROVIDER_NAMES, type ProviderName } from "../config/defaults";
 import { ProviderError, RateLimitError, type UpstreamFailureKind } from "../errors";
+import { BACKOFF_MAX_MS } from "../shutdown-budget";
 import type { ResilienceClock } from "./clock";
 
 /** A circuit state in the words of events and health. */
@@ -53,7 +54,7 @@ export function retryDelayMs(
     return Math.round(error.retryAfterSeconds * 1000);
   }
   const base = options.backoffBaseMs ?? 250;
-  const ceiling = Math.min(options.backoffMaxMs ?? 8_000, base * 2 ** (attempt - 1));
+  const ceiling = Math.min(options.backoffMaxMs ?? BACKOFF_MAX_MS, base * 2 ** (attempt - 1));
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 

@@ -8,9 +8,15 @@ import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
-import { TerraformStack } from "cdktf";
+import { Fn, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
-import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
+import {
+  ENVIRONMENT_DEFAULTS,
+  type EnvironmentName,
+  type LogLevel,
+  type ProviderName,
+} from "../../app/config/defaults";
+import { PRESTOP_SECONDS, type ShutdownBudget, shutdownBudget } from "../../app/shutdown-budget";
 import { applyKitDefaults } from "../_kit-defaults";
 import { checkPlainSettings } from "../_secret-check";
 import { checkGatewaySettings, requiredSecretKeys } from "./_gateway-config";
@@ -44,6 +50,8 @@ const MANAGED_VARIABLES = new Set([
   "PORT",
   "HOST",
   "DATA_DIR",
+  "AI_JOBS_QUEUE",
+  "AI_JOBS_POLL_QUEUES",
 ]);
 
 /** Props of {@link AiGatewayService}. */
@@ -128,7 +136,13 @@ export interface AiGatewayServiceProps {
   readonly cpuLimit?: string;
   /** @default "2Gi" (the guide) */
   readonly memoryLimit?: string;
-  /** `SHUTDOWN_TIMEOUT_SECONDS`; the pod's grace period adds 10 s. @default 25 */
+  /**
+   * `SHUTDOWN_TIMEOUT_SECONDS`, the gateway's one shutdown deadline; the pod's
+   * `terminationGracePeriodSeconds` adds the preStop sleep and a margin. Must cover the longest
+   * request (see `shutdownBudget`).
+   * @default - HTTP drain (the longest request: per-attempt timeout × attempts plus backoffs, for
+   * the primary and each fallback) + job queue close + ledger flush, from this gateway's settings
+   */
   readonly shutdownTimeoutSeconds?: number;
   /** Extra egress TCP ports to anywhere besides DNS, the data services and 443 (e.g. 11434 for Ollama). @default [] */
   readonly egressExtraPorts?: readonly number[];
@@ -156,6 +170,8 @@ export class AiGatewayService extends Construct {
   public readonly memoryLimit: string;
   public readonly memoryLimitBytes: number;
   public readonly shutdownTimeoutSeconds: number;
+  /** The shutdown budget step by step; `terminationGracePeriodSeconds` is its total. */
+  public readonly shutdownBudget: ShutdownBudget;
   /** Non-secret settings written to the ConfigMap. */
   public readonly settings: Readonly<Record<string, string>>;
   /** Labels selecting this deployment's pods. */
@@ -191,7 +207,17 @@ export class AiGatewayService extends Construct {
     this.memoryRequest = props.memoryRequest ?? "512Mi";
     this.cpuLimit = props.cpuLimit ?? "2000m";
     this.memoryLimit = props.memoryLimit ?? "2Gi";
-    this.shutdownTimeoutSeconds = props.shutdownTimeoutSeconds ?? 25;
+    const defaults =
+      ENVIRONMENT_DEFAULTS[props.environment ?? "production"] ?? ENVIRONMENT_DEFAULTS.production;
+    this.shutdownBudget = shutdownBudget(
+      {
+        timeoutSeconds: props.aiTimeoutSeconds ?? defaults.timeoutSeconds,
+        maxRetries: props.aiMaxRetries ?? defaults.maxRetries,
+        fallbackCount: (props.aiFallbackProviders ?? defaults.fallbacks).length,
+      },
+      props.shutdownTimeoutSeconds,
+    );
+    this.shutdownTimeoutSeconds = this.shutdownBudget.shutdownTimeoutSeconds;
 
     const owner = "AiGatewayService";
     checkName(owner, "name", this.resourceName);
@@ -228,6 +254,15 @@ export class AiGatewayService extends Construct {
     checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
     checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
     checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
+    if (this.shutdownBudget.httpDrainSeconds < this.shutdownBudget.longestRequestSeconds) {
+      const needed =
+        this.shutdownBudget.longestRequestSeconds +
+        this.shutdownBudget.queueCloseSeconds +
+        this.shutdownBudget.ledgerFlushSeconds;
+      throw new Error(
+        `${owner}: shutdownTimeoutSeconds (${this.shutdownTimeoutSeconds}) leaves ${this.shutdownBudget.httpDrainSeconds} s to drain requests, but the longest request takes ${this.shutdownBudget.longestRequestSeconds} s (timeout × attempts plus backoffs, per target); use at least ${needed}, leave it unset to derive it, or lower aiTimeoutSeconds / aiMaxRetries`,
+      );
+    }
     for (const key of Object.keys(props.extraSettings ?? {})) {
       if (MANAGED_VARIABLES.has(key)) {
         throw new Error(
@@ -275,6 +310,13 @@ export class AiGatewayService extends Construct {
       ...optional("AI_BUDGET_ENFORCE", props.budgetEnforce),
       ...optional("CHROMA_URL", props.vectorStore?.url),
       ...optional("AI_SECRETS_ID", props.secrets?.secretsId),
+      // Each slot works only on its own queue (the idle slot never runs a job the live one
+      // accepted) and polls the other's, so a job stays pollable through either Service.
+      ...optional("AI_JOBS_QUEUE", this.slot && `${this.name}-jobs-${this.slot}`),
+      ...optional(
+        "AI_JOBS_POLL_QUEUES",
+        this.slot && `${this.name}-jobs-${this.slot === "blue" ? "green" : "blue"}`,
+      ),
       ...props.extraSettings,
     };
     // Fail at synth what the pod would fail at start: the gateway's own loader checks the
@@ -375,14 +417,19 @@ export class AiGatewayService extends Construct {
         template: {
           metadata: {
             labels: this.podLabels,
-            // A settings change rolls the pods; the ConfigMap alone would not.
-            annotations: { "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)) },
+            // A settings change rolls the pods; the ConfigMap alone would not. So does a rotated key
+            // from Terraform variables: the hash of the Secret's contents (never the values) changes.
+            annotations: {
+              "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)),
+              ...secretsHashAnnotation(props.secrets),
+            },
           },
           spec: {
             serviceAccountName: serviceAccount.metadata.name,
             automountServiceAccountToken: false,
             enableServiceLinks: false,
-            terminationGracePeriodSeconds: this.shutdownTimeoutSeconds + 10,
+            // preStop + HTTP drain + queue close + ledger flush + margin (app/shutdown-budget.ts).
+            terminationGracePeriodSeconds: this.shutdownBudget.terminationGracePeriodSeconds,
             securityContext: podSecurityContext(10001),
             topologySpreadConstraint: [
               {
@@ -427,7 +474,7 @@ export class AiGatewayService extends Construct {
                   timeoutSeconds: 3,
                 },
                 // Endpoints controllers need a moment to stop routing here before SIGTERM.
-                lifecycle: { preStop: [{ exec: { command: ["sleep", "5"] } }] },
+                lifecycle: { preStop: [{ exec: { command: ["sleep", String(PRESTOP_SECONDS)] } }] },
                 volumeMount: [
                   { name: "tmp", mountPath: "/tmp" },
                   { name: "data", mountPath: "/var/lib/ai-gateway" },
@@ -549,6 +596,19 @@ export class AiGatewayService extends Construct {
           `${where}: a gateway named "${this.name}" already exists in namespace "${this.namespace}" (${other.node.path}); give one of them another name`,
       );
   }
+}
+
+/**
+ * `ai-deploy-kit.io/secrets-hash`: SHA-256 of the Terraform-variable Secret's contents, computed by
+ * Terraform at plan time (the values stay sensitive variables; only the digest is shown), so a
+ * rotated key rolls the pods. Other sources have none: AWS Secrets Manager reaches running pods
+ * through the gateway's refresh, and an existing Secret needs a `kubectl rollout restart`.
+ */
+function secretsHashAnnotation(secrets: AppSecrets | undefined): Record<string, string> {
+  const variables = Object.entries(secrets?.variables ?? {});
+  if (variables.length === 0) return {};
+  const contents = Object.fromEntries(variables.map(([key, variable]) => [key, variable.stringValue]));
+  return { "ai-deploy-kit.io/secrets-hash": Fn.nonsensitive(Fn.sha256(Fn.jsonencode(contents))) };
 }
 
 /** A short stable hash (FNV-1a) for the config annotation. */

@@ -1,5 +1,6 @@
+import { DataKubernetesResource } from "@cdktf/provider-kubernetes/lib/data-kubernetes-resource";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
-import { Annotations, dependable } from "cdktf";
+import { Annotations, dependable, Fn, Op } from "cdktf";
 import { Construct } from "constructs";
 import { applyKitDefaults } from "../_kit-defaults";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
@@ -7,6 +8,29 @@ import { AiGatewayService, type AiGatewayServiceProps, SLOT_LABEL } from "./ai-g
 
 /** A blue-green slot. */
 export type Slot = "blue" | "green";
+
+/**
+ * What one slot may set apart from the other: settings and resources. A change here rolls only
+ * that slot, so a settings change can be verified on the preview slot before it takes traffic.
+ */
+export type SlotOverrides = Partial<
+  Omit<
+    AiGatewayServiceProps,
+    | "image"
+    | "slot"
+    | "name"
+    | "namespace"
+    | "port"
+    | "database"
+    | "cache"
+    | "vectorStore"
+    | "secrets"
+    | "replicas"
+    | "autoscalingEnabled"
+    | "minReplicas"
+    | "maxReplicas"
+  >
+>;
 
 /** Props of {@link BlueGreenGateway}: the gateway's props, with one image repository and a tag per slot. */
 export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "image" | "slot" | "replicas"> {
@@ -46,6 +70,23 @@ export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "imag
    * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only blueReplicas is
    */
   readonly greenReplicas?: SlotReplicas;
+  /**
+   * HPA floor of an autoscaled slot while it is idle (the preview slot). Autoscaling follows the
+   * live slot: both slots keep their HPA and only its bounds change with the role, in the same
+   * apply as the selector switch, so a promoted slot autoscales with no second change.
+   * @default minReplicas - a promotion hands the live Service a slot already at the live floor
+   */
+  readonly idleMinReplicas?: number;
+  /**
+   * HPA ceiling of an autoscaled slot while it is idle; usually smaller than maxReplicas, since
+   * only smoke tests and the jobs it accepted before a flip reach it.
+   * @default maxReplicas - the same bounds in both roles: a promotion then changes only the selectors
+   */
+  readonly idleMaxReplicas?: number;
+  /** Settings and resources only the blue slot runs with. @default {} */
+  readonly blueOverrides?: SlotOverrides;
+  /** Settings and resources only the green slot runs with. @default {} */
+  readonly greenOverrides?: SlotOverrides;
 }
 
 /** A slot's size: autoscaled, or a fixed number of replicas (0 parks it). */
@@ -64,6 +105,8 @@ export class BlueGreenGateway extends Construct {
   public readonly activeSlot: Slot;
   public readonly idleSlot: Slot;
   public readonly idleSlotReplicas: number;
+  public readonly idleMinReplicas: number;
+  public readonly idleMaxReplicas: number;
   public readonly blue: AiGatewayService;
   public readonly green: AiGatewayService;
   public readonly active: AiGatewayService;
@@ -74,6 +117,8 @@ export class BlueGreenGateway extends Construct {
   /** The Service clients use. */
   public readonly serviceName: string;
   public readonly previewServiceName: string;
+  /** The active slot's Deployment as the cluster reports it; the main Service's precondition reads it. */
+  public readonly activeRollout: DataKubernetesResource;
 
   constructor(scope: Construct, id: string, props: BlueGreenGatewayProps) {
     super(scope, id);
@@ -118,6 +163,27 @@ export class BlueGreenGateway extends Construct {
       }
     }
     const minReplicasHint = props.minReplicas ?? 2;
+    this.idleMinReplicas = props.idleMinReplicas ?? minReplicasHint;
+    this.idleMaxReplicas = props.idleMaxReplicas ?? Math.max(props.maxReplicas ?? 10, this.idleMinReplicas);
+    checkInteger(
+      "BlueGreenGateway",
+      "idleMinReplicas",
+      this.idleMinReplicas,
+      1,
+      "an HPA needs at least one replica",
+    );
+    checkInteger(
+      "BlueGreenGateway",
+      "idleMaxReplicas",
+      this.idleMaxReplicas,
+      1,
+      "an HPA needs at least one replica",
+    );
+    if (this.idleMinReplicas > this.idleMaxReplicas) {
+      throw new Error(
+        `BlueGreenGateway: idleMinReplicas (${this.idleMinReplicas}) must not exceed idleMaxReplicas (${this.idleMaxReplicas})`,
+      );
+    }
     if (sizeOf(this.activeSlot) === 0) {
       throw new Error(
         `BlueGreenGateway: the active slot (${this.activeSlot}) has ${this.activeSlot}Replicas 0, so the Service would reach no pod; scale it first to a fixed count of at least minReplicas (${this.activeSlot}Replicas: ${minReplicasHint}; not straight to "autoscale": an HPA never scales up from 0), deploy, then make it active`,
@@ -134,10 +200,17 @@ export class BlueGreenGateway extends Construct {
         );
       }
       const size = sizeOf(which);
+      // An autoscaled idle slot keeps its HPA with the idle bounds; promotion only swaps the bounds.
+      const idleBounds =
+        bySlot && size === "autoscale" && which === this.idleSlot
+          ? { minReplicas: this.idleMinReplicas, maxReplicas: this.idleMaxReplicas }
+          : {};
       return new AiGatewayService(this, which === "blue" ? "Blue" : "Green", {
         ...props,
+        ...(which === "blue" ? props.blueOverrides : props.greenOverrides),
         image,
         slot: which,
+        ...idleBounds,
         ...(size === "autoscale" ? {} : { autoscalingEnabled: false, replicas: size }),
       });
     };
@@ -170,7 +243,37 @@ export class BlueGreenGateway extends Construct {
           port: [{ name: this.portName, port: this.port, targetPort: this.portName, protocol: "TCP" }],
         },
       });
+    // The gate: the main Service switches only to a slot whose Deployment is fully rolled out and
+    // available. Terraform reads the target's status (after applying it, when it changes in the
+    // same run) and refuses the plan or apply otherwise, so a flip-only apply waits on it too.
+    this.activeRollout = new DataKubernetesResource(this, "ActiveRollout", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: this.active.resourceName, namespace: this.namespace },
+      dependsOn: [this.active.deployment],
+    });
+    const object = this.activeRollout.object;
+    const field = (path: string[]) => Fn.try([Fn.lookupNested(object, path), 0]);
+    const wanted = field(["spec", "replicas"]);
+    const rolledOut = Op.and(
+      Op.and(
+        Op.gte(wanted, 1),
+        Op.gte(field(["status", "observedGeneration"]), field(["metadata", "generation"])),
+      ),
+      Op.and(
+        Op.gte(field(["status", "updatedReplicas"]), wanted),
+        Op.gte(field(["status", "availableReplicas"]), wanted),
+      ),
+    );
     const main = service("Resource", this.serviceName, this.activeSlot, "active");
+    main.lifecycle = {
+      precondition: [
+        {
+          condition: rolledOut,
+          errorMessage: `The slot ${this.serviceName} switches to is not fully rolled out and available (updated and available replicas below the wanted count), so the Service keeps its selector; check kubectl -n ${this.namespace} rollout status deployment/${this.name}-<slot>, fix it or roll back, and apply again`,
+        },
+      ],
+    };
     const preview = service("Preview", this.previewServiceName, this.idleSlot, "preview");
     const minReplicas = this.active.minReplicas;
     if (bySlot) {

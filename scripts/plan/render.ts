@@ -106,12 +106,35 @@ const OTHER_VERBS: Readonly<Record<Action, string>> = {
   add: "added",
 };
 
+/** Why a blue-green promotion touches more than the Services' selectors, next to what it touches. */
+function blueGreenNote(entry: BlockChange): string[] {
+  const path = entry.block.constructPath ?? "";
+  if (entry.action !== "update") return [];
+  if (entry.block.type === "kubernetes_resource" && path.endsWith("/ActiveRollout")) {
+    return [
+      "  - the promotion gate: Terraform reads the Deployment the main Service switches to, and the Service's precondition refuses to plan or apply the switch unless it is fully rolled out and available",
+    ];
+  }
+  const bounds = ["spec.min_replicas", "spec.max_replicas"];
+  if (
+    entry.block.type === "kubernetes_horizontal_pod_autoscaler_v2" &&
+    /\/(Blue|Green)\/Autoscaler$/.test(path) &&
+    entry.attributes.every((attribute) => bounds.includes(attribute.path))
+  ) {
+    return [
+      "  - autoscaling follows the live slot: the slot's HPA takes the bounds of its new role (live or idle)",
+    ];
+  }
+  return [];
+}
+
 /** Markdown of one block change, with every changed attribute. */
 function entryLines(entry: BlockChange): string[] {
   const lines = [`- ${heading(entry)}`];
   if (entry.moved)
     lines.push(`  - moved from ${code(entry.moved.from)} (state follows; nothing is destroyed)`);
   lines.push(...renameNote(entry));
+  lines.push(...blueGreenNote(entry));
   if (entry.action === "add" && entry.attributes.length > 0) {
     // Folded: a new resource's attributes are many and rarely all of interest.
     const count = entry.attributes.length;

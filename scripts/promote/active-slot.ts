@@ -110,10 +110,11 @@ export function nextSteps(environment: string, slot: Slot, previous: Slot, fileN
     `Next steps:`,
     `  git switch -c promote-${environment}-${slot}`,
     `  git commit -m "Promote ${environment} to the ${slot} slot" ${fileName}`,
-    `  npm run plan:review -- --base origin/main    # expect only the gateway Services' selector switch`,
+    `  npm run plan:review -- --base origin/main    # expect the Services' selector switch, the gate's target and the HPA bounds`,
     `  git push -u origin HEAD                      # open a pull request; the plan workflow posts the same review`,
-    `Merging deploys it. To roll back, promote the previous slot the same way:`,
+    `Merging deploys it (the deploy refuses the switch unless ${slot} is fully rolled out). To roll back, promote the previous slot the same way:`,
     `  npm run promote -- --env ${environment} --slot ${previous}`,
+    `  (or npm run rollback -- --env ${environment}; in an emergency see docs/runbooks.md "Release, promote, roll back")`,
     `Once ${slot} serves well, in a later change set ${slot}Replicas: "autoscale" if it runs a fixed count (the HPA takes over from the running pods);`,
     `keep ${previous} at minReplicas for an instant rollback, or park it (${previous}Replicas: 0).`,
   ].join("\n");

@@ -61,7 +61,8 @@ describe("AiGatewayService", () => {
       PORT: "8080",
       HOST: "0.0.0.0",
       DATA_DIR: "/var/lib/ai-gateway",
-      SHUTDOWN_TIMEOUT_SECONDS: "25",
+      // Derived from the settings: drain 3 targets × (3 × 15 + 2 × 8), queue close 5, ledger flush 5.
+      SHUTDOWN_TIMEOUT_SECONDS: "193",
       AI_PROVIDER: "openai",
       AI_MODEL: "gpt-4o-mini",
       AI_FALLBACK_PROVIDERS: "claude,gemini/gemini-1.5-pro",

@@ -132,6 +132,7 @@ describe("BlueGreenGateway", () => {
     expect(gateway.node.children.map((child) => child.node.id)).toEqual([
       "Blue",
       "Green",
+      "ActiveRollout",
       "Resource",
       "Preview",
     ]);

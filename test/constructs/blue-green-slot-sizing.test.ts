@@ -27,7 +27,7 @@ const replicas = (json: JsonObject, name: string) =>
   (named(json as never, "kubernetes_deployment_v1", name)["spec"] as Body)["replicas"];
 
 describe("BlueGreenGateway sized by colour", () => {
-  it("changes nothing but the two Services' selectors when activeSlot flips", () => {
+  it("changes nothing but the two Services' selectors (and the gate's target) when activeSlot flips", () => {
     const sizes = { blueReplicas: "autoscale", greenReplicas: 1 } as const;
     const blue = synthWith({ ...sizes, activeSlot: "blue" });
     const green = synthWith({ ...sizes, activeSlot: "green" });
@@ -37,6 +37,15 @@ describe("BlueGreenGateway sized by colour", () => {
       attributes: entry.attributes.map((attribute) => [attribute.path, attribute.before, attribute.after]),
     }));
     expect(changes).toEqual([
+      // The gate reads the Deployment the main Service switches to (its precondition is unchanged).
+      {
+        action: "update",
+        name: "ai-gateway-green",
+        attributes: [
+          ["depends_on[0]", expect.stringMatching(/Gateway_Blue_/), expect.stringMatching(/Gateway_Green_/)],
+          ["metadata.name", "ai-gateway-blue", "ai-gateway-green"],
+        ],
+      },
       {
         action: "update",
         name: "ai-gateway",

@@ -20,3 +20,35 @@ export function ensureBuilt(output: string, script: string, sources: readonly st
   if (existsSync(target) && statSync(target).mtimeMs >= newest) return;
   execFileSync(process.execPath, [join(ROOT, script)], { cwd: ROOT, stdio: "pipe" });
 }
+
+/** A built gateway (`dist/app/server.js`) running as a child process. */
+export interface BuiltGateway {
+  readonly child: import("node:child_process").ChildProcess;
+  readonly url: string;
+  /** Every JSON log line so far. */
+  readonly records: Record<string, unknown>[];
+}
+
+/**
+ * Builds the bundle if needed and starts it on an ephemeral loopback port with
+ * only `env` (plus PATH) in its environment; resolves once it listens.
+ */
+export async function startBuiltGateway(env: Readonly<Record<string, string>>): Promise<BuiltGateway> {
+  const { spawn } = await import("node:child_process");
+  const { createInterface } = await import("node:readline");
+  ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
+  const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
+    env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const records: Record<string, unknown>[] = [];
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const record = JSON.parse(line) as Record<string, unknown>;
+      records.push(record);
+      if (record["msg"] === "gateway listening") resolve(record["port"] as number);
+    });
+    child.once("exit", () => reject(new Error("the gateway exited before listening")));
+  });
+  return { child, url: `http://127.0.0.1:${port}`, records };
+}

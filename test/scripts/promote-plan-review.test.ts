@@ -32,7 +32,10 @@ afterAll(() => {
 });
 
 describe("npm run promote on the real stacks, then plan review", () => {
-  it("shows exactly the selector switch of the active and preview Services, and nothing else", async () => {
+  // A promotion is the selector switch of the two Services, plus what follows the live slot in the
+  // same apply: the rollout gate's data source now reads the promoted Deployment, and the two HPAs
+  // swap their live and idle ceilings. No Deployment, pod template or replica count changes.
+  it("shows the selector switch, the gate's new target and the HPA ceilings swapping, and nothing else", async () => {
     const path = join(repo, FILE);
     const edit = setActiveSlot(readFileSync(path, "utf8"), "production", "green", FILE);
     writeFileSync(path, edit.source);
@@ -52,6 +55,31 @@ describe("npm run promote on the real stacks, then plan review", () => {
       {
         stack: "production",
         action: "update",
+        address: "data.kubernetes_resource.Gateway_ActiveRollout",
+        attributes: [
+          [
+            "depends_on[0]",
+            expect.stringMatching(/^kubernetes_deployment_v1\.Gateway_Blue_/),
+            expect.stringMatching(/^kubernetes_deployment_v1\.Gateway_Green_/),
+          ],
+          ["metadata.name", "ai-gateway-blue", "ai-gateway-green"],
+        ],
+      },
+      {
+        stack: "production",
+        action: "update",
+        address: "kubernetes_horizontal_pod_autoscaler_v2.Gateway_Blue_Autoscaler",
+        attributes: [["spec.max_replicas", 10, 5]],
+      },
+      {
+        stack: "production",
+        action: "update",
+        address: "kubernetes_horizontal_pod_autoscaler_v2.Gateway_Green_Autoscaler",
+        attributes: [["spec.max_replicas", 5, 10]],
+      },
+      {
+        stack: "production",
+        action: "update",
         address: "kubernetes_service_v1.Gateway",
         attributes: [['spec.selector["ai-deploy-kit.io/slot"]', "blue", "green"]],
       },
@@ -62,7 +90,16 @@ describe("npm run promote on the real stacks, then plan review", () => {
         attributes: [['spec.selector["ai-deploy-kit.io/slot"]', "green", "blue"]],
       },
     ]);
-    expect(result.markdown).toContain("| `production` | 0 | 2 | 0 | 0 | 0 |");
+    expect(result.markdown).toContain("| `production` | 0 | 5 | 0 | 0 | 0 |");
+    // What a promotion adds besides the selectors is explained where it appears.
+    expect(result.markdown).toContain(
+      "  - the promotion gate: Terraform reads the Deployment the main Service switches to, and the Service's precondition refuses to plan or apply the switch unless it is fully rolled out and available\n",
+    );
+    expect(
+      result.markdown.split(
+        "autoscaling follows the live slot: the slot's HPA takes the bounds of its new role (live or idle)",
+      ),
+    ).toHaveLength(3);
     expect(result.markdown).toContain(
       '(name `ai-gateway`, namespace `ai-production`)\n  - `spec.selector["ai-deploy-kit.io/slot"]`: `"blue"` → `"green"`\n',
     );

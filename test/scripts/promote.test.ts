@@ -23,7 +23,7 @@ const scaled = real.replace(/greenReplicas: \d+,/g, 'greenReplicas: "autoscale",
 
 /** The real file with one environment's green slot at a fixed count. */
 function withGreen(environment: string, count: number): string {
-  const pattern = new RegExp(`( {2}${environment}: \\{[\\s\\S]*?greenReplicas: )\\d+,`);
+  const pattern = new RegExp(`( {2}${environment}: \\{[\\s\\S]*?greenReplicas: )(?:\\d+|"autoscale"),`);
   expect(pattern.test(real)).toBe(true);
   return real.replace(pattern, `$1${count},`);
 }

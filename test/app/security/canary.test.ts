@@ -58,7 +58,8 @@ describe("secrets never leak", () => {
       return response.status;
     };
     expect(await call("/health")).toBe(503);
-    expect(await call("/health/ready")).toBe(503);
+    // Readiness never depends on Redis, Postgres or Chroma; /health above reports them down.
+    expect(await call("/health/ready")).toBe(200);
     expect(
       await call("/v1/batch", {
         method: "POST",
