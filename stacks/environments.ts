@@ -5,6 +5,7 @@ import {
   type GatewayDefaults,
 } from "../app/config/defaults";
 import type { SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
+import type { ConfiguredStateBackend } from "./state-backend";
 
 /** CPU and memory in Kubernetes quantities. */
 export interface ResourceQuantities {
@@ -61,6 +62,16 @@ export interface EnvironmentConfig {
   readonly postgresStorageGiB: number;
   readonly redisStorageGiB: number;
   readonly chromaStorageGiB: number;
+  /**
+   * Refuse to deploy with local Terraform state (`npm run preflight`, the deploy workflow);
+   * `npm run synth` still works offline. @default false
+   */
+  readonly requireRemoteState?: boolean;
+  /**
+   * The stack's state backend when `TF_BACKEND` is not set (any cdktf backend).
+   * @default - TF_BACKEND's choice, else a local state file
+   */
+  readonly stateBackend?: ConfiguredStateBackend;
 }
 
 const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };
@@ -116,6 +127,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
+    requireRemoteState: true,
   },
   production: {
     name: "production",
@@ -143,6 +155,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     postgresStorageGiB: 100,
     redisStorageGiB: 10,
     chromaStorageGiB: 50,
+    requireRemoteState: true,
   },
 };
 

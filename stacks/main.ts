@@ -24,6 +24,7 @@ import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
+import { backendChosenInEnv, type ConfiguredStateBackend } from "./state-backend";
 
 /** The AppSecrets key holding each provider's API key; keyless providers have none. */
 const PROVIDER_SECRET_KEY: Readonly<Record<ProviderName, string | undefined>> = {
@@ -43,7 +44,8 @@ export type StackBackend =
       readonly region: string;
       readonly keyPrefix: string;
       readonly dynamodbTable: string | undefined;
-    };
+    }
+  | ConfiguredStateBackend;
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps {
@@ -93,15 +95,19 @@ export class EnvironmentStack extends TerraformStack {
     super(scope, id);
     const env = props.environment;
     this.environment = env;
-    const backend = props.backend ?? { kind: "local" };
-    if (backend.kind === "s3") {
-      new S3Backend(this, {
+    const backend = props.backend ?? env.stateBackend ?? { kind: "local" };
+    if (backend.kind === "configured") {
+      backend.create(this, id);
+    } else if (backend.kind === "s3") {
+      const s3 = new S3Backend(this, {
         bucket: backend.bucket,
         key: `${backend.keyPrefix}/${id}.tfstate`,
         region: backend.region,
         encrypt: true,
         ...(backend.dynamodbTable ? { dynamodbTable: backend.dynamodbTable } : {}),
       });
+      // Terraform 1.10+ locks with a lock object beside the state; cdktf 0.21 has no prop for it.
+      s3.addOverride("use_lockfile", true);
     } else {
       // Relative to the stack's working directory cdktf.out/stacks/<id>: the repository root.
       new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
@@ -234,11 +240,13 @@ export class EnvironmentStack extends TerraformStack {
  */
 export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
   const { backend } = stackSettingsFromEnv(env);
+  // TF_BACKEND, when set, wins; otherwise an environment's own stateBackend, else local.
+  const chosen = backendChosenInEnv(env);
   const app = new App(config);
   for (const name of ENVIRONMENT_NAMES) {
     new EnvironmentStack(app, name, {
       environment: ENVIRONMENTS[name],
-      backend,
+      ...(chosen || !ENVIRONMENTS[name].stateBackend ? { backend } : {}),
     });
   }
   return app;
