@@ -72,6 +72,16 @@ export interface EnvironmentConfig {
    * @default - TF_BACKEND's choice, else a local state file
    */
   readonly stateBackend?: ConfiguredStateBackend;
+  /**
+   * `lifecycle.prevent_destroy` on the namespace, StatefulSets, PVCs and Secrets (DestroyProtection).
+   * Lift it with a reviewed change to false, or `AI_ALLOW_DESTROY=<stack>` for one run (README). @default false
+   */
+  readonly protectFromDestroy?: boolean;
+  /**
+   * Storage class of the data services' volumes; choose one with `allowVolumeExpansion: true`
+   * so volumes can grow (README "Growing a volume"). @default - the cluster's default class
+   */
+  readonly storageClassName?: string;
 }
 
 const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };
@@ -128,6 +138,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
     requireRemoteState: true,
+    protectFromDestroy: true,
   },
   production: {
     name: "production",
@@ -156,6 +167,7 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     redisStorageGiB: 10,
     chromaStorageGiB: 50,
     requireRemoteState: true,
+    protectFromDestroy: true,
   },
 };
 

@@ -20,6 +20,7 @@ import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
 import { ChromaStore } from "../constructs/kubernetes/chroma-store";
 import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
+import { DestroyProtection, destroyAllowed } from "../constructs/kubernetes/destroy-protection";
 import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
@@ -52,6 +53,11 @@ export interface EnvironmentStackProps {
   readonly environment: EnvironmentConfig;
   /** @default - local state file `terraform.<stack>.tfstate` in the repository root */
   readonly backend?: StackBackend;
+  /**
+   * Drop the environment's destroy protection for this synth (buildApp sets it when
+   * `AI_ALLOW_DESTROY` names the stack). @default false
+   */
+  readonly allowDestroy?: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -191,11 +197,17 @@ export class EnvironmentStack extends TerraformStack {
       const database = new PgvectorDatabase(this, "Database", {
         namespace,
         storageGiB: env.postgresStorageGiB,
+        storageClassName: env.storageClassName,
       });
-      const cache = new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB });
+      const cache = new RedisCache(this, "Cache", {
+        namespace,
+        storageGiB: env.redisStorageGiB,
+        storageClassName: env.storageClassName,
+      });
       const vectorStore = new ChromaStore(this, "VectorStore", {
         namespace,
         storageGiB: env.chromaStorageGiB,
+        storageClassName: env.storageClassName,
       });
       const gatewayService = new BlueGreenGateway(this, "Gateway", {
         ...settings,
@@ -231,6 +243,7 @@ export class EnvironmentStack extends TerraformStack {
       }
     }
     Aspects.of(this).add(new KitPolicy({ mode: "error" }));
+    if (env.protectFromDestroy && !props.allowDestroy) Aspects.of(this).add(new DestroyProtection());
   }
 }
 
@@ -247,6 +260,7 @@ export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
     new EnvironmentStack(app, name, {
       environment: ENVIRONMENTS[name],
       ...(chosen || !ENVIRONMENTS[name].stateBackend ? { backend } : {}),
+      allowDestroy: destroyAllowed(name, env),
     });
   }
   return app;
