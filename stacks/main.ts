@@ -23,6 +23,7 @@ import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
 import { DestroyProtection, destroyAllowed } from "../constructs/kubernetes/destroy-protection";
 import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
+import { BackupTarget, PostgresBackup } from "../constructs/kubernetes/postgres-backup";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { ENVIRONMENTS, type EnvironmentConfig } from "./environments";
 import { backendChosenInEnv, type ConfiguredStateBackend } from "./state-backend";
@@ -198,6 +199,12 @@ export class EnvironmentStack extends TerraformStack {
         namespace,
         storageGiB: env.postgresStorageGiB,
         storageClassName: env.storageClassName,
+      });
+      new PostgresBackup(this, "DatabaseBackup", {
+        database,
+        target: BackupTarget.toVolume({ storageClassName: env.storageClassName }),
+        prometheusOperatorEnabled: env.prometheusOperatorEnabled,
+        prometheusSelectorLabels: env.prometheusSelectorLabels,
       });
       const cache = new RedisCache(this, "Cache", {
         namespace,

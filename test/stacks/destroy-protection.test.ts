@@ -30,7 +30,7 @@ const header = { base: "main", baseCommit: "abcdef0123456789", head: "working tr
 
 describe("destroy protection", () => {
   it.each(["staging", "production"] as const)(
-    "protects %s's namespace, StatefulSets (their volumes) and Secrets",
+    "protects %s's namespace, StatefulSets (their volumes), the backup PVC and Secrets",
     (name) => {
       const json = synth(name);
       const found = protectedResources(json);
@@ -38,11 +38,17 @@ describe("destroy protection", () => {
       const types = new Set(found.map((address) => address.split(".")[0]));
       expect([...types].sort()).toEqual([
         "kubernetes_namespace_v1",
+        // The backups' volume.
+        "kubernetes_persistent_volume_claim_v1",
         "kubernetes_secret_v1",
         "kubernetes_stateful_set_v1",
       ]);
       // Every StatefulSet and every Secret the stack creates.
-      for (const type of ["kubernetes_stateful_set_v1", "kubernetes_secret_v1"]) {
+      for (const type of [
+        "kubernetes_stateful_set_v1",
+        "kubernetes_secret_v1",
+        "kubernetes_persistent_volume_claim_v1",
+      ]) {
         const all = Object.keys(json.resource?.[type] ?? {}).map((id) => `${type}.${id}`);
         expect(all.length).toBeGreaterThan(0);
         for (const address of all) expect(found).toContain(address);

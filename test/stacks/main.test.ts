@@ -151,7 +151,12 @@ describe("stacks", () => {
       const manifests = all(parse(synth(name)), "kubernetes_manifest").map(
         (body) => body["manifest"] as { kind: string; metadata: { labels: Record<string, string> } },
       );
-      expect(manifests.map((manifest) => manifest.kind).sort()).toEqual(["PrometheusRule", "ServiceMonitor"]);
+      // The gateway's rules and the backup-age rules of PostgresBackup.
+      expect(manifests.map((manifest) => manifest.kind).sort()).toEqual([
+        "PrometheusRule",
+        "PrometheusRule",
+        "ServiceMonitor",
+      ]);
       for (const manifest of manifests) {
         expect(manifest.metadata.labels).toMatchObject({ release: "kube-prometheus-stack" });
       }
