@@ -8,6 +8,7 @@ export * from "./kubernetes/destroy-protection";
 export * from "./kubernetes/gateway-monitoring";
 export * from "./kubernetes/kit-policy";
 export * from "./kubernetes/pgvector-database";
+export * from "./kubernetes/postgres-app-role";
 export * from "./kubernetes/postgres-backup";
 export * from "./kubernetes/redis-cache";
 export * from "./kubernetes/secret-source";

@@ -12,11 +12,14 @@ import { environmentConfig } from "../stacks/environments";
 const USAGE =
   "usage: npm run restore -- --env <development|staging|production> --from <dump file | - for stdin> [--database-url <postgres://…>] [--pod <pod>] [--database <name>] [--user <role>] [--dry-run] --yes";
 
-/** pg_restore's options: replace what the dump holds, as one transaction, stop at the first error. */
+/**
+ * pg_restore's options: replace what the dump holds, as one transaction, stop at
+ * the first error. Owners are kept: run it as the superuser, so the app role's
+ * schema comes back owned by the app role (which may not create schemas itself).
+ */
 export const PG_RESTORE_OPTIONS = [
   "--clean",
   "--if-exists",
-  "--no-owner",
   "--exit-on-error",
   "--single-transaction",
 ] as const;
@@ -38,7 +41,7 @@ export interface RestorePlanOptions {
   readonly pod?: string;
   /** @default "ai_gateway" */
   readonly database?: string;
-  /** @default "ai_gateway" */
+  /** The superuser (PgvectorDatabase's adminUsername in the kit's stacks). @default "postgres" */
   readonly user?: string;
 }
 
@@ -67,7 +70,7 @@ export function restorePlan(options: RestorePlanOptions): RestorePlan {
   }
   if (environment.platform !== "kubernetes") {
     throw new Error(
-      `${environment.name} runs on Docker: pass --database-url postgres://ai_gateway:<password>@127.0.0.1:5432/ai_gateway`,
+      `${environment.name} runs on Docker: pass --database-url postgres://postgres:<password>@127.0.0.1:5432/ai_gateway`,
     );
   }
   const pod = options.pod ?? "ai-postgres-0";
@@ -83,7 +86,7 @@ export function restorePlan(options: RestorePlanOptions): RestorePlan {
     "pg_restore",
     ...PG_RESTORE_OPTIONS,
     // The pod's own socket: the server trusts local connections, no password travels.
-    `--username=${options.user ?? "ai_gateway"}`,
+    `--username=${options.user ?? "postgres"}`,
     `--dbname=${options.database ?? "ai_gateway"}`,
   ];
   return { command: "kubectl", args, env: {}, display: `kubectl ${args.join(" ")}` };

@@ -19,8 +19,8 @@ import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
 import { ChromaStore } from "../constructs/kubernetes/chroma-store";
-import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
 import { DestroyProtection, destroyAllowed } from "../constructs/kubernetes/destroy-protection";
+import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
 import { KitPolicy } from "../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
 import { BackupTarget, PostgresBackup } from "../constructs/kubernetes/postgres-backup";
@@ -199,6 +199,9 @@ export class EnvironmentStack extends TerraformStack {
         namespace,
         storageGiB: env.postgresStorageGiB,
         storageClassName: env.storageClassName,
+        // The gateway logs in as ai_gateway, which owns only its schema; only the server and
+        // the role Job see the superuser's password.
+        adminUsername: "postgres",
       });
       new PostgresBackup(this, "DatabaseBackup", {
         database,

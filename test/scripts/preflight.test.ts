@@ -23,6 +23,7 @@ const VALUES = {
 /** The data services' passwords: variables without a default in the staging and production stacks. */
 const DATA_PASSWORDS = {
   TF_VAR_ai_postgres_password: "postgres-password-value",
+  TF_VAR_ai_postgres_admin_password: "postgres-admin-password-value",
   TF_VAR_ai_redis_password: "redis-password-value",
   TF_VAR_ai_chroma_token: "chroma-token-value",
 };

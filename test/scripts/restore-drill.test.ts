@@ -8,6 +8,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, openLedgerDb } from "../../app/ledger/db";
 import { insertStatement, type LedgerRow } from "../../app/ledger/row";
+import { POSTGRES_APP_ROLE_SQL } from "../../constructs/kubernetes/postgres-app-role";
 import { POSTGRES_BACKUP_SCRIPT } from "../../constructs/kubernetes/postgres-backup";
 import { restorePlan } from "../../scripts/restore";
 import { DATABASE_URL, tempDir, uniqueId } from "../helpers/real-services";
@@ -22,11 +23,24 @@ function pgDumpMajor(): number | undefined {
   }
 }
 
-/** A URL of the same server, another database. */
-function urlOf(database: string): string {
+/** A URL of the same server, another database (and user: loopback trusts every user on the test server). */
+function urlOf(database: string, user?: string): string {
   const url = new URL(DATABASE_URL);
   url.pathname = `/${database}`;
+  if (user) url.username = user;
   return url.toString();
+}
+
+/** Applies the app-role Job's SQL, as the cluster does, to one database. */
+function applyRoleSql(database: string, role: string): Promise<void> {
+  return new Promise((done, fail) => {
+    execFile(
+      "psql",
+      ["--no-psqlrc", `--dbname=${urlOf(database)}`, "--file=-"],
+      { env: { PATH: process.env["PATH"] ?? "", APP_ROLE: role, APP_PASSWORD: `pw-${role}` } },
+      (error, _stdout, stderr) => (error ? fail(new Error(`${error.message}\n${stderr}`)) : done()),
+    ).stdin!.end(POSTGRES_APP_ROLE_SQL);
+  });
 }
 
 async function admin<T>(work: (client: Client) => Promise<T>, url = DATABASE_URL): Promise<T> {
@@ -134,6 +148,8 @@ const major = pgDumpMajor();
 describe("restore drill (real Postgres)", () => {
   const id = uniqueId();
   const source = `drill_src_${id}`;
+  // As in the cluster: the ledger belongs to the least-privilege app role, in its own schema.
+  const role = `drill_app_${id}`;
   const targets: string[] = [];
   const dirs: { cleanup(): void }[] = [];
   let serverMajor = 0;
@@ -150,7 +166,8 @@ describe("restore drill (real Postgres)", () => {
       );
       return Math.floor(Number(found[0]!.v) / 10000);
     });
-    const db = await openLedgerDb({ databaseUrl: urlOf(source), dataDir: "unused" });
+    await applyRoleSql(source, role);
+    const db = await openLedgerDb({ databaseUrl: urlOf(source, role), dataDir: "unused" });
     try {
       await migrate(db);
       const { sql, params } = insertStatement(rows(250));
@@ -166,6 +183,7 @@ describe("restore drill (real Postgres)", () => {
       for (const database of [source, ...targets]) {
         await client.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
       }
+      await client.query(`DROP ROLE IF EXISTS ${role}`);
     });
   });
 
@@ -205,16 +223,34 @@ describe("restore drill (real Postgres)", () => {
     expect(restored.stderr).toContain("restore: done");
     expect(restored.code).toBe(0);
 
-    const before = await ledgerFacts(urlOf(source));
-    const after = await ledgerFacts(urlOf(target));
+    const before = await ledgerFacts(urlOf(source, role));
+    const after = await ledgerFacts(urlOf(target, role));
     expect(before.rows).toBe(250);
     expect(after).toEqual(before);
     // The migrations' own record survives too, so the gateway does not re-run them.
     const versions = await admin(
       async (client) => (await client.query("SELECT version FROM ledger_migrations ORDER BY version")).rows,
-      urlOf(target),
+      urlOf(target, role),
     );
     expect(versions.length).toBeGreaterThan(0);
+    // Restored as the superuser with owners kept: the app role owns its schema again and can write.
+    const owners = await admin(
+      async (client) =>
+        (
+          await client.query(
+            "SELECT schemaname, tableowner FROM pg_tables WHERE tablename = 'ledger_requests'",
+          )
+        ).rows,
+      urlOf(target),
+    );
+    expect(owners).toEqual([{ schemaname: role, tableowner: role }]);
+    await admin(
+      async (client) => {
+        const { sql, params } = insertStatement([{ ...rows(1)[0]!, requestId: "after-restore" }]);
+        await client.query(sql, params);
+      },
+      urlOf(target, role),
+    );
   });
 
   it("notices a lost row: the comparison the drill relies on fails when one row is missing", async () => {
@@ -235,10 +271,10 @@ describe("restore drill (real Postgres)", () => {
     expect(code).toBe(0);
     await admin(
       (client) => client.query("DELETE FROM ledger_requests WHERE request_id = 'drill-17'"),
-      urlOf(target),
+      urlOf(target, role),
     );
-    const before = await ledgerFacts(urlOf(source));
-    const after = await ledgerFacts(urlOf(target));
+    const before = await ledgerFacts(urlOf(source, role));
+    const after = await ledgerFacts(urlOf(target, role));
     expect(after.rows).toBe(before.rows - 1);
     expect(after).not.toEqual(before);
   });
@@ -293,7 +329,7 @@ describe("restore drill (real Postgres)", () => {
   it("restores in the cluster through kubectl exec, the password never on the command line", () => {
     const plan = restorePlan({ environment: "production" });
     expect(plan.display).toBe(
-      "kubectl -n ai-production exec -i ai-postgres-0 -c postgres -- pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction --username=ai_gateway --dbname=ai_gateway",
+      "kubectl -n ai-production exec -i ai-postgres-0 -c postgres -- pg_restore --clean --if-exists --exit-on-error --single-transaction --username=postgres --dbname=ai_gateway",
     );
     const direct = restorePlan({
       environment: "staging",
