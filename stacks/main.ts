@@ -214,6 +214,15 @@ export class EnvironmentStack extends TerraformStack {
         storageGiB: env.redisStorageGiB,
         storageClassName: env.storageClassName,
       });
+      // The response cache on its own evicting instance: a full cache never blocks the queue,
+      // budgets and rate limits on the noeviction one (eviction policy is per server).
+      const responseCache = new RedisCache(this, "ResponseCache", {
+        namespace,
+        name: "ai-redis-cache",
+        maxmemoryPolicy: "allkeys-lru",
+        storageGiB: env.redisStorageGiB,
+        storageClassName: env.storageClassName,
+      });
       const vectorStore = new ChromaStore(this, "VectorStore", {
         namespace,
         storageGiB: env.chromaStorageGiB,
@@ -237,6 +246,7 @@ export class EnvironmentStack extends TerraformStack {
         memoryLimit: env.limits.memory,
         database,
         cache,
+        responseCache,
         vectorStore,
         secrets,
       });

@@ -96,6 +96,12 @@ export interface AiGatewayServiceProps {
   readonly database?: PgvectorDatabase;
   /** Redis for cache, limits and jobs; `REDIS_URL` is composed from its Secret. @default - in-process equivalents */
   readonly cache?: RedisCache;
+  /**
+   * The response cache's own Redis (`REDIS_CACHE_URL`), best an `allkeys-lru` instance, so a
+   * full cache never blocks the queue, budgets and rate limits on `cache` (a `noeviction` one).
+   * @default - the response cache shares `cache`
+   */
+  readonly responseCache?: RedisCache;
   /** Chroma, checked by health (`CHROMA_URL`, `CHROMA_TOKEN`). @default - not used */
   readonly vectorStore?: ChromaStore;
   /** Provider and client keys. @default - none: only keyless providers work */
@@ -227,7 +233,7 @@ export class AiGatewayService extends Construct {
         `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
       );
     }
-    for (const service of [props.database, props.cache, props.vectorStore]) {
+    for (const service of [props.database, props.cache, props.responseCache, props.vectorStore]) {
       if (service && service.namespace !== this.namespace) {
         throw new Error(
           `${owner}: ${service.node.id} is in namespace "${service.namespace}" but the gateway in "${this.namespace}"; its Secret must be readable by the gateway, so put both in one namespace`,
@@ -271,6 +277,7 @@ export class AiGatewayService extends Construct {
       ...slotLabel,
       ...props.database?.clientPodLabels,
       ...props.cache?.clientPodLabels,
+      ...props.responseCache?.clientPodLabels,
       ...props.vectorStore?.clientPodLabels,
     };
     const metadata = {
@@ -316,6 +323,16 @@ export class AiGatewayService extends Construct {
           valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
         },
         { name: "REDIS_URL", value: `redis://:$(REDIS_PASSWORD)@${redis.host}:${redis.port}` },
+      );
+    }
+    if (props.responseCache) {
+      const redis = props.responseCache;
+      env.push(
+        {
+          name: "REDIS_CACHE_PASSWORD",
+          valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
+        },
+        { name: "REDIS_CACHE_URL", value: `redis://:$(REDIS_CACHE_PASSWORD)@${redis.host}:${redis.port}` },
       );
     }
     if (props.vectorStore) {
@@ -445,7 +462,7 @@ export class AiGatewayService extends Construct {
       spec: { maxUnavailable: "1", selector: { matchLabels: this.selectorLabels } },
     });
 
-    const dataServices = [props.database, props.cache, props.vectorStore].filter(
+    const dataServices = [props.database, props.cache, props.responseCache, props.vectorStore].filter(
       (service) => service !== undefined,
     );
     new NetworkPolicyV1(this, "NetworkPolicy", {

@@ -25,6 +25,7 @@ const DATA_PASSWORDS = {
   TF_VAR_ai_postgres_password: "postgres-password-value",
   TF_VAR_ai_postgres_admin_password: "postgres-admin-password-value",
   TF_VAR_ai_redis_password: "redis-password-value",
+  TF_VAR_ai_redis_cache_password: "redis-cache-password-value",
   TF_VAR_ai_chroma_token: "chroma-token-value",
 };
 

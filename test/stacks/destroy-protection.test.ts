@@ -171,6 +171,6 @@ describe("plan review of stateful resources", () => {
           "storage_class_name"
         ],
     );
-    expect(classes).toEqual(["gp3-expandable", "gp3-expandable", "gp3-expandable"]);
+    expect(classes).toEqual(["gp3-expandable", "gp3-expandable", "gp3-expandable", "gp3-expandable"]);
   });
 });
