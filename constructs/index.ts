@@ -5,6 +5,7 @@ export * from "./kubernetes/app-secrets";
 export * from "./kubernetes/blue-green-gateway";
 export * from "./kubernetes/chroma-store";
 export * from "./kubernetes/destroy-protection";
+export * from "./kubernetes/gateway-ingress";
 export * from "./kubernetes/gateway-monitoring";
 export * from "./kubernetes/kit-policy";
 export * from "./kubernetes/pgvector-database";

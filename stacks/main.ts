@@ -37,6 +37,14 @@ const PROVIDER_SECRET_KEY: Readonly<Record<ProviderName, string | undefined>> = 
   ollama: undefined,
 };
 
+/** Pod Security Admission labels of the namespaces the kit creates. */
+export const POD_SECURITY_RESTRICTED: Readonly<Record<string, string>> = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/warn": "restricted",
+};
+
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
   | { readonly kind: "local" }
@@ -183,7 +191,11 @@ export class EnvironmentStack extends TerraformStack {
       const namespaceResource = new NamespaceV1(this, "Namespace", {
         metadata: {
           name: env.namespace,
-          labels: { "app.kubernetes.io/part-of": "ai-deploy-kit" },
+          labels: {
+            "app.kubernetes.io/part-of": "ai-deploy-kit",
+            // Pod Security Admission: every pod the kit creates meets "restricted"; refuse any that does not.
+            ...POD_SECURITY_RESTRICTED,
+          },
         },
       });
       const namespace = env.namespace;

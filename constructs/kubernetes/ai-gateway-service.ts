@@ -11,6 +11,7 @@ import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
 import { Construct } from "constructs";
 import type { EnvironmentName, LogLevel, ProviderName } from "../../app/config/defaults";
 import { checkPlainSettings } from "../_secret-check";
+import { checkCidrs, gatewayIngress, publicEgressTo } from "./_exposure";
 import {
   checkImage,
   checkInteger,
@@ -130,6 +131,25 @@ export interface AiGatewayServiceProps {
   readonly shutdownTimeoutSeconds?: number;
   /** Extra egress TCP ports to anywhere besides DNS, the data services and 443 (e.g. 11434 for Ollama). @default [] */
   readonly egressExtraPorts?: readonly number[];
+  /**
+   * Namespaces whose pods may reach the gateway's port (an ingress controller's).
+   * @default ["ingress-nginx"]
+   */
+  readonly ingressFromNamespaces?: readonly string[];
+  /** Labels of pods in the gateway's namespace that may reach it too. @default - none */
+  readonly ingressFromPodLabels?: Readonly<Record<string, string>>;
+  /**
+   * Namespaces that scrape `/metrics` (it shows spend): admitted to the port as well; expose
+   * only `/v1` and `/health` through the ingress (GatewayIngress does). @default ["monitoring"]
+   */
+  readonly metricsFromNamespaces?: readonly string[];
+  /**
+   * Private CIDRs the gateway may reach on 443 and `egressExtraPorts` (a VPC endpoint, a proxy);
+   * every other private, shared and link-local range is excluded. @default []
+   */
+  readonly egressAllowedCidrs?: readonly string[];
+  /** Secrets to pull the image with (a private registry). @default [] */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** The gateway: ServiceAccount, ConfigMap, Deployment, HPA, PDB, NetworkPolicy and Service, secure by default. */
@@ -205,6 +225,7 @@ export class AiGatewayService extends Construct {
     }
     if (this.replicas !== undefined)
       checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    checkCidrs(owner, "egressAllowedCidrs", props.egressAllowedCidrs ?? []);
     for (const port of props.egressExtraPorts ?? []) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new Error(
@@ -369,6 +390,9 @@ export class AiGatewayService extends Construct {
             enableServiceLinks: false,
             terminationGracePeriodSeconds: this.shutdownTimeoutSeconds + 10,
             securityContext: podSecurityContext(10001),
+            ...(props.imagePullSecrets?.length
+              ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) }
+              : {}),
             topologySpreadConstraint: [
               {
                 maxSkew: 1,
@@ -470,7 +494,12 @@ export class AiGatewayService extends Construct {
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ ports: [{ port: String(this.port), protocol: "TCP" }] }],
+        ingress: gatewayIngress({
+          port: this.port,
+          fromNamespaces: props.ingressFromNamespaces ?? ["ingress-nginx"],
+          fromPodLabels: props.ingressFromPodLabels,
+          metricsFromNamespaces: props.metricsFromNamespaces ?? ["monitoring"],
+        }),
         egress: [
           {
             ports: [
@@ -483,7 +512,7 @@ export class AiGatewayService extends Construct {
             ports: [{ port: String(service.port), protocol: "TCP" }],
           })),
           {
-            to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+            to: publicEgressTo(props.egressAllowedCidrs ?? []),
             ports: [443, ...(props.egressExtraPorts ?? [])].map((port) => ({
               port: String(port),
               protocol: "TCP",
