@@ -232,6 +232,13 @@ export class LocalAiEnvironment extends Construct {
     });
 
     const redisImage = pull("RedisImage", this.redisImage);
+    // Both Redis containers: the launch that keeps the password out of argv, as the redis user
+    // (`sh -c` bypasses the image entrypoint that drops root with gosu/su-exec).
+    const redisServer = (...options: string[]): Partial<ContainerConfig> => ({
+      command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server", ...options],
+      user: "redis",
+      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+    });
     const redis = new Container(this, "Redis", {
       ...healthy,
       ...common("redis"),
@@ -241,21 +248,7 @@ export class LocalAiEnvironment extends Construct {
       // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s
       // command and out of redis-server's argv (configuration on stdin). Queue, budgets and rate
       // limits live here: noeviction refuses writes instead of dropping them.
-      command: [
-        "sh",
-        "-c",
-        REDIS_SERVER_LAUNCH,
-        "redis-server",
-        "--appendonly",
-        "yes",
-        "--dir",
-        "/data",
-        "--maxmemory-policy",
-        "noeviction",
-      ],
-      // `sh -c` bypasses the image entrypoint that drops root (gosu/su-exec), so drop it here.
-      user: "redis",
-      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+      ...redisServer("--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"),
       volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
       healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
     });
@@ -268,11 +261,7 @@ export class LocalAiEnvironment extends Construct {
       name: `${prefix}-redis-cache`,
       image: redisImage.imageId,
       memory: 320,
-      command: [
-        "sh",
-        "-c",
-        REDIS_SERVER_LAUNCH,
-        "redis-server",
+      ...redisServer(
         "--appendonly",
         "no",
         "--save",
@@ -281,9 +270,7 @@ export class LocalAiEnvironment extends Construct {
         "256mb",
         "--maxmemory-policy",
         "allkeys-lru",
-      ],
-      user: "redis",
-      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+      ),
       healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
     });
 

@@ -1,14 +1,13 @@
 // The least-privilege role: synthesized wiring, and the role SQL applied to the real Postgres.
 import { execFile } from "node:child_process";
 import { Testing } from "cdktf";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, openLedgerDb } from "../../app/ledger/db";
 import { PgvectorDatabase } from "../../constructs/kubernetes/pgvector-database";
 import { POSTGRES_APP_ROLE_SQL } from "../../constructs/kubernetes/postgres-app-role";
 import { ENVIRONMENTS } from "../../stacks/environments";
 import { EnvironmentStack } from "../../stacks/main";
-import { DATABASE_URL, uniqueId } from "../helpers/real-services";
+import { DATABASE_URL, uniqueId, withPostgres } from "../helpers/real-services";
 import { type Body, container, named, podSpec, type Synthesized, synth } from "../helpers/synth";
 
 describe("PgvectorDatabase with adminUsername (synth)", () => {
@@ -90,15 +89,7 @@ describe("the app role on the real Postgres", () => {
     }
     return parsed.toString();
   };
-  const admin = async <T>(work: (client: Client) => Promise<T>, target = DATABASE_URL) => {
-    const client = new Client({ connectionString: target });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = withPostgres;
   const applyRoleSql = () =>
     new Promise<void>((done, fail) => {
       execFile(

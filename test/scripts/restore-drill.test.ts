@@ -4,14 +4,13 @@
 import { execFile, execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { migrate, openLedgerDb } from "../../app/ledger/db";
 import { insertStatement, type LedgerRow } from "../../app/ledger/row";
 import { POSTGRES_APP_ROLE_SQL } from "../../constructs/kubernetes/postgres-app-role";
 import { POSTGRES_BACKUP_SCRIPT } from "../../constructs/kubernetes/postgres-backup";
 import { restorePlan } from "../../scripts/restore";
-import { DATABASE_URL, tempDir, uniqueId } from "../helpers/real-services";
+import { DATABASE_URL, tempDir, uniqueId, withPostgres } from "../helpers/real-services";
 
 const projectRoot = resolve(__dirname, "../..");
 
@@ -43,15 +42,7 @@ function applyRoleSql(database: string, role: string): Promise<void> {
   });
 }
 
-async function admin<T>(work: (client: Client) => Promise<T>, url = DATABASE_URL): Promise<T> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const admin = withPostgres;
 
 /** What must survive a backup: every row, and the sums billing reads. */
 interface LedgerFacts {
