@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { DestroyProtection, destroyAllowed } from "../../constructs/kubernetes/destroy-protection";
@@ -79,11 +82,13 @@ describe("destroy protection", () => {
     expect(destroyAllowed("production", { AI_ALLOW_DESTROY: "prod" })).toBe(false);
     expect(destroyAllowed("production", {})).toBe(false);
     expect(protectedResources(synth("staging", true))).toEqual([]);
-    const app = buildApp({ outdir: "cdktf.out/destroy-protection-test" }, { AI_ALLOW_DESTROY: "staging" });
+    const outdir = mkdtempSync(join(tmpdir(), "destroy-protection-"));
+    const app = buildApp({ outdir }, { AI_ALLOW_DESTROY: "staging" });
     const stack = (name: string) =>
       JSON.parse(Testing.synth(app.node.findChild(name) as EnvironmentStack)) as Synthesized;
     expect(protectedResources(stack("staging"))).toEqual([]);
     expect(protectedResources(stack("production")).length).toBeGreaterThan(0);
+    rmSync(outdir, { recursive: true, force: true });
   });
 
   it("fails when given a versioned or malformed type", () => {
