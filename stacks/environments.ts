@@ -82,6 +82,10 @@ export interface EnvironmentConfig {
    * so volumes can grow (README "Growing a volume"). @default - the cluster's default class
    */
   readonly storageClassName?: string;
+  /** Namespaces whose pods may reach the gateway (the ingress controller's). @default ["ingress-nginx"] */
+  readonly gatewayIngressFromNamespaces?: readonly string[];
+  /** Secrets the gateway's pods pull their image with (a private registry). @default [] */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };

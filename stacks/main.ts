@@ -260,6 +260,10 @@ export class EnvironmentStack extends TerraformStack {
         cache,
         responseCache,
         vectorStore,
+        ...(env.gatewayIngressFromNamespaces
+          ? { ingressFromNamespaces: env.gatewayIngressFromNamespaces }
+          : {}),
+        ...(env.imagePullSecrets ? { imagePullSecrets: env.imagePullSecrets } : {}),
         secrets,
       });
       new GatewayMonitoring(this, "Monitoring", {

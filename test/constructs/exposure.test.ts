@@ -44,6 +44,26 @@ describe("gateway exposure", () => {
     expect(podSpec(deployment)["image_pull_secrets"]).toEqual([{ name: "ghcr-pull" }]);
   });
 
+  it("takes the ingress namespaces and pull secrets from the environment's data", () => {
+    const environment = {
+      ...ENVIRONMENTS.production,
+      gatewayIngressFromNamespaces: ["traefik"],
+      imagePullSecrets: ["ghcr-pull"],
+    };
+    const stack = new EnvironmentStack(Testing.app(), "production", { environment });
+    const json = JSON.parse(Testing.synth(stack)) as Synthesized;
+    for (const slot of ["ai-gateway-blue", "ai-gateway-green"]) {
+      const ingress = (named(json, "kubernetes_network_policy_v1", slot)["spec"] as Body)[
+        "ingress"
+      ] as Body[];
+      expect(JSON.stringify(ingress[0]!["from"])).toContain('"traefik"');
+      expect(JSON.stringify(ingress[0]!["from"])).not.toContain("ingress-nginx");
+      expect(podSpec(named(json, "kubernetes_deployment_v1", slot))["image_pull_secrets"]).toEqual([
+        { name: "ghcr-pull" },
+      ]);
+    }
+  });
+
   it("fails when an allowed CIDR is not one, naming it", () => {
     expect(() =>
       synth((scope) => {
