@@ -84,6 +84,8 @@ export interface EnvironmentConfig {
   readonly storageClassName?: string;
   /** Namespaces whose pods may reach the gateway (the ingress controller's). @default ["ingress-nginx"] */
   readonly gatewayIngressFromNamespaces?: readonly string[];
+  /** Namespaces that scrape the gateway's /metrics (Prometheus'). @default ["monitoring"] */
+  readonly metricsFromNamespaces?: readonly string[];
   /** Secrets the gateway's pods pull their image with (a private registry). @default [] */
   readonly imagePullSecrets?: readonly string[];
 }

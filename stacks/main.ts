@@ -264,6 +264,7 @@ export class EnvironmentStack extends TerraformStack {
           ? { ingressFromNamespaces: env.gatewayIngressFromNamespaces }
           : {}),
         ...(env.imagePullSecrets ? { imagePullSecrets: env.imagePullSecrets } : {}),
+        ...(env.metricsFromNamespaces ? { metricsFromNamespaces: env.metricsFromNamespaces } : {}),
         secrets,
       });
       new GatewayMonitoring(this, "Monitoring", {

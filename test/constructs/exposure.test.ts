@@ -48,6 +48,7 @@ describe("gateway exposure", () => {
     const environment = {
       ...ENVIRONMENTS.production,
       gatewayIngressFromNamespaces: ["traefik"],
+      metricsFromNamespaces: ["prometheus"],
       imagePullSecrets: ["ghcr-pull"],
     };
     const stack = new EnvironmentStack(Testing.app(), "production", { environment });
@@ -57,6 +58,7 @@ describe("gateway exposure", () => {
         "ingress"
       ] as Body[];
       expect(JSON.stringify(ingress[0]!["from"])).toContain('"traefik"');
+      expect(JSON.stringify(ingress[0]!["from"])).toContain('"prometheus"');
       expect(JSON.stringify(ingress[0]!["from"])).not.toContain("ingress-nginx");
       expect(podSpec(named(json, "kubernetes_deployment_v1", slot))["image_pull_secrets"]).toEqual([
         { name: "ghcr-pull" },
