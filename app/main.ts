@@ -67,7 +67,11 @@ export async function buildDeps(
   });
   budget.budget.attach(events);
   hooks.push(budget.close);
-  const cache = await createResponseCache({ redisUrl: config.redisUrl, logger, metrics });
+  const cache = await createResponseCache({
+    redisUrl: config.cacheRedisUrl ?? config.redisUrl,
+    logger,
+    metrics,
+  });
   hooks.push(cache.close);
 
   const gateway = new ChatGateway({ config: store, logger, events });

@@ -5,6 +5,7 @@ import {
   type GatewayDefaults,
 } from "../app/config/defaults";
 import type { SlotOverrides, SlotReplicas } from "../constructs/kubernetes/blue-green-gateway";
+import type { ConfiguredStateBackend } from "./state-backend";
 
 /** CPU and memory in Kubernetes quantities. */
 export interface ResourceQuantities {
@@ -80,6 +81,32 @@ export interface EnvironmentConfig {
    * @default - all three in the cluster
    */
   readonly managedDataServices?: ManagedDataServices;
+  /**
+   * Refuse to deploy with local Terraform state (`npm run preflight`, the deploy workflow);
+   * `npm run synth` still works offline. @default false
+   */
+  readonly requireRemoteState?: boolean;
+  /**
+   * The stack's state backend when `TF_BACKEND` is not set (any cdktf backend).
+   * @default - TF_BACKEND's choice, else a local state file
+   */
+  readonly stateBackend?: ConfiguredStateBackend;
+  /**
+   * `lifecycle.prevent_destroy` on the namespace, StatefulSets, PVCs and Secrets (DestroyProtection).
+   * Lift it with a reviewed change to false, or `AI_ALLOW_DESTROY=<stack>` for one run (README). @default false
+   */
+  readonly protectFromDestroy?: boolean;
+  /**
+   * Storage class of the data services' volumes; choose one with `allowVolumeExpansion: true`
+   * so volumes can grow (README "Growing a volume"). @default - the cluster's default class
+   */
+  readonly storageClassName?: string;
+  /** Namespaces whose pods may reach the gateway (the ingress controller's). @default ["ingress-nginx"] */
+  readonly gatewayIngressFromNamespaces?: readonly string[];
+  /** Namespaces that scrape the gateway's /metrics (Prometheus'). @default ["monitoring"] */
+  readonly metricsFromNamespaces?: readonly string[];
+  /** Secrets the gateway's pods pull their image with (a private registry). @default [] */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** A managed endpoint: where it is, the ranges it lives in, and the Secret with its credentials. */
@@ -97,6 +124,8 @@ export interface ManagedEndpoint {
 export interface ManagedDataServices {
   readonly postgres?: ManagedEndpoint & { readonly databaseName: string; readonly username: string };
   readonly redis?: ManagedEndpoint;
+  /** The response cache's own Redis (best with `allkeys-lru`). @default - an in-cluster `allkeys-lru` Redis */
+  readonly responseCache?: ManagedEndpoint;
   readonly chroma?: ManagedEndpoint;
 }
 
@@ -116,6 +145,12 @@ export const PRODUCTION_MANAGED_DATA_SERVICES: ManagedDataServices = {
     host: "master.ai-gateway.abc123.euw1.cache.amazonaws.com",
     egressCidrs: ["10.0.0.0/16"],
     existingSecret: "ai-redis-auth",
+  },
+  // The response cache on its own managed instance, configured with maxmemory-policy allkeys-lru.
+  responseCache: {
+    host: "master.ai-gateway-cache.abc123.euw1.cache.amazonaws.com",
+    egressCidrs: ["10.0.0.0/16"],
+    existingSecret: "ai-redis-cache-auth",
   },
 };
 
@@ -177,6 +212,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     postgresStorageGiB: 20,
     redisStorageGiB: 5,
     chromaStorageGiB: 20,
+    requireRemoteState: true,
+    protectFromDestroy: true,
   },
   production: {
     name: "production",
@@ -209,6 +246,8 @@ export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> 
     chromaStorageGiB: 50,
     // In the cluster (the default); PRODUCTION_MANAGED_DATA_SERVICES above shows the managed way.
     managedDataServices: undefined,
+    requireRemoteState: true,
+    protectFromDestroy: true,
   },
 };
 

@@ -5,6 +5,7 @@ import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
 import {
   App,
   type AppConfig,
+  Aspects,
   LocalBackend,
   S3Backend,
   TerraformStack,
@@ -17,14 +18,25 @@ import { LocalAiEnvironment } from "../constructs/docker/local-ai-environment";
 import { AppSecrets } from "../constructs/kubernetes/app-secrets";
 import { BlueGreenGateway } from "../constructs/kubernetes/blue-green-gateway";
 import { ChromaStore } from "../constructs/kubernetes/chroma-store";
+import { DestroyProtection, destroyAllowed } from "../constructs/kubernetes/destroy-protection";
 import { ExternalChroma } from "../constructs/kubernetes/external-chroma";
 import { ExternalPostgres } from "../constructs/kubernetes/external-postgres";
 import { ExternalRedis } from "../constructs/kubernetes/external-redis";
 import { GatewayMonitoring } from "../constructs/kubernetes/gateway-monitoring";
 import { PgvectorDatabase } from "../constructs/kubernetes/pgvector-database";
+import { BackupTarget, PostgresBackup } from "../constructs/kubernetes/postgres-backup";
 import { RedisCache } from "../constructs/kubernetes/redis-cache";
 import { SecretSource } from "../constructs/kubernetes/secret-source";
 import { ENVIRONMENTS, type EnvironmentConfig, type ManagedEndpoint } from "./environments";
+import { backendChosenInEnv, type ConfiguredStateBackend } from "./state-backend";
+
+/** Pod Security Admission labels of the namespaces the kit creates. */
+export const POD_SECURITY_RESTRICTED: Readonly<Record<string, string>> = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/warn": "restricted",
+};
 
 /** Where a stack keeps its Terraform state. */
 export type StackBackend =
@@ -35,13 +47,19 @@ export type StackBackend =
       readonly region: string;
       readonly keyPrefix: string;
       readonly dynamodbTable: string | undefined;
-    };
+    }
+  | ConfiguredStateBackend;
 
 /** Props of {@link EnvironmentStack}. */
 export interface EnvironmentStackProps {
   readonly environment: EnvironmentConfig;
   /** @default - local state file `terraform.<stack>.tfstate` in the repository root */
   readonly backend?: StackBackend;
+  /**
+   * Drop the environment's destroy protection for this synth (buildApp sets it when
+   * `AI_ALLOW_DESTROY` names the stack). @default false
+   */
+  readonly allowDestroy?: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -85,15 +103,19 @@ export class EnvironmentStack extends TerraformStack {
     super(scope, id);
     const env = props.environment;
     this.environment = env;
-    const backend = props.backend ?? { kind: "local" };
-    if (backend.kind === "s3") {
-      new S3Backend(this, {
+    const backend = props.backend ?? env.stateBackend ?? { kind: "local" };
+    if (backend.kind === "configured") {
+      backend.create(this, id);
+    } else if (backend.kind === "s3") {
+      const s3 = new S3Backend(this, {
         bucket: backend.bucket,
         key: `${backend.keyPrefix}/${id}.tfstate`,
         region: backend.region,
         encrypt: true,
         ...(backend.dynamodbTable ? { dynamodbTable: backend.dynamodbTable } : {}),
       });
+      // Terraform 1.10+ locks with a lock object beside the state; cdktf 0.21 has no prop for it.
+      s3.addOverride("use_lockfile", true);
     } else {
       // Relative to the stack's working directory cdktf.out/stacks/<id>: the repository root.
       new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
@@ -163,7 +185,11 @@ export class EnvironmentStack extends TerraformStack {
       new NamespaceV1(this, "Namespace", {
         metadata: {
           name: env.namespace,
-          labels: { "app.kubernetes.io/part-of": "ai-deploy-kit" },
+          labels: {
+            "app.kubernetes.io/part-of": "ai-deploy-kit",
+            // Pod Security Admission: every pod the kit creates meets "restricted"; refuse any that does not.
+            ...POD_SECURITY_RESTRICTED,
+          },
         },
       });
       const namespace = env.namespace;
@@ -182,19 +208,47 @@ export class EnvironmentStack extends TerraformStack {
         ...(managedEndpoint.port === undefined ? {} : { port: managedEndpoint.port }),
         ...credentials(managedEndpoint),
       });
+      const storage = { storageClassName: env.storageClassName };
       const database = managed.postgres
         ? new ExternalPostgres(this, "Database", {
             ...endpoint(managed.postgres),
             databaseName: managed.postgres.databaseName,
             username: managed.postgres.username,
           })
-        : new PgvectorDatabase(this, "Database", { namespace, storageGiB: env.postgresStorageGiB });
+        : new PgvectorDatabase(this, "Database", {
+            namespace,
+            storageGiB: env.postgresStorageGiB,
+            ...storage,
+            // The gateway logs in as ai_gateway, which owns only its schema; only the server and
+            // the role Job see the superuser's password.
+            adminUsername: "postgres",
+          });
+      // A managed Postgres is backed up by its provider (RDS / Cloud SQL snapshots).
+      if (database instanceof PgvectorDatabase) {
+        new PostgresBackup(this, "DatabaseBackup", {
+          database,
+          target: BackupTarget.toVolume(storage),
+          prometheusOperatorEnabled: env.prometheusOperatorEnabled,
+          prometheusSelectorLabels: env.prometheusSelectorLabels,
+        });
+      }
       const cache = managed.redis
         ? new ExternalRedis(this, "Cache", endpoint(managed.redis))
-        : new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB });
+        : new RedisCache(this, "Cache", { namespace, storageGiB: env.redisStorageGiB, ...storage });
+      // The response cache on its own evicting instance: a full cache never blocks the queue,
+      // budgets and rate limits on the noeviction one (eviction policy is per server).
+      const responseCache = managed.responseCache
+        ? new ExternalRedis(this, "ResponseCache", endpoint(managed.responseCache))
+        : new RedisCache(this, "ResponseCache", {
+            namespace,
+            name: "ai-redis-cache",
+            maxmemoryPolicy: "allkeys-lru",
+            storageGiB: env.redisStorageGiB,
+            ...storage,
+          });
       const vectorStore = managed.chroma
         ? new ExternalChroma(this, "VectorStore", endpoint(managed.chroma))
-        : new ChromaStore(this, "VectorStore", { namespace, storageGiB: env.chromaStorageGiB });
+        : new ChromaStore(this, "VectorStore", { namespace, storageGiB: env.chromaStorageGiB, ...storage });
       const gatewayService = new BlueGreenGateway(this, "Gateway", {
         ...settings,
         namespace,
@@ -217,7 +271,13 @@ export class EnvironmentStack extends TerraformStack {
         memoryLimit: env.limits.memory,
         database,
         cache,
+        responseCache,
         vectorStore,
+        ...(env.gatewayIngressFromNamespaces
+          ? { ingressFromNamespaces: env.gatewayIngressFromNamespaces }
+          : {}),
+        ...(env.imagePullSecrets ? { imagePullSecrets: env.imagePullSecrets } : {}),
+        ...(env.metricsFromNamespaces ? { metricsFromNamespaces: env.metricsFromNamespaces } : {}),
         secrets,
       });
       new GatewayMonitoring(this, "Monitoring", {
@@ -226,6 +286,8 @@ export class EnvironmentStack extends TerraformStack {
         prometheusSelectorLabels: env.prometheusSelectorLabels,
       });
     }
+    // KitPolicy applies itself to every kit construct; destroy protection is per environment.
+    if (env.protectFromDestroy && !props.allowDestroy) Aspects.of(this).add(new DestroyProtection());
   }
 }
 
@@ -235,11 +297,14 @@ export class EnvironmentStack extends TerraformStack {
  */
 export function buildApp(config: AppConfig = {}, env: Env = process.env): App {
   const { backend } = stackSettingsFromEnv(env);
+  // TF_BACKEND, when set, wins; otherwise an environment's own stateBackend, else local.
+  const chosen = backendChosenInEnv(env);
   const app = new App(config);
   for (const name of ENVIRONMENT_NAMES) {
     new EnvironmentStack(app, name, {
       environment: ENVIRONMENTS[name],
-      backend,
+      ...(chosen || !ENVIRONMENTS[name].stateBackend ? { backend } : {}),
+      allowDestroy: destroyAllowed(name, env),
     });
   }
   return app;

@@ -43,6 +43,11 @@ export interface GatewayConfig {
   readonly budgetEnforce: boolean;
   readonly providers: Readonly<Record<ProviderName, ProviderSettings>>;
   readonly redisUrl: string | undefined;
+  /**
+   * `REDIS_CACHE_URL`: the response cache's own Redis (an allkeys-lru instance), so a full
+   * cache never blocks the queue, budgets and rate limits on REDIS_URL. Unset: REDIS_URL.
+   */
+  readonly cacheRedisUrl?: string | undefined;
   readonly databaseUrl: string | undefined;
   readonly chromaUrl: string | undefined;
   readonly gatewayApiKeys: readonly string[];
@@ -90,7 +95,13 @@ const KEY_PREFIXES: Readonly<Record<ProviderName, readonly string[]>> = {
 const KEYLESS: ReadonlySet<ProviderName> = new Set(["ollama"]);
 
 /** Variables whose values are secret or may embed one: errors name them, never their value. */
-const SECRET_VARIABLES = new Set(["REDIS_URL", "DATABASE_URL", "ALERT_WEBHOOK_URL", "GATEWAY_API_KEYS"]);
+const SECRET_VARIABLES = new Set([
+  "REDIS_URL",
+  "REDIS_CACHE_URL",
+  "DATABASE_URL",
+  "ALERT_WEBHOOK_URL",
+  "GATEWAY_API_KEYS",
+]);
 
 // Every schema below sees the trimmed string or undefined (unset and empty are the same).
 const shown = (input: unknown, variable: string) =>
@@ -229,6 +240,7 @@ const envSchema = z.object({
   AI_DAILY_BUDGET: number("AI_DAILY_BUDGET", { min: 0, what: "a number of USD, 0 or more" }),
   AI_BUDGET_ENFORCE: boolean(),
   REDIS_URL: url("REDIS_URL", "redis://127.0.0.1:6379"),
+  REDIS_CACHE_URL: url("REDIS_CACHE_URL", "redis://127.0.0.1:6380"),
   DATABASE_URL: url("DATABASE_URL", "postgres://user@127.0.0.1:5432/db"),
   CHROMA_URL: url("CHROMA_URL", "http://127.0.0.1:8000"),
   ALERT_WEBHOOK_URL: url("ALERT_WEBHOOK_URL", "https://hooks.example.com/ai"),
@@ -375,6 +387,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     budgetEnforce: good("AI_BUDGET_ENFORCE") ?? false,
     providers,
     redisUrl: good("REDIS_URL"),
+    cacheRedisUrl: good("REDIS_CACHE_URL") ?? good("REDIS_URL"),
     databaseUrl: good("DATABASE_URL"),
     chromaUrl: good("CHROMA_URL"),
     gatewayApiKeys,

@@ -27,6 +27,7 @@ export const REDACT_PATHS = [
   // Connection URLs may embed a password; the webhook URL may embed a token.
   "config.databaseUrl",
   "config.redisUrl",
+  "config.cacheRedisUrl",
   "config.chromaUrl",
   "config.alertWebhookUrl",
   "config.providers.openai.apiKeys",

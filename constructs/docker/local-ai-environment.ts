@@ -8,6 +8,7 @@ import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { applyKitDefaults } from "../_kit-defaults";
+import { REDIS_SERVER_LAUNCH } from "../_redis-launch";
 import { checkPlainSettings } from "../_secret-check";
 
 /** Props of {@link LocalAiEnvironment}. */
@@ -129,7 +130,15 @@ export class LocalAiEnvironment extends Construct {
         );
       }
     }
-    for (const key of ["DATABASE_URL", "REDIS_URL", "CHROMA_URL", "PORT", "HOST", "DATA_DIR"]) {
+    for (const key of [
+      "DATABASE_URL",
+      "REDIS_URL",
+      "REDIS_CACHE_URL",
+      "CHROMA_URL",
+      "PORT",
+      "HOST",
+      "DATA_DIR",
+    ]) {
       if (key in this.gatewaySettings) {
         throw new Error(`${owner}: gatewaySettings.${key} is wired by the construct; remove it`);
       }
@@ -224,18 +233,46 @@ export class LocalAiEnvironment extends Construct {
       healthcheck: health(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_USER, "-d", POSTGRES_USER]),
     });
 
+    const redisImage = pull("RedisImage", this.redisImage);
+    // Both Redis containers: the launch that keeps the password out of argv, as the redis user
+    // (`sh -c` bypasses the image entrypoint that drops root with gosu/su-exec).
+    const redisServer = (...options: string[]): Partial<ContainerConfig> => ({
+      command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server", ...options],
+      user: "redis",
+      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+    });
     const redis = new Container(this, "Redis", {
       ...healthy,
       ...common("redis"),
       name: `${prefix}-redis`,
-      image: pull("RedisImage", this.redisImage).imageId,
+      image: redisImage.imageId,
       memory: 512,
-      // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s command.
-      command: ["sh", "-c", 'exec redis-server --appendonly yes --dir /data --requirepass "$REDIS_PASSWORD"'],
-      // `sh -c` bypasses the image entrypoint that drops root (gosu/su-exec), so drop it here.
-      user: "redis",
-      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+      // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s
+      // command and out of redis-server's argv (configuration on stdin). Queue, budgets and rate
+      // limits live here: noeviction refuses writes instead of dropping them.
+      ...redisServer("--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"),
       volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
+      healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
+    });
+
+    // The response cache on its own instance: allkeys-lru evicts (a policy is per server), so a
+    // full cache never blocks the queue; nothing to persist.
+    const redisCache = new Container(this, "RedisCache", {
+      ...healthy,
+      ...common("redis-cache"),
+      name: `${prefix}-redis-cache`,
+      image: redisImage.imageId,
+      memory: 320,
+      ...redisServer(
+        "--appendonly",
+        "no",
+        "--save",
+        "",
+        "--maxmemory",
+        "256mb",
+        "--maxmemory-policy",
+        "allkeys-lru",
+      ),
       healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
     });
 
@@ -276,6 +313,7 @@ export class LocalAiEnvironment extends Construct {
       DATA_DIR: "/var/lib/ai-gateway",
       DATABASE_URL: `postgres://${POSTGRES_USER}:${postgresPassword}@postgres:5432/${POSTGRES_USER}`,
       REDIS_URL: `redis://:${redisPassword}@redis:6379`,
+      REDIS_CACHE_URL: `redis://:${redisPassword}@redis-cache:6379`,
       CHROMA_URL: "http://chroma:8000",
       CHROMA_TOKEN: chromaToken,
     };
@@ -303,7 +341,7 @@ export class LocalAiEnvironment extends Construct {
         ],
         "20s",
       ),
-      dependsOn: [postgres, redis, chroma],
+      dependsOn: [postgres, redis, redisCache, chroma],
     });
   }
 }

@@ -19,6 +19,7 @@ import {
 import { PRESTOP_SECONDS, type ShutdownBudget, shutdownBudget } from "../../app/shutdown-budget";
 import { applyKitDefaults } from "../_kit-defaults";
 import { checkPlainSettings } from "../_secret-check";
+import { checkCidrs, gatewayIngress, publicEgressTo } from "./_exposure";
 import { checkGatewaySettings, requiredSecretKeys } from "./_gateway-config";
 import {
   checkImage,
@@ -112,6 +113,12 @@ export interface AiGatewayServiceProps {
    * from its endpoint and Secret. @default - in-process equivalents
    */
   readonly cache?: IRedis;
+  /**
+   * The response cache's own Redis (`REDIS_CACHE_URL`), best an `allkeys-lru` instance, so a
+   * full cache never blocks the queue, budgets and rate limits on `cache` (a `noeviction` one).
+   * `RedisCache` or `ExternalRedis`. @default - the response cache shares `cache`
+   */
+  readonly responseCache?: IRedis;
   /** Chroma, checked by health (`CHROMA_URL`, `CHROMA_TOKEN`): `ChromaStore` or `ExternalChroma`. @default - not used */
   readonly vectorStore?: IVectorStore;
   /** Provider and client keys. @default - none: only keyless providers work */
@@ -146,6 +153,25 @@ export interface AiGatewayServiceProps {
   readonly shutdownTimeoutSeconds?: number;
   /** Extra egress TCP ports to anywhere besides DNS, the data services and 443 (e.g. 11434 for Ollama). @default [] */
   readonly egressExtraPorts?: readonly number[];
+  /**
+   * Namespaces whose pods may reach the gateway's port (an ingress controller's).
+   * @default ["ingress-nginx"]
+   */
+  readonly ingressFromNamespaces?: readonly string[];
+  /** Labels of pods in the gateway's namespace that may reach it too. @default - none */
+  readonly ingressFromPodLabels?: Readonly<Record<string, string>>;
+  /**
+   * Namespaces that scrape `/metrics` (it shows spend): admitted to the port as well; expose
+   * only `/v1` and `/health` through the ingress (GatewayIngress does). @default ["monitoring"]
+   */
+  readonly metricsFromNamespaces?: readonly string[];
+  /**
+   * Private CIDRs the gateway may reach on 443 and `egressExtraPorts` (a VPC endpoint, a proxy);
+   * every other private, shared and link-local range is excluded. @default []
+   */
+  readonly egressAllowedCidrs?: readonly string[];
+  /** Secrets to pull the image with (a private registry). @default [] */
+  readonly imagePullSecrets?: readonly string[];
 }
 
 /** The gateway: ServiceAccount, ConfigMap, Deployment, HPA, PDB, NetworkPolicy and Service, secure by default. */
@@ -244,6 +270,7 @@ export class AiGatewayService extends Construct {
     }
     if (this.replicas !== undefined)
       checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    checkCidrs(owner, "egressAllowedCidrs", props.egressAllowedCidrs ?? []);
     for (const port of props.egressExtraPorts ?? []) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new Error(
@@ -281,7 +308,7 @@ export class AiGatewayService extends Construct {
         `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
       );
     }
-    for (const service of [props.database, props.cache, props.vectorStore]) {
+    for (const service of [props.database, props.cache, props.responseCache, props.vectorStore]) {
       if (service && service.namespace !== this.namespace) {
         throw new Error(
           `${owner}: ${service.node.id} is in namespace "${service.namespace}" but the gateway in "${this.namespace}"; its Secret must be readable by the gateway, so put both in one namespace`,
@@ -342,6 +369,7 @@ export class AiGatewayService extends Construct {
       ...slotLabel,
       ...props.database?.clientPodLabels,
       ...props.cache?.clientPodLabels,
+      ...props.responseCache?.clientPodLabels,
       ...props.vectorStore?.clientPodLabels,
     };
     const metadata = {
@@ -392,6 +420,19 @@ export class AiGatewayService extends Construct {
         },
       );
     }
+    if (props.responseCache) {
+      const redis = props.responseCache;
+      env.push(
+        {
+          name: "REDIS_CACHE_PASSWORD",
+          valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
+        },
+        {
+          name: "REDIS_CACHE_URL",
+          value: `${redis.tls ? "rediss" : "redis"}://:$(REDIS_CACHE_PASSWORD)@${redis.host}:${redis.port}`,
+        },
+      );
+    }
     if (props.vectorStore) {
       const chroma = props.vectorStore;
       env.push({
@@ -431,6 +472,9 @@ export class AiGatewayService extends Construct {
             // preStop + HTTP drain + queue close + ledger flush + margin (app/shutdown-budget.ts).
             terminationGracePeriodSeconds: this.shutdownBudget.terminationGracePeriodSeconds,
             securityContext: podSecurityContext(10001),
+            ...(props.imagePullSecrets?.length
+              ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) }
+              : {}),
             topologySpreadConstraint: [
               {
                 maxSkew: 1,
@@ -524,7 +568,7 @@ export class AiGatewayService extends Construct {
       spec: { maxUnavailable: "1", selector: { matchLabels: this.selectorLabels } },
     });
 
-    const dataServices = [props.database, props.cache, props.vectorStore].filter(
+    const dataServices = [props.database, props.cache, props.responseCache, props.vectorStore].filter(
       (service) => service !== undefined,
     );
     new NetworkPolicyV1(this, "NetworkPolicy", {
@@ -532,7 +576,12 @@ export class AiGatewayService extends Construct {
       spec: {
         podSelector: { matchLabels: this.selectorLabels },
         policyTypes: ["Ingress", "Egress"],
-        ingress: [{ ports: [{ port: String(this.port), protocol: "TCP" }] }],
+        ingress: gatewayIngress({
+          port: this.port,
+          fromNamespaces: props.ingressFromNamespaces ?? ["ingress-nginx"],
+          fromPodLabels: props.ingressFromPodLabels,
+          metricsFromNamespaces: props.metricsFromNamespaces ?? ["monitoring"],
+        }),
         egress: [
           {
             ports: [
@@ -545,7 +594,7 @@ export class AiGatewayService extends Construct {
             ports: [{ port: String(service.port), protocol: "TCP" }],
           })),
           {
-            to: [{ ipBlock: { cidr: "0.0.0.0/0" } }],
+            to: publicEgressTo(props.egressAllowedCidrs ?? []),
             ports: [443, ...(props.egressExtraPorts ?? [])].map((port) => ({
               port: String(port),
               protocol: "TCP",

@@ -192,9 +192,11 @@ export class BlueGreenGateway extends Construct {
 
     const slot = (which: Slot): AiGatewayService => {
       const tag = which === "blue" ? props.blueImageTag : props.greenImageTag;
-      const image = `${props.imageRepository}:${tag}`;
+      // A digest (`sha256:<64 hex>`) pins the very bytes: repository@sha256:….
+      const digest = /^sha256:[a-f0-9]{64}$/.test(tag);
+      const image = digest ? `${props.imageRepository}@${tag}` : `${props.imageRepository}:${tag}`;
       if (!tag) checkImage("BlueGreenGateway", `${which}ImageTag`, props.imageRepository);
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
+      if (!digest && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(tag)) {
         throw new Error(
           `BlueGreenGateway: ${which}ImageTag ("${tag}") is not a valid image tag; use up to 128 letters, digits, "_", "." and "-", not starting with "." or "-", for example "sha-1a2b3c4"`,
         );

@@ -1,11 +1,12 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
-import type { Construct } from "constructs";
+import { Construct } from "constructs";
 import { DataService } from "./_data-service";
 import { checkInteger, PART_OF, scratchVolume } from "./_pod";
 import type { IPostgres } from "./data-services";
-import type { SecretSource } from "./secret-source";
+import { PostgresAppRole } from "./postgres-app-role";
+import { SecretSource } from "./secret-source";
 
 /** Props of {@link PgvectorDatabase}. */
 export interface PgvectorDatabaseProps {
@@ -30,6 +31,18 @@ export interface PgvectorDatabaseProps {
    * @default SecretSource.fromTerraformVariables() - sensitive variable `<name>_password`
    */
   readonly password?: SecretSource;
+  /**
+   * Run clients as a least-privilege role: the server's superuser becomes `adminUsername`
+   * (password `adminPassword`, given to the server and the role Job only) and `username`
+   * becomes a role that owns one schema and cannot create roles or databases (PostgresAppRole).
+   * @default - `username` is the server's superuser
+   */
+  readonly adminUsername?: string;
+  /**
+   * The superuser's password (key `password`), used only when `adminUsername` is set.
+   * @default SecretSource.fromTerraformVariables() - sensitive variable `<name>_admin_password`
+   */
+  readonly adminPassword?: SecretSource;
   /** @default 20 */
   readonly storageGiB?: number;
   /**
@@ -61,6 +74,10 @@ export class PgvectorDatabase extends DataService implements IPostgres {
   /** The sensitive password variable, when the password comes from Terraform. */
   public readonly passwordVariable: TerraformVariable | undefined;
   public readonly statefulSet: StatefulSetV1;
+  /** The superuser, when it is not {@link username}. */
+  public readonly adminUsername: string | undefined;
+  /** The superuser's password Secret, when it is not {@link secretName}. */
+  public readonly adminSecretName: string | undefined;
 
   constructor(scope: Construct, id: string, props: PgvectorDatabaseProps = {}) {
     super(scope, id, props, {
@@ -104,6 +121,30 @@ export class PgvectorDatabase extends DataService implements IPostgres {
     });
     this.secretName = secret.secretName;
     this.passwordVariable = secret.variable;
+    this.adminUsername = props.adminUsername;
+    if (this.adminUsername !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(this.adminUsername)) {
+      throw new Error(
+        `PgvectorDatabase: adminUsername ("${this.adminUsername}") must be a lower-case SQL identifier such as "postgres"`,
+      );
+    }
+    if (this.adminUsername === this.username) {
+      throw new Error(
+        `PgvectorDatabase: adminUsername ("${this.adminUsername}") must differ from username; the clients' role must not be the superuser`,
+      );
+    }
+    this.adminSecretName = this.adminUsername
+      ? ((props.adminPassword ?? SecretSource.fromTerraformVariables()).bind(
+          new Construct(this, "AdminAuth"),
+          {
+            secretName: `${this.name}-admin-auth`,
+            namespace: this.namespace,
+            keys: [this.passwordKey],
+            defaultPrefix: `${this.name}-admin`,
+            describe: () => `Password of the ${this.adminUsername} superuser in ${this.name} (sensitive)`,
+            urlSafe: true,
+          },
+        ).secretName ?? `${this.name}-admin-auth`)
+      : undefined;
 
     const init = new ConfigMapV1(this, "InitScript", {
       metadata: { name: `${this.name}-init`, namespace: this.namespace, labels: { ...PART_OF } },
@@ -128,13 +169,15 @@ export class PgvectorDatabase extends DataService implements IPostgres {
       dataMountPath: "/var/lib/postgresql/data",
       container: {
         env: [
-          { name: "POSTGRES_USER", value: this.username },
+          { name: "POSTGRES_USER", value: this.adminUsername ?? this.username },
           { name: "POSTGRES_DB", value: this.databaseName },
           // A subdirectory: the volume root holds lost+found, which initdb refuses.
           { name: "PGDATA", value: "/var/lib/postgresql/data/pgdata" },
           {
             name: "POSTGRES_PASSWORD",
-            valueFrom: { secretKeyRef: { name: this.secretName, key: this.passwordKey } },
+            valueFrom: {
+              secretKeyRef: { name: this.adminSecretName ?? this.secretName, key: this.passwordKey },
+            },
           },
         ],
         startupProbe: { exec: { command: ready }, periodSeconds: 5, failureThreshold: 60, timeoutSeconds: 5 },
@@ -165,5 +208,21 @@ export class PgvectorDatabase extends DataService implements IPostgres {
         { volume: scratchVolume("tmp"), mountPath: "/tmp" },
       ],
     });
+    if (this.adminUsername && this.adminSecretName) {
+      new PostgresAppRole(this, "AppRole", {
+        namespace: this.namespace,
+        name: this.name,
+        image: this.image,
+        host: this.host,
+        port: this.port,
+        databaseName: this.databaseName,
+        adminUsername: this.adminUsername,
+        adminSecretName: this.adminSecretName,
+        appUsername: this.username,
+        appSecretName: this.secretName,
+        passwordKey: this.passwordKey,
+        clientPodLabels: this.clientPodLabels,
+      });
+    }
   }
 }

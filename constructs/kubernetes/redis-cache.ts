@@ -1,10 +1,13 @@
 import type { StatefulSetV1 } from "@cdktf/provider-kubernetes/lib/stateful-set-v1";
 import type { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
+import { REDIS_SERVER_LAUNCH } from "../_redis-launch";
 import { DataService } from "./_data-service";
 import { memoryBytes, scratchVolume } from "./_pod";
 import type { IRedis } from "./data-services";
 import type { SecretSource } from "./secret-source";
+
+export { REDIS_SERVER_LAUNCH } from "../_redis-launch";
 
 /** Commands renamed away by default: they wipe data, reconfigure or stop the server. */
 export const REDIS_DANGEROUS_COMMANDS = [
@@ -44,6 +47,18 @@ export interface RedisCacheProps {
    * @default REDIS_DANGEROUS_COMMANDS
    */
   readonly disabledCommands?: readonly string[];
+  /**
+   * What Redis does at maxmemory. `noeviction` refuses writes (what BullMQ, budgets and rate
+   * limits need); `allkeys-lru` evicts, for an instance that holds only the response cache.
+   * Eviction is per server, so the two roles need two instances.
+   * @default "noeviction"
+   */
+  readonly maxmemoryPolicy?: "noeviction" | "allkeys-lru" | "allkeys-lfu" | "volatile-lru";
+  /**
+   * RDB snapshot rules (`--save`), besides the append-only file: "<seconds> <changes>" pairs.
+   * @default "3600 1 300 100"
+   */
+  readonly snapshotSchedule?: string;
   /** @default "100m" */
   readonly cpuRequest?: string;
   /** @default "256Mi" */
@@ -57,6 +72,8 @@ export interface RedisCacheProps {
 /** Redis with append-only persistence and a password, reachable only by pods carrying {@link clientPodLabels}. */
 export class RedisCache extends DataService implements IRedis {
   public readonly disabledCommands: readonly string[];
+  public readonly maxmemoryPolicy: string;
+  public readonly snapshotSchedule: string;
   public readonly port = 6379;
   public readonly secretName: string;
   public readonly passwordKey = "password";
@@ -76,6 +93,13 @@ export class RedisCache extends DataService implements IRedis {
       memoryLimit: "512Mi",
     });
     this.disabledCommands = props.disabledCommands ?? REDIS_DANGEROUS_COMMANDS;
+    this.maxmemoryPolicy = props.maxmemoryPolicy ?? "noeviction";
+    this.snapshotSchedule = props.snapshotSchedule ?? "3600 1 300 100";
+    if (!/^(\d+ \d+)( \d+ \d+)*$/.test(this.snapshotSchedule)) {
+      throw new Error(
+        `RedisCache: snapshotSchedule ("${this.snapshotSchedule}") must be "<seconds> <changes>" pairs, for example "3600 1 300 100"`,
+      );
+    }
 
     this.checkResources();
     for (const command of this.disabledCommands) {
@@ -104,19 +128,20 @@ export class RedisCache extends DataService implements IRedis {
       uid: 999,
       dataMountPath: "/data",
       container: {
-        command: ["redis-server"],
-        // $(REDIS_PASSWORD) is expanded by the kubelet; the pod spec holds only the reference.
+        // The password reaches redis-server as configuration on stdin ("-"), never in its
+        // argv (which every process in the pod, and ps on the node, can read).
+        command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server"],
         args: [
           "--appendonly",
           "yes",
           "--maxmemory",
           `${maxMemoryMiB}mb`,
           "--maxmemory-policy",
-          "noeviction",
+          this.maxmemoryPolicy,
+          "--save",
+          this.snapshotSchedule,
           "--dir",
           "/data",
-          "--requirepass",
-          "$(REDIS_PASSWORD)",
           ...this.disabledCommands.flatMap((command) => ["--rename-command", command, ""]),
         ],
         env: [

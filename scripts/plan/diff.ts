@@ -47,6 +47,8 @@ export interface AttributeChange {
   readonly sensitive: boolean;
   /** The rule that makes this change destroy and recreate the resource. */
   readonly forcesReplacement: ReplacementRule | undefined;
+  /** The `lifecycle.ignore_changes` entry that makes terraform leave this attribute alone, if any. */
+  readonly ignoredBy?: string;
 }
 
 /** What happens to a block. */
@@ -307,6 +309,24 @@ export function riskOf(action: Action, block: Block): number {
   }
 }
 
+/**
+ * Marks the changes the working tree's `lifecycle.ignore_changes` covers: terraform
+ * neither updates nor replaces for them (a StatefulSet's volume claim template,
+ * grown through PVC expansion instead), so they force nothing.
+ */
+function ignoring(body: JsonObject, attributes: AttributeChange[]): AttributeChange[] {
+  const ignored = valueAt(body, ["lifecycle", "ignore_changes"]);
+  if (!Array.isArray(ignored)) return attributes;
+  const prefixes = ignored
+    .filter((entry): entry is string => typeof entry === "string")
+    .map((entry) => ({ entry, keys: entry.replace(/\[\d+\]/g, "").split(".") }));
+  return attributes.map((attribute) => {
+    const keys = attribute.segments.filter((segment): segment is string => typeof segment === "string");
+    const match = prefixes.find((prefix) => prefix.keys.every((key, index) => keys[index] === key));
+    return match ? { ...attribute, forcesReplacement: undefined, ignoredBy: match.entry } : attribute;
+  });
+}
+
 const ACTION_ORDER: Readonly<Record<Action, number>> = { replace: 0, remove: 1, update: 2, add: 3 };
 
 /** Compares one stack at the base with the same stack in the working tree. */
@@ -339,7 +359,7 @@ export function diffStack(
       change("add", block, created);
       continue;
     }
-    const attributes = attributeChanges(block.kind, block.type, old.body, block.body);
+    const attributes = ignoring(block.body, attributeChanges(block.kind, block.type, old.body, block.body));
     const moved = !before.has(address) && fromAddress ? { from: fromAddress } : undefined;
     if (attributes.length === 0 && !moved) continue;
     const replaced = attributes.some((attribute) => attribute.forcesReplacement !== undefined);

@@ -66,7 +66,15 @@ export function attributeLine(change: AttributeChange, created = false): string 
   const replacement = change.forcesReplacement
     ? ` **forces replacement**: ${change.forcesReplacement.reason}`
     : "";
-  return `${code(change.path)}: ${before} → ${after}${replacement}`;
+  return `${code(change.path)}: ${before} → ${after}${replacement}${ignoredNote(change)}`;
+}
+
+/** Why terraform leaves an ignored attribute alone, and for a volume size what to do instead. */
+function ignoredNote(change: AttributeChange): string {
+  if (!change.ignoredBy) return "";
+  const note = ` **ignored by terraform** (\`lifecycle.ignore_changes\`: ${code(change.ignoredBy)}), nothing is replaced`;
+  if (!/volume_claim_template\[\d+\]\.spec\.resources\.requests\.storage$/.test(change.path)) return note;
+  return `${note}. The new size applies to volumes created from now on; grow the existing volume by PVC expansion (the storage class needs \`allowVolumeExpansion: true\`): \`kubectl -n <namespace> patch pvc data-<name>-0 --type merge -p '{"spec":{"resources":{"requests":{"storage":"<size>"}}}}'\` (README, "Growing a volume")`;
 }
 
 function identityNote(entry: BlockChange): string {
@@ -154,7 +162,41 @@ function countsRow(plan: StackPlan): string {
   return `| ${code(plan.stack)}${status} | ${counts.add} | ${counts.update} | ${counts.replace} | ${counts.remove} | ${counts.other} |`;
 }
 
-function headerLines(header: ReportHeader, plans: readonly StackPlan[]): string[] {
+/**
+ * The warning at the very top when a change destroys a stateful resource
+ * (risk 5: a replaced or removed namespace, StatefulSet, volume or Secret).
+ */
+function statefulDestroyLines(plans: readonly StackPlan[], limit = Number.POSITIVE_INFINITY): string[] {
+  const destroys = plans.flatMap((plan) =>
+    plan.changes
+      .filter((entry) => entry.risk >= 5 && (entry.action === "replace" || entry.action === "remove"))
+      .map((entry) => riskLine(plan, entry)),
+  );
+  if (destroys.length === 0) return [];
+  if (limit === 0) {
+    return [
+      "> [!CAUTION]",
+      `> **Destroys ${destroys.length} stateful resource${destroys.length === 1 ? "" : "s"}** (listed first below): data is lost unless restored from a backup.`,
+      "",
+    ];
+  }
+  const shown = destroys.slice(0, limit);
+  return [
+    `> [!CAUTION]`,
+    `> **Destroys ${destroys.length} stateful resource${destroys.length === 1 ? "" : "s"}: the data in ${destroys.length === 1 ? "it" : "them"} is lost unless restored from a backup.**`,
+    ...shown.map((line) => `> ${line}`),
+    ...(destroys.length > shown.length ? [`> - … and ${destroys.length - shown.length} more`] : []),
+    ">",
+    '> Where destroy protection is on (staging, production), terraform refuses this apply. Take a backup and lift the protection deliberately (README, "Lifting destroy protection") only if the loss is intended; a storage size change is made by PVC expansion instead (README, "Growing a volume").',
+    "",
+  ];
+}
+
+function headerLines(
+  header: ReportHeader,
+  plans: readonly StackPlan[],
+  destroysShown = Number.POSITIVE_INFINITY,
+): string[] {
   const total = plans.reduce((sum, plan) => sum + plan.changes.length, 0);
   const lines = [
     `## Plan review: ${code(header.base)} (${code(header.baseCommit.slice(0, 12))}) → ${header.head}`,
@@ -166,6 +208,7 @@ function headerLines(header: ReportHeader, plans: readonly StackPlan[]): string[
     );
     return lines;
   }
+  lines.push(...statefulDestroyLines(plans, destroysShown));
   lines.push(
     "| stack | added | changed | replaced | removed | variables, outputs, providers, backend |",
     "|---|---:|---:|---:|---:|---:|",
@@ -232,8 +275,24 @@ export function renderSummary(
   fullReportChars: number,
   maxChars: number,
 ): string {
+  // The warning names the first few stateful destroys, fewer when room is short; the riskiest list goes on.
+  for (const destroysShown of [3, 1]) {
+    const text = summaryWith(header, plans, fullReportPath, fullReportChars, maxChars, destroysShown);
+    if (text.length <= maxChars) return text;
+  }
+  return summaryWith(header, plans, fullReportPath, fullReportChars, maxChars, 0);
+}
+
+function summaryWith(
+  header: ReportHeader,
+  plans: readonly StackPlan[],
+  fullReportPath: string,
+  fullReportChars: number,
+  maxChars: number,
+  destroysShown: number,
+): string {
   const head = [
-    ...headerLines(header, plans),
+    ...headerLines(header, plans, destroysShown),
     `The full report (${fullReportChars.toLocaleString("en-US")} characters) is longer than a pull-request comment allows; it was written to ${code(fullReportPath)} (and CI attaches it as the \`plan-review\` artifact).`,
     "",
     "### Riskiest changes first",

@@ -2,6 +2,8 @@ import { SecretsManagerClient, type SecretsManagerClientConfig } from "@aws-sdk/
 import { ENVIRONMENT_NAMES, PROVIDER_KEY_VARIABLES, type ProviderName } from "../../app/config/defaults";
 import { ConfigError, type GatewayConfig, loadConfig } from "../../app/config/load-config";
 import { ENVIRONMENTS, type EnvironmentConfig } from "../../stacks/environments";
+import { stackSettingsFromEnv } from "../../stacks/main";
+import { backendChosenInEnv, localStateProblem } from "../../stacks/state-backend";
 import { ValidateError } from "../validate/terraform-check";
 import { imageTagProblem } from "./image-tag";
 import { readSecretKeys, type SecretKeys } from "./secrets-manager";
@@ -555,6 +557,30 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
         ? fallbacks.map((target) => `${target.provider}/${target.model}`).join(", ")
         : "production needs a fallback on another provider; add one to gateway.fallbacks in stacks/environments.ts",
     );
+  }
+
+  // 7. Remote, locked state where the environment requires it.
+  if (environment.requireRemoteState) {
+    let kind = "local";
+    let where = "a local state file";
+    let problem: string | undefined;
+    try {
+      // A stray GATEWAY_IMAGE_TAG has its own line (image tag immutable).
+      const { backend } = stackSettingsFromEnv({ ...env, GATEWAY_IMAGE_TAG: undefined });
+      if (backendChosenInEnv(env) || !environment.stateBackend) {
+        kind = backend.kind;
+        if (backend.kind === "s3") {
+          where = `S3 bucket ${backend.bucket} (${backend.region}), encrypted, locked by ${backend.dynamodbTable ? `an S3 lockfile and DynamoDB table ${backend.dynamodbTable}` : "an S3 lockfile"}`;
+        }
+      } else {
+        kind = "configured";
+        where = environment.stateBackend.description;
+      }
+      problem = localStateProblem(environment, kind);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    check("Terraform state is remote", problem === undefined, problem ?? where);
   }
 
   const heading = `Preflight for ${environment.name}: namespace ${environment.namespace}, image ${environment.imageRepository}:${tag}, secrets from ${lookup.where}`;

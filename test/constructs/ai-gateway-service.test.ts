@@ -190,7 +190,16 @@ describe("AiGatewayService", () => {
         match_labels: { "app.kubernetes.io/name": "ai-gateway", "app.kubernetes.io/instance": "ai-gateway" },
       },
       policy_types: ["Ingress", "Egress"],
-      ingress: [{ ports: [{ port: "8080", protocol: "TCP" }] }],
+      // Only the ingress controller's and the monitoring namespace's pods, not the whole cluster.
+      ingress: [
+        {
+          from: [
+            { namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "ingress-nginx" } } },
+            { namespace_selector: { match_labels: { "kubernetes.io/metadata.name": "monitoring" } } },
+          ],
+          ports: [{ port: "8080", protocol: "TCP" }],
+        },
+      ],
       egress: [
         {
           ports: [
@@ -234,7 +243,25 @@ describe("AiGatewayService", () => {
           ],
           ports: [{ port: "8000", protocol: "TCP" }],
         },
-        { to: [{ ip_block: { cidr: "0.0.0.0/0" } }], ports: [{ port: "443", protocol: "TCP" }] },
+        // HTTPS to public addresses only: no pod, node, VPC or metadata ranges.
+        {
+          to: [
+            {
+              ip_block: {
+                cidr: "0.0.0.0/0",
+                except: [
+                  "10.0.0.0/8",
+                  "172.16.0.0/12",
+                  "192.168.0.0/16",
+                  "100.64.0.0/10",
+                  "127.0.0.0/8",
+                  "169.254.0.0/16",
+                ],
+              },
+            },
+          ],
+          ports: [{ port: "443", protocol: "TCP" }],
+        },
       ],
     });
   });

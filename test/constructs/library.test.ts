@@ -80,6 +80,6 @@ describe("ai-deploy-kit/constructs", () => {
       const path = join(ROOT, "dist/types/constructs", `${file.slice(6, -1)}.d.ts`);
       expect(readFileSync(path, "utf8")).toMatch(/export (declare )?(class|function|const|type|interface)/);
     }
-    expect(declarations.match(/export \* from/g)).toHaveLength(14);
+    expect(declarations.match(/export \* from/g)).toHaveLength(18);
   });
 });

@@ -7,6 +7,7 @@ import { Network } from "@cdktf/provider-docker/lib/network";
 import { Volume } from "@cdktf/provider-docker/lib/volume";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
+import { REDIS_SERVER_LAUNCH } from "../../constructs/_redis-launch";
 import { LocalAiEnvironment } from "../../constructs/docker/local-ai-environment";
 import { all, type Body, synth, tfVar } from "../helpers/synth";
 
@@ -48,11 +49,23 @@ describe("LocalAiEnvironment", () => {
         networks_advanced: [{ name: expect.stringContaining("docker_network.") }],
       });
     }
+    // The password reaches redis-server on stdin, never in its argv.
     expect(containerNamed(json, "ai-dev-redis")["command"]).toEqual([
       "sh",
       "-c",
-      'exec redis-server --appendonly yes --dir /data --requirepass "$REDIS_PASSWORD"',
+      REDIS_SERVER_LAUNCH,
+      "redis-server",
+      "--appendonly",
+      "yes",
+      "--dir",
+      "/data",
+      "--maxmemory-policy",
+      "noeviction",
     ]);
+    // The response cache on its own evicting instance, with the same launch.
+    expect(containerNamed(json, "ai-dev-redis-cache")["command"]).toEqual(
+      expect.arrayContaining([REDIS_SERVER_LAUNCH, "--maxmemory-policy", "allkeys-lru"]),
+    );
     expect(containerNamed(json, "ai-dev-postgres")["healthcheck"]).toMatchObject({
       test: ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "ai_gateway", "-d", "ai_gateway"],
     });
@@ -77,6 +90,7 @@ describe("LocalAiEnvironment", () => {
         "LOG_LEVEL=debug",
         `DATABASE_URL=postgres://ai_gateway:${tfVar("ai_dev_postgres_password")}@postgres:5432/ai_gateway`,
         `REDIS_URL=redis://:${tfVar("ai_dev_redis_password")}@redis:6379`,
+        `REDIS_CACHE_URL=redis://:${tfVar("ai_dev_redis_password")}@redis-cache:6379`,
         "CHROMA_URL=http://chroma:8000",
       ]),
     );
@@ -88,10 +102,10 @@ describe("LocalAiEnvironment", () => {
   });
 
   it("starts the gateway only once the data services are healthy", () => {
-    for (const name of ["ai-dev-postgres", "ai-dev-redis", "ai-dev-chroma"]) {
+    for (const name of ["ai-dev-postgres", "ai-dev-redis", "ai-dev-redis-cache", "ai-dev-chroma"]) {
       expect(containerNamed(json, name), name).toMatchObject({ wait: true, wait_timeout: 180 });
     }
-    expect(containerNamed(json, "ai-dev-gateway")["depends_on"]).toHaveLength(3);
+    expect(containerNamed(json, "ai-dev-gateway")["depends_on"]).toHaveLength(4);
   });
 
   it("points the gateway at the host's Ollama by default", () => {

@@ -2,7 +2,7 @@ import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { RedisCache } from "../../constructs/kubernetes/redis-cache";
+import { REDIS_SERVER_LAUNCH, RedisCache } from "../../constructs/kubernetes/redis-cache";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
 import { container, named, podSpec, synth } from "../helpers/synth";
 
@@ -19,8 +19,8 @@ describe("RedisCache", () => {
   it("runs pinned redis 7 alpine with append-only persistence, a password reference and dangerous commands disabled", () => {
     expect(container(statefulSet)).toMatchObject({
       image: "redis:7.4.1-alpine",
-      command: ["redis-server"],
-      args: expect.arrayContaining(["--appendonly", "yes", "--requirepass", "$(REDIS_PASSWORD)"]),
+      command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server"],
+      args: expect.arrayContaining(["--appendonly", "yes", "--save", "3600 1 300 100"]),
     });
     // 75 % of the 512Mi limit, so Redis refuses writes before the kernel kills it.
     expect(container(statefulSet)["args"]).toEqual(

@@ -61,6 +61,8 @@ const TARGETS: Readonly<Record<string, Target>> = {
     kind: "NetworkPolicy",
     module: `${CORE}/networking.k8s.io/v1/NetworkPolicy`,
   },
+  kubernetes_job_v1: { apiVersion: "batch/v1", kind: "Job", module: `${CORE}/batch/v1/Job` },
+  kubernetes_cron_job_v1: { apiVersion: "batch/v1", kind: "CronJob", module: `${CORE}/batch/v1/CronJob` },
   kubernetes_persistent_volume_claim_v1: {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
@@ -164,6 +166,8 @@ const TERRAFORM_ONLY = new Set([
   "wait_for_rollout",
   "wait_for_load_balancer",
   "wait_for_service_account_token",
+  "wait_for_completion",
+  "wait_until_bound",
 ]);
 
 const camel = (name: string): string =>

@@ -53,6 +53,17 @@ export function pgSchema(): { schema: string; cleanup(): Promise<void> } {
   };
 }
 
+/** Runs `work` on one Postgres connection to `url` (default DATABASE_URL), then closes it. */
+export async function withPostgres<T>(work: (client: Client) => Promise<T>, url = DATABASE_URL): Promise<T> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh temporary directory and the function that removes it. */
 export function tempDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "ai-ledger-"));

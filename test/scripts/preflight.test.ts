@@ -32,9 +32,14 @@ const VALUES = {
 /** The data services' passwords: variables without a default in the staging and production stacks. */
 const DATA_PASSWORDS = {
   TF_VAR_ai_postgres_password: "postgres-password-value",
+  TF_VAR_ai_postgres_admin_password: "postgres-admin-password-value",
   TF_VAR_ai_redis_password: "redis-password-value",
+  TF_VAR_ai_redis_cache_password: "redis-cache-password-value",
   TF_VAR_ai_chroma_token: "chroma-token-value",
 };
+
+/** Staging and production refuse local Terraform state. */
+const REMOTE_STATE = { TF_BACKEND: "s3", TF_STATE_BUCKET: "acme-tfstate" };
 
 let fake: FakeSecretsManager;
 let productionVariables = 0;
@@ -66,7 +71,7 @@ function viaSecretsManager(overrides: Partial<PreflightOptions> = {}): Promise<s
   return runPreflight({
     environments: OWN_REPOSITORY,
     environment: "production",
-    env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS },
+    env: { ...DATA_PASSWORDS, ...REMOTE_STATE, ...REQUIRED_KEYS },
     imageTag: "3f2c1a9e0b7d",
     secretSource: { kind: "aws-secrets-manager", secretId: SECRET },
     awsClientConfig: {
@@ -111,7 +116,8 @@ describe("preflight against AWS Secrets Manager", () => {
         "PASS  daily budget set: 100 USD a day, enforced",
         `PASS  alert webhook set: found in AWS Secrets Manager secret "${SECRET}"`,
         "PASS  fallback provider configured: claude/claude-3-5-haiku-latest",
-        "12 passed, 0 failed: ready to deploy production",
+        "PASS  Terraform state is remote: S3 bucket acme-tfstate (us-east-1), encrypted, locked by an S3 lockfile",
+        "13 passed, 0 failed: ready to deploy production",
         "",
       ].join("\n"),
     );
@@ -126,7 +132,7 @@ describe("preflight against AWS Secrets Manager", () => {
     const problem = `secret "${SECRET}" does not exist in us-east-1; create it (aws secretsmanager create-secret --name ${SECRET} --secret-string file://keys.json) or fix the secret id`;
     expect(line(output, "provider keys available")).toBe(`FAIL  provider keys available: ${problem}`);
     expect(line(output, "GATEWAY_API_KEYS configured")).toBe(`FAIL  GATEWAY_API_KEYS configured: ${problem}`);
-    expect(output).toContain("9 passed, 3 failed: fix the failures above before deploying production\n");
+    expect(output).toContain("10 passed, 3 failed: fix the failures above before deploying production\n");
   });
 
   it("fails when the secret lacks one provider key, naming the key and not printing the others", async () => {
@@ -183,7 +189,7 @@ describe("preflight reads the stack's AppSecrets", () => {
     const output = await runPreflight({
       environments: OWN_REPOSITORY,
       environment: "staging",
-      env: { ...DATA_PASSWORDS, TF_VAR_OPENAI_API_KEY: "a", TF_VAR_gateway_api_keys: "b" },
+      env: { ...DATA_PASSWORDS, ...REMOTE_STATE, TF_VAR_OPENAI_API_KEY: "a", TF_VAR_gateway_api_keys: "b" },
       imageTag: "3f2c1a9e0b7d",
     }).then(renderChecklist);
     expect(output.split("\n")[0]).toBe(
@@ -282,6 +288,7 @@ describe("preflight checks", () => {
   // The exact variable names the stacks' AppSecrets declares.
   const allVariables = {
     ...DATA_PASSWORDS,
+    ...REMOTE_STATE,
     TF_VAR_openai_api_key: "a",
     TF_VAR_claude_api_key: "b",
     TF_VAR_gateway_api_keys: "c",
@@ -331,7 +338,7 @@ describe("preflight checks", () => {
   it("fails when production has no budget, no alert webhook and no fallback provider", async () => {
     const production = ENVIRONMENTS.production;
     const output = await fromTerraform(
-      { ...DATA_PASSWORDS, TF_VAR_openai_api_key: "a", TF_VAR_gateway_api_keys: "c" },
+      { ...DATA_PASSWORDS, ...REMOTE_STATE, TF_VAR_openai_api_key: "a", TF_VAR_gateway_api_keys: "c" },
       {
         environments: {
           ...ENVIRONMENTS,
@@ -458,6 +465,7 @@ describe("preflight checks", () => {
     );
     const lower = await fromTerraform(
       {
+        ...REMOTE_STATE,
         TF_VAR_openai_api_key: "a",
         TF_VAR_claude_api_key: "b",
         TF_VAR_gateway_api_keys: "c",
@@ -517,11 +525,13 @@ describe("preflight command", () => {
     const [failing, passing] = await Promise.all([
       cli(["--env", "staging", "--image-tag", "latest"], {
         ...DATA_PASSWORDS,
+        ...REMOTE_STATE,
         TF_VAR_openai_api_key: "a",
         TF_VAR_gateway_api_keys: "b",
       }),
       cli(["--env", "staging", "--image-tag", "3f2c1a9e0b7d"], {
         ...DATA_PASSWORDS,
+        ...REMOTE_STATE,
         TF_VAR_openai_api_key: "a",
         TF_VAR_gateway_api_keys: "b",
       }),
@@ -535,6 +545,76 @@ describe("preflight command", () => {
     expect(passing.stdout.split("\n").filter((entry) => entry.startsWith("FAIL"))).toEqual([
       `FAIL  image repository set: imageRepository "ghcr.io/example/ai-gateway" is the kit's placeholder; set your registry's repository for staging in stacks/environments.ts`,
     ]);
-    expect(passing.stdout).toContain("8 passed, 1 failed: fix the failures above before deploying staging\n");
+    expect(passing.stdout).toContain("9 passed, 1 failed: fix the failures above before deploying staging\n");
+  });
+});
+
+describe("preflight refuses local Terraform state for staging and production", () => {
+  const env = {
+    ...DATA_PASSWORDS,
+    TF_VAR_openai_api_key: "a",
+    TF_VAR_claude_api_key: "b",
+    TF_VAR_gateway_api_keys: "c",
+    TF_VAR_alert_webhook_url: "https://x",
+  };
+  const run = (
+    environment: string,
+    extra: Record<string, string>,
+    overrides: Partial<PreflightOptions> = {},
+  ) =>
+    runPreflight({ environment, env: { ...env, ...extra }, imageTag: "3f2c1a9e0b7d", ...overrides }).then(
+      renderChecklist,
+    );
+
+  it.each(["staging", "production"])(
+    "fails when %s would keep its state in a local file, saying how to fix it",
+    async (name) => {
+      for (const extra of [{}, { TF_BACKEND: "local" }, { TF_BACKEND: "" }] as Record<string, string>[]) {
+        expect(line(await run(name, extra), "Terraform state is remote")).toBe(
+          `FAIL  Terraform state is remote: ${name} keeps its Terraform state remotely (it holds every secret value and every object the stack owns; a local file on a CI runner is thrown away and the next deploy starts from nothing): set TF_BACKEND=s3 and TF_STATE_BUCKET (TF_STATE_REGION, TF_STATE_KEY_PREFIX; locking uses an S3 lockfile, TF_STATE_DYNAMODB_TABLE adds a DynamoDB lock) or configure stateBackend in stacks/environments.ts; README section 'Terraform state'`,
+        );
+      }
+    },
+  );
+
+  it("fails when TF_BACKEND=s3 has no bucket, naming the variable", async () => {
+    expect(line(await run("production", { TF_BACKEND: "s3" }), "Terraform state is remote")).toBe(
+      "FAIL  Terraform state is remote: TF_STATE_BUCKET: missing; required when TF_BACKEND=s3 (the state bucket's name)",
+    );
+  });
+
+  it("accepts S3 with a DynamoDB lock and a backend configured in stacks/environments.ts", async () => {
+    expect(
+      line(
+        await run("staging", {
+          ...REMOTE_STATE,
+          TF_STATE_DYNAMODB_TABLE: "tf-locks",
+          TF_STATE_REGION: "eu-west-1",
+        }),
+        "Terraform state is remote",
+      ),
+    ).toBe(
+      "PASS  Terraform state is remote: S3 bucket acme-tfstate (eu-west-1), encrypted, locked by an S3 lockfile and DynamoDB table tf-locks",
+    );
+    const configured = {
+      ...ENVIRONMENTS,
+      staging: {
+        ...ENVIRONMENTS.staging,
+        stateBackend: {
+          kind: "configured" as const,
+          description: "gcs bucket acme-tfstate",
+          create: () => {
+            throw new Error("preflight does not create the backend");
+          },
+        },
+      },
+    };
+    expect(line(await run("staging", {}, { environments: configured }), "Terraform state is remote")).toBe(
+      "PASS  Terraform state is remote: gcs bucket acme-tfstate",
+    );
+  });
+
+  it("lets development keep local state (no state line)", async () => {
+    expect(await run("development", {})).not.toContain("Terraform state");
   });
 });

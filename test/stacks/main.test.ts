@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DockerProvider } from "@cdktf/provider-docker/lib/provider";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { App, Aspects, Testing } from "cdktf";
+import { App, Aspects, GcsBackend, type TerraformStack, Testing } from "cdktf";
 import { afterAll, describe, expect, it } from "vitest";
 import { release } from "../../scripts/release";
 import { ENVIRONMENTS, environmentConfig } from "../../stacks/environments";
@@ -44,8 +44,16 @@ describe("stacks", () => {
   it("builds one stack per environment", () => {
     const app = buildApp({ outdir: Testing.app().outdir }, {});
     expect(app.node.children.map((child) => child.node.id)).toEqual(["development", "staging", "production"]);
-    // The kit's constructs add KitPolicy (and the namespace ordering) themselves.
-    for (const stack of app.node.children) expect(Aspects.of(stack).all).toHaveLength(2);
+    // The kit's constructs add KitPolicy (and the namespace ordering) themselves; staging and
+    // production also get DestroyProtection from their data.
+    const aspects = (stack: (typeof app.node.children)[number]) =>
+      Aspects.of(stack).all.map((aspect) => aspect.constructor.name);
+    const [development, staging, production] = app.node.children;
+    expect(aspects(development!)).toHaveLength(2);
+    for (const stack of [staging!, production!]) {
+      expect(aspects(stack)).toHaveLength(3);
+      expect(aspects(stack)).toContain("DestroyProtection");
+    }
   });
 
   it("deploys development with the Docker provider and the local environment", () => {
@@ -149,7 +157,12 @@ describe("stacks", () => {
       const manifests = all(parse(synth(name)), "kubernetes_manifest").map(
         (body) => body["manifest"] as { kind: string; metadata: { labels: Record<string, string> } },
       );
-      expect(manifests.map((manifest) => manifest.kind).sort()).toEqual(["PrometheusRule", "ServiceMonitor"]);
+      // The gateway's rules and the backup-age rules of PostgresBackup.
+      expect(manifests.map((manifest) => manifest.kind).sort()).toEqual([
+        "PrometheusRule",
+        "PrometheusRule",
+        "ServiceMonitor",
+      ]);
       for (const manifest of manifests) {
         expect(manifest.metadata.labels).toMatchObject({ release: "kube-prometheus-stack" });
       }
@@ -173,8 +186,45 @@ describe("stacks", () => {
         region: "eu-west-1",
         encrypt: true,
         dynamodb_table: "tf-locks",
+        use_lockfile: true,
       },
     });
+  });
+
+  it("uses the backend an environment configures in its data unless TF_BACKEND is set", () => {
+    const stateBackend = {
+      kind: "configured" as const,
+      description: "gcs bucket acme-tfstate",
+      create: (stack: TerraformStack, stackId: string) =>
+        new GcsBackend(stack, { bucket: "acme-tfstate", prefix: `ai/${stackId}` }),
+    };
+    const environment = { ...ENVIRONMENTS.staging, stateBackend };
+    const app = Testing.app();
+    const stack = new EnvironmentStack(app, "staging", { environment });
+    expect(parse(Testing.synth(stack, true)).terraform?.["backend"]).toEqual({
+      gcs: { bucket: "acme-tfstate", prefix: "ai/staging" },
+    });
+    // buildApp gives TF_BACKEND's choice precedence over the data; unset, the data's backend stays.
+    const original = ENVIRONMENTS.staging;
+    (ENVIRONMENTS as Record<string, unknown>)["staging"] = environment;
+    try {
+      const backends = (env: Record<string, string>) => {
+        const built = buildApp({ outdir: mkdtempSync(join(tmpdir(), "backend-")) }, env);
+        outdirs.push(built.outdir);
+        const staging = built.node.findChild("staging") as TerraformStack;
+        return parse(Testing.synth(staging)).terraform?.["backend"];
+      };
+      expect(Object.keys(backends({}) ?? {})).toEqual(["gcs"]);
+      expect(Object.keys(backends({ TF_BACKEND: "s3", TF_STATE_BUCKET: "b" }) ?? {})).toEqual(["s3"]);
+    } finally {
+      (ENVIRONMENTS as Record<string, unknown>)["staging"] = original;
+    }
+  });
+
+  it("marks staging and production as requiring remote state, development not", () => {
+    expect(ENVIRONMENTS.staging.requireRemoteState).toBe(true);
+    expect(ENVIRONMENTS.production.requireRemoteState).toBe(true);
+    expect(ENVIRONMENTS.development.requireRemoteState ?? false).toBe(false);
   });
 
   it("keeps each slot's committed tag across a promotion; a release changes only the idle slot", () => {

@@ -220,10 +220,12 @@ describe("plan review on fixture commits", () => {
   it("summarizes a report longer than the limit and writes the full one to a file", async () => {
     checkout("secrets");
     const reportFile = join(repo, "cdktf.out", "full.md");
-    const result = await review(commits["initial"]!, { maxChars: 1200, reportFile });
+    // Room for the stateful-destroy warning at the top and the first risk lines.
+    const result = await review(commits["initial"]!, { maxChars: 1500, reportFile });
     expect(result.exitCode).toBe(2);
     expect(result.reportFile).toBe(reportFile);
-    expect(result.markdown.length).toBeLessThanOrEqual(1200);
+    expect(result.markdown.length).toBeLessThanOrEqual(1500);
+    expect(result.markdown).toContain("> [!CAUTION]\n> **Destroys 1 stateful resource");
     expect(result.markdown).toContain("### Riskiest changes first");
     const risks = result.markdown.split("### Riskiest changes first\n\n")[1]!.split("\n");
     expect(risks[0]).toBe(
@@ -233,7 +235,7 @@ describe("plan review on fixture commits", () => {
       "### Added, by type\n\n- `staging`: 1 × `kubernetes_config_map_v1`, 1 × `kubernetes_stateful_set_v1`\n",
     );
     const full = readFileSync(reportFile, "utf8");
-    expect(full.length).toBeGreaterThan(1200);
+    expect(full.length).toBeGreaterThan(1500);
     expect(full).toContain('`spec.selector.slot`: `"blue"` → `"green"`');
     for (const secret of SECRETS) expect(full).not.toContain(secret);
   });
