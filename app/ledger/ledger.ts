@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { FileConfig } from "../config/file-config";
@@ -5,10 +6,12 @@ import type { GatewayEvents, ResponseEvent } from "../observability/events";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import { type LedgerDb, migrate, openLedgerDb } from "./db";
+import { DeadLetters } from "./dead-letters";
 import { picoToUsdString, usdStringToPico } from "./money";
 import { PriceTable } from "./prices";
 import type { LedgerRow } from "./row";
 import { Spool } from "./spool";
+import { storableText } from "./storable";
 import { LedgerWriter, type LedgerWriterOptions } from "./writer";
 
 /** The UTC day (`YYYY-MM-DD`) of an epoch-milliseconds time. */
@@ -82,6 +85,8 @@ export async function openCostLedger(options: CostLedgerOptions): Promise<CostLe
  */
 export class CostLedger {
   readonly writer: LedgerWriter;
+  /** Rows the database refused for their data. */
+  readonly deadLetters: DeadLetters;
   migrated = false;
   private readonly metrics: MetricsSink;
   private readonly clock: { now(): number };
@@ -95,9 +100,11 @@ export class CostLedger {
   ) {
     this.metrics = options.metrics ?? noopMetrics;
     this.clock = options.clock ?? { now: () => Date.now() };
+    this.deadLetters = new DeadLetters(join(spool.dir, "dead-letter.ndjson"));
     this.writer = new LedgerWriter({
       db,
       spool,
+      deadLetters: this.deadLetters,
       logger: options.logger,
       metrics: this.metrics,
       ...options.writer,
@@ -152,12 +159,16 @@ export class CostLedger {
     const costUsd = picoToUsdString(priced.costPico);
     const occurredAt = new Date(now).toISOString();
     const row: LedgerRow = {
-      requestId: event.requestId,
+      // The ledger owns its key: one per billed call, so a client reusing an
+      // x-request-id (or a batch item, or a job) never makes a row disappear.
+      requestId: randomUUID(),
+      clientRequestId: storableText(event.requestId),
       occurredAt,
       day: occurredAt.slice(0, 10),
-      tenant: event.tenant,
-      provider: event.provider,
-      model: event.model,
+      // Every text field is made storable here too, whatever its source.
+      tenant: storableText(event.tenant),
+      provider: storableText(event.provider),
+      model: storableText(event.model),
       inputTokens: nonNegativeInt(event.inputTokens),
       outputTokens: nonNegativeInt(event.outputTokens),
       costUsd,
@@ -168,6 +179,7 @@ export class CostLedger {
       unpriced: priced.unpriced,
       stream: event.stream,
       status: event.status,
+      estimated: event.estimated === true,
     };
     this.writer.write(row);
     events?.emit("onCost", {

@@ -27,6 +27,11 @@ export class Spool {
 
   constructor(private readonly options: SpoolOptions) {}
 
+  /** The spool directory. */
+  get dir(): string {
+    return this.options.dir;
+  }
+
   /** Creates the directory and counts rows left by a previous run. */
   init(): Promise<void> {
     this.ready ??= (async () => {

@@ -227,6 +227,18 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["outcome"],
     registers,
   });
+  new Counter({
+    name: METRIC.ledgerDeadLetters,
+    help: "Ledger rows refused by Postgres for their data and moved to the dead-letter file",
+    labelNames: ["reason"],
+    registers,
+  });
+  new Counter({
+    name: METRIC.ledgerWriteErrors,
+    help: "Ledger INSERTs that failed, by kind (connection: rows spooled; data: batch split)",
+    labelNames: ["kind"],
+    registers,
+  });
   let jobsSource: (() => number | Promise<number>) | undefined;
   new Gauge({
     name: METRIC.jobsQueued,

@@ -80,7 +80,9 @@ function setup(
 
 async function rowsFor(requestIds: readonly string[]): Promise<Array<Record<string, unknown>>> {
   const result = await sql.query(
-    `SELECT * FROM ${schema}.ledger_requests WHERE request_id = ANY($1) ORDER BY request_id`,
+    // New rows keep the client's id in client_request_id; rows spooled by an earlier release in request_id.
+    `SELECT * FROM ${schema}.ledger_requests
+      WHERE client_request_id = ANY($1) OR request_id = ANY($1) ORDER BY request_id`,
     [requestIds],
   );
   return result.rows;
@@ -92,10 +94,10 @@ describe("ledger migrations", () => {
       [1, 2, 3].map(() => openLedgerDb({ databaseUrl: DATABASE_URL, dataDir: ".", schema })),
     );
     const applied = await Promise.all(dbs.map((db) => migrate(db, { schema })));
-    expect(applied.flat()).toEqual([1]);
+    expect(applied.flat()).toEqual([1, 2]);
     expect(await migrate(dbs[0]!, { schema })).toEqual([]);
     const versions = await sql.query(`SELECT version FROM ${schema}.ledger_migrations`);
-    expect(versions.rows).toEqual([{ version: 1 }]);
+    expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
     for (const db of dbs) await db.close();
   });
 });
@@ -122,7 +124,7 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.flush();
     const rows = await rowsFor([paid.requestId, hit.requestId]);
     expect(rows).toHaveLength(2);
-    const paidRow = rows.find((row) => row["request_id"] === paid.requestId)!;
+    const paidRow = rows.find((row) => row["client_request_id"] === paid.requestId)!;
     expect(paidRow).toMatchObject({
       tenant: "tenant-a",
       provider: "openai",
@@ -141,7 +143,7 @@ describe("cost ledger on Postgres", () => {
     expect((paidRow["occurred_at"] as Date).toISOString().slice(0, 10)).toBe(
       (paidRow["day"] as Date).toISOString().slice(0, 10),
     );
-    expect(rows.find((row) => row["request_id"] === hit.requestId)).toMatchObject({
+    expect(rows.find((row) => row["client_request_id"] === hit.requestId)).toMatchObject({
       cache_hit: true,
       cost_usd: "0.000000000000",
     });
@@ -178,14 +180,17 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.flush();
   });
 
-  it("records a request id once even when it is written twice", async () => {
+  it("records every billed call under its own ledger key, even when the client reuses an x-request-id", async () => {
     const { open } = setup();
     const ledger = await open();
     const event = responseEvent();
-    ledger.record(event);
-    ledger.record({ ...event, outputTokens: 999_999 });
+    const first = ledger.record(event);
+    const second = ledger.record({ ...event, outputTokens: 999_999 });
+    expect(first.requestId).not.toBe(second.requestId);
     await ledger.writer.flush();
-    expect(await rowsFor([event.requestId])).toMatchObject([{ output_tokens: 500 }]);
+    const rows = await rowsFor([event.requestId]);
+    expect(rows.map((row) => row["output_tokens"]).sort()).toEqual([500, 999_999]);
+    expect(rows.map((row) => row["client_request_id"])).toEqual([event.requestId, event.requestId]);
   });
 
   it("spools 100 rows while the database is on a dead port and replays exactly 100 when it returns", async () => {
@@ -217,7 +222,7 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.replay();
     const rows = await rowsFor(ids);
     expect(rows).toHaveLength(100);
-    expect(new Set(rows.map((row) => row["request_id"])).size).toBe(100);
+    expect(new Set(rows.map((row) => row["client_request_id"])).size).toBe(100);
     expect(metrics.count(METRIC.ledgerRows, { outcome: "replayed" })).toBe(100);
     expect(metrics.gauges.get(METRIC.ledgerSpoolDepth)).toBe(0);
     expect(ledger.writer.spooling).toBe(false);

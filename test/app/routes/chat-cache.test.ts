@@ -33,7 +33,7 @@ afterAll(async () => {
 
 async function ledgerRow(requestId: string | null): Promise<Record<string, unknown> | undefined> {
   await gw.ledger.writer.flush();
-  const result = await sql.query(`SELECT * FROM ${schema}.ledger_requests WHERE request_id = $1`, [
+  const result = await sql.query(`SELECT * FROM ${schema}.ledger_requests WHERE client_request_id = $1`, [
     requestId,
   ]);
   return result.rows[0];
