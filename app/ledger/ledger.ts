@@ -194,8 +194,11 @@ export class CostLedger {
     return row;
   }
 
-  /** A day's totals. Flushes this process's buffer first so its own recent rows count. */
-  async usage(day: string): Promise<DayUsage> {
+  /**
+   * A day's totals, of one tenant or (tenant undefined) of all. Flushes this
+   * process's buffer first so its own recent rows count.
+   */
+  async usage(day: string, tenant?: string): Promise<DayUsage> {
     await this.writer.flush();
     const rows = await this.db.query<{
       provider: string;
@@ -211,8 +214,9 @@ export class CostLedger {
               coalesce(sum(input_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS input_tokens,
               coalesce(sum(output_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS output_tokens,
               coalesce(sum(cost_usd), 0)::text AS cost
-         FROM ledger_requests WHERE day = $1 GROUP BY provider ORDER BY provider`,
-      [day],
+         FROM ledger_requests WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
+        GROUP BY provider ORDER BY provider`,
+      [day, tenant ?? null],
     );
     const byProvider: Record<string, ProviderUsage> = {};
     let requests = 0;
