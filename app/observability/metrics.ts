@@ -290,6 +290,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
       requestDuration.observe({ ...labels, stream }, event.durationMs / 1000);
       if (!event.cacheHit) upstreamDuration.observe(labels, event.upstreamMs / 1000);
       overhead.observe({ stream }, Math.max(0, event.durationMs - event.upstreamMs) / 1000);
+      // Tokens the providers processed, as the ledger counts them: a cache hit processed none.
+      if (event.cacheHit) return;
       if (event.inputTokens > 0) tokens.inc({ ...labels, direction: "input" }, event.inputTokens);
       if (event.outputTokens > 0) tokens.inc({ ...labels, direction: "output" }, event.outputTokens);
     }),
