@@ -62,6 +62,7 @@ export async function buildDeps(
     logger,
     clock: systemClock,
     ledgerSpent: (day) => ledger.spentPico(day),
+    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
     metrics,
   });
   budget.budget.attach(events);

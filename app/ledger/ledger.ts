@@ -194,6 +194,11 @@ export class CostLedger {
     return row;
   }
 
+  /** The cost of tokens on a target in pico-dollars under the prices in force (0 when unpriced). */
+  price(provider: string, model: string, inputTokens: number, outputTokens: number): bigint {
+    return this.prices().price(provider, model, inputTokens, outputTokens).costPico;
+  }
+
   /**
    * A day's totals, of one tenant or (tenant undefined) of all. Flushes this
    * process's buffer first so its own recent rows count.

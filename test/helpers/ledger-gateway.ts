@@ -108,6 +108,7 @@ export async function startLedgerGateway(options: LedgerGatewayOptions): Promise
     config,
     logger,
     ledgerSpent: (day) => ledger.spentPico(day),
+    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
     keyPrefix: options.redisPrefix,
   });
   budget.budget.attach(events);
