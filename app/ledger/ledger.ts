@@ -7,6 +7,7 @@ import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import { type LedgerDb, migrate, openLedgerDb } from "./db";
 import { DeadLetters } from "./dead-letters";
+import { Journal } from "./journal";
 import { picoToUsdString, usdStringToPico } from "./money";
 import { PriceTable } from "./prices";
 import type { LedgerRow } from "./row";
@@ -52,6 +53,8 @@ export interface CostLedgerOptions {
   readonly schema?: string;
   /** Where spool files go. @default `${dataDir}/ledger-spool` */
   readonly spoolDir?: string;
+  /** Where the write-ahead journal goes. @default `${dataDir}/ledger-journal` */
+  readonly journalDir?: string;
   readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
 }
 
@@ -72,7 +75,19 @@ export async function openCostLedger(options: CostLedgerOptions): Promise<CostLe
     logger: options.logger,
   });
   await spool.init();
-  const ledger = new CostLedger(db, spool, options);
+  // Rows a killed process had journaled but not stored go to the spool, which replays them below.
+  const journal = new Journal({
+    dir: options.journalDir ?? join(options.dataDir, "ledger-journal"),
+    logger: options.logger,
+  });
+  const recovered = journal.recover();
+  if (recovered.rows.length > 0) {
+    await spool.append(recovered.rows);
+    options.logger.warn({ rows: recovered.rows.length }, "ledger rows recovered from the journal");
+  }
+  journal.discard(recovered.segments);
+  journal.start();
+  const ledger = new CostLedger(db, spool, options, journal);
   await ledger.ensureSchema();
   ledger.writer.start();
   if (spool.depth > 0) await ledger.writer.replay();
@@ -97,6 +112,7 @@ export class CostLedger {
     readonly db: LedgerDb,
     private readonly spool: Spool,
     private readonly options: CostLedgerOptions,
+    private readonly journal?: Journal,
   ) {
     this.metrics = options.metrics ?? noopMetrics;
     this.clock = options.clock ?? { now: () => Date.now() };
@@ -105,6 +121,7 @@ export class CostLedger {
       db,
       spool,
       deadLetters: this.deadLetters,
+      journal,
       logger: options.logger,
       metrics: this.metrics,
       ...options.writer,
@@ -256,6 +273,7 @@ export class CostLedger {
   async close(): Promise<void> {
     const buffered = this.writer.pending;
     await this.writer.close();
+    this.journal?.close();
     await this.db.close();
     this.options.logger.info(
       { buffered, spooled: this.spool.depth, spooling: this.writer.spooling },

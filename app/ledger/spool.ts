@@ -126,7 +126,8 @@ function skippedIn(lines: readonly string[], valid: number): number {
   return lines.filter((line) => line.trim() !== "").length - valid;
 }
 
-function parseRow(line: string): LedgerRow | undefined {
+/** One JSON line as a ledger row; undefined when it is not valid JSON or not a valid row. */
+export function parseRow(line: string): LedgerRow | undefined {
   try {
     const result = ledgerRowSchema.safeParse(JSON.parse(line));
     return result.success ? result.data : undefined;

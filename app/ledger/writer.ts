@@ -3,6 +3,7 @@ import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import type { LedgerDb } from "./db";
 import { type DeadLetters, dataRejection } from "./dead-letters";
+import type { Journal } from "./journal";
 import { insertStatement, type LedgerRow } from "./row";
 import type { Spool } from "./spool";
 
@@ -12,6 +13,8 @@ export interface LedgerWriterOptions {
   readonly spool: Spool;
   /** Where rows Postgres refuses for their data go, so they never block the rest. */
   readonly deadLetters: DeadLetters;
+  /** Where each row is written before it is buffered, so a killed process loses none. */
+  readonly journal?: Journal;
   readonly logger: Logger;
   readonly metrics?: MetricsSink;
   /** Rows per INSERT. @default 200 */
@@ -57,8 +60,9 @@ export class LedgerWriter {
     this.timers.push(flush, replay);
   }
 
-  /** Buffers one row; never blocks and never throws. */
+  /** Journals one row (a synchronous write()) and buffers it; never throws. */
   write(row: LedgerRow): void {
+    this.options.journal?.append(row);
     this.buffer.push(row);
     if (this.buffer.length >= this.batchSize) void this.flush();
   }
@@ -110,8 +114,14 @@ export class LedgerWriter {
   }
 
   private async flushNow(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.batchSize);
+    // Every buffered row, and the journal segment holding exactly them: it is
+    // deleted once they are all in the database or the spool.
+    const rows = this.buffer;
+    this.buffer = [];
+    const segment = this.options.journal?.rotate();
+    let lost = false;
+    for (let start = 0; start < rows.length; start += this.batchSize) {
+      const batch = rows.slice(start, start + this.batchSize);
       if (!this.databaseDown) {
         try {
           const written = await this.insert(batch);
@@ -128,12 +138,14 @@ export class LedgerWriter {
       } catch (error) {
         // Disk full or read-only: nothing more can be done locally; say so loudly.
         this.metrics.inc(METRIC.ledgerRows, { outcome: "failed" }, batch.length);
+        lost = true;
         this.options.logger.error(
           { err: { message: (error as Error).message }, rows: batch.length },
-          "ledger rows lost: database and spool both failed",
+          "ledger rows not stored: database and spool both failed; kept in the journal for the next start",
         );
       }
     }
+    if (segment && !lost) this.options.journal?.retire(segment);
   }
 
   /**
