@@ -81,6 +81,7 @@ export async function buildDeps(
     events,
     clock: systemClock,
     metrics,
+    details: { ledger: () => ledger.health() },
     ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);

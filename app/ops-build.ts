@@ -47,6 +47,8 @@ export interface BuildOpsOptions {
   readonly metrics?: Metrics;
   /** Extra readiness checks (the ledger store or its spool). */
   readonly ready?: Readonly<Record<string, HealthCheck>>;
+  /** Extra `/health` checks (the ledger's state). */
+  readonly details?: Readonly<Record<string, HealthCheck>>;
 }
 
 /** The built operations parts and what must run at shutdown, in registration order. */
@@ -108,7 +110,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   hooks.push(() => reloader.close());
 
   const ready: Record<string, HealthCheck> = { spool: writableDirCheck(config.dataDir), ...options.ready };
-  const details: Record<string, HealthCheck> = {};
+  const details: Record<string, HealthCheck> = { ...options.details };
   let limiter: ClientRateLimiter;
   if (config.redisUrl) {
     const redis = createRedis({ url: config.redisUrl, logger, name: "ops" });

@@ -269,6 +269,26 @@ export class CostLedger {
     return usdStringToPico(row?.cost ?? "0");
   }
 
+  /**
+   * The ledger's state for `GET /health`: throws (the check reports down)
+   * while rows go to the spool or wait in it, since usage and the budget's
+   * reseed miss them until they are replayed.
+   */
+  async health(): Promise<Record<string, unknown>> {
+    const state = {
+      spooling: this.writer.spooling,
+      spoolDepth: this.spool.depth,
+      buffered: this.writer.pending,
+      deadLettered: this.deadLetters.count,
+    };
+    if (state.spooling || state.spoolDepth > 0) {
+      throw new Error(
+        `ledger database unreachable: ${state.spoolDepth} rows spooled, ${state.deadLettered} dead-lettered`,
+      );
+    }
+    return state;
+  }
+
   /** Flushes everything (database or spool) and closes the database: the SIGTERM drain. */
   async close(): Promise<void> {
     const buffered = this.writer.pending;

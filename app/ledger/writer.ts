@@ -169,7 +169,7 @@ export class LedgerWriter {
       }
       const row = rows[0]!;
       await this.options.deadLetters.add(row, rejection, new Date());
-      this.metrics.inc(METRIC.ledgerDeadLetters, { reason: rejection.code });
+      this.metrics.inc(METRIC.ledgerDeadLetters);
       this.options.logger.error(
         {
           alert: "ledger_dead_letter",

@@ -230,15 +230,16 @@ export function createMetrics(options: MetricsOptions): Metrics {
   new Counter({
     name: METRIC.ledgerDeadLetters,
     help: "Ledger rows refused by Postgres for their data and moved to the dead-letter file",
-    labelNames: ["reason"],
     registers,
   });
-  new Counter({
+  const ledgerWriteErrors = new Counter({
     name: METRIC.ledgerWriteErrors,
     help: "Ledger INSERTs that failed, by kind (connection: rows spooled; data: batch split)",
     labelNames: ["kind"],
     registers,
   });
+  // Both series exist from the start, so the alert's selector always has something to read.
+  for (const kind of ["connection", "data"]) ledgerWriteErrors.inc({ kind }, 0);
   let jobsSource: (() => number | Promise<number>) | undefined;
   new Gauge({
     name: METRIC.jobsQueued,
