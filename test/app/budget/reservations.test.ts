@@ -8,7 +8,7 @@ import {
   startVendorFakes,
   type VendorFakes,
 } from "../../helpers/ledger-gateway";
-import { DATABASE_URL, pgSchema, redisPrefix } from "../../helpers/real-services";
+import { DATABASE_URL, pgSchema, REDIS_URL, redisPrefix, TcpProxy } from "../../helpers/real-services";
 
 // Issue 10 item 4: a burst of 100 concurrent paid calls against a small daily
 // budget, spread over 1, 2 and 3 replicas sharing Redis, overspends by no more
@@ -35,7 +35,10 @@ afterAll(async () => {
   await fakes.close();
 });
 
-async function burst(replicas: number) {
+async function burst(
+  replicas: number,
+  options: { redisUrl?: string; beforeBurst?: () => Promise<void> } = {},
+) {
   const { schema, cleanup } = pgSchema();
   const redis = redisPrefix();
   cleanups.push(cleanup, redis.cleanup);
@@ -46,6 +49,7 @@ async function burst(replicas: number) {
         fakes,
         schema,
         redisPrefix: redis.prefix,
+        redisUrl: options.redisUrl,
         env: { AI_DAILY_BUDGET: BUDGET_USD, AI_BUDGET_ENFORCE: "true" },
       }),
     );
@@ -53,6 +57,7 @@ async function burst(replicas: number) {
   cleanups.push(async () => {
     for (const gateway of gateways) await gateway.close();
   });
+  await options.beforeBurst?.();
   fakes.openai.script(
     ...Array.from({ length: 100 }, () => ({
       kind: "answer" as const,
@@ -113,5 +118,25 @@ describe("budget reservations under a burst", () => {
     expect(served).toBeGreaterThan(0);
     expect(refused).toBeGreaterThan(0);
     expect(overspend).toBeLessThanOrEqual(BigInt(served) * errorPerCall);
+  });
+
+  it("bounds it with the reservations kept in process while Redis is away", async () => {
+    const proxy = TcpProxy.forUrl(REDIS_URL);
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+    const { served, refused, rows, spent } = await burst(1, {
+      redisUrl: proxy.rewrite(REDIS_URL),
+      beforeBurst: () => proxy.stop(),
+    });
+    const budget = usdStringToPico(BUDGET_USD);
+    const estimated = estimatePromptTokens([{ role: "user", content: "question 99" }]);
+    const errorPerCall = BigInt(Math.max(0, REPORTED_INPUT - estimated)) * INPUT_PICO;
+    console.info(
+      `reservations: Redis away: served ${served}, refused ${refused}, spent $${Number(spent) / 1e12}`,
+    );
+    expect(served + refused).toBe(100);
+    expect(rows).toBe(served);
+    expect(refused).toBeGreaterThan(0);
+    expect(spent - budget).toBeLessThanOrEqual(BigInt(served) * errorPerCall);
   });
 });
