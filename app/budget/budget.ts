@@ -95,6 +95,8 @@ export class Budget {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Spend that could not reach the counter (Redis down); added with the next increment. */
   private unsynced = 0n;
+  /** Spend on its way to the counter (an increment not yet answered). */
+  private pushing = 0n;
   /** The last total the counter reported, per day; used while the counter is unreachable. */
   private readonly counted = new Map<string, bigint>();
   private counterDown = false;
@@ -158,7 +160,7 @@ export class Budget {
       if (this.counterDown) this.options.logger.info("budget counter reachable again; local spend synced");
       this.counterDown = false;
     } catch (error) {
-      this.unsynced += pico;
+      // push kept `pico` as unsynced.
       total = (this.counted.get(day) ?? 0n) + this.unsynced;
       if (!this.counterDown) {
         this.options.logger.warn(
@@ -185,17 +187,24 @@ export class Budget {
     }
   }
 
-  /** Adds `pico` plus any unsynced spend to the counter; on failure nothing is lost (the caller keeps it). */
+  /**
+   * Adds `pico` plus any unsynced spend to the counter; on failure both stay
+   * unsynced. While the increment is on its way it counts as `pushing`, so a
+   * local reservation check never loses sight of it.
+   */
   private async push(day: string, pico: bigint): Promise<bigint> {
-    const pending = this.unsynced;
+    const amount = this.unsynced + pico;
     this.unsynced = 0n;
+    this.pushing += amount;
     try {
-      const counted = await this.options.counter.add(day, pico + pending);
+      const counted = await this.options.counter.add(day, amount);
       this.counted.set(day, counted);
       return counted + this.unsynced;
     } catch (error) {
-      this.unsynced += pending;
+      this.unsynced += amount;
       throw error;
+    } finally {
+      this.pushing -= amount;
     }
   }
 
@@ -257,7 +266,7 @@ export class Budget {
       shared = false;
       let reserved = 0n;
       for (const amount of this.localReservations.values()) reserved += amount;
-      const spent = (this.counted.get(day) ?? 0n) + this.unsynced;
+      const spent = (this.counted.get(day) ?? 0n) + this.unsynced + this.pushing;
       granted = spent + reserved + pico <= limit && spent + reserved < limit;
       if (granted) this.localReservations.set(id, pico);
       this.options.logger.warn(

@@ -1,12 +1,21 @@
-import { countTokens } from "gpt-tokenizer/model/gpt-4o";
 import { type ChatMessage, contentText } from "../chat/schema";
+
+type Tokenizer = typeof import("gpt-tokenizer/model/gpt-4o");
+let tokenizer: Tokenizer | undefined;
+
+// Loaded on first use: parsing the encoding takes about a second, which only
+// requests that need an estimate (enforced budgets, abandoned streams) should pay.
+function load(): Tokenizer {
+  tokenizer ??= require("gpt-tokenizer/model/gpt-4o") as Tokenizer;
+  return tokenizer;
+}
 
 // Special-token text in a prompt ("<|endoftext|>") is counted as plain text, never refused.
 const PLAIN = { disallowedSpecial: new Set<string>() };
 
 /** Tokens of a text under o200k (GPT-4o's encoding), the estimate used for every vendor. */
 export function estimateTextTokens(text: string): number {
-  return text === "" ? 0 : countTokens(text, PLAIN);
+  return text === "" ? 0 : load().countTokens(text, PLAIN);
 }
 
 /**

@@ -44,6 +44,7 @@ export class Journal {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private broken = false;
+  private closed = false;
 
   constructor(private readonly options: JournalOptions) {}
 
@@ -81,48 +82,66 @@ export class Journal {
 
   /** Appends one row with a synchronous write(); a disk failure is logged once and the row stays buffered. */
   append(row: LedgerRow): void {
+    if (this.closed) return;
+    // After a failed rotation, try again: the directory may be back.
+    this.current ??= this.open();
     if (!this.current) return;
     try {
       writeSync(this.current.fd, `${JSON.stringify(row)}\n`);
       this.dirty = true;
     } catch (error) {
-      if (!this.broken) {
-        this.broken = true;
-        this.options.logger.error(
-          { err: { message: (error as Error).message } },
-          "ledger journal write failed; buffered rows are not crash-safe until it recovers",
-        );
-      }
+      this.failed(error);
     }
   }
 
   /** Starts a new segment and hands back the one holding every row appended so far. */
   rotate(): JournalSegment | undefined {
+    if (this.closed) return undefined;
     const full = this.current;
-    if (!full) return undefined;
     this.current = this.open();
     return full;
   }
 
   /** Closes and deletes a segment whose rows are stored. */
   retire(segment: JournalSegment): void {
-    closeSync(segment.fd);
-    unlinkSync(segment.path);
+    try {
+      closeSync(segment.fd);
+      unlinkSync(segment.path);
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** Stops the timer and removes the current segment (call once every row is stored). */
   close(): void {
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.current) this.retire(this.current);
     this.current = undefined;
   }
 
-  private open(): JournalSegment {
+  // Undefined when the directory cannot be written: rows are still written to
+  // the database (the journal never stops the ledger), only not crash-safe.
+  private open(): JournalSegment | undefined {
     const path = join(
       this.options.dir,
       `${Date.now()}-${process.pid}-${randomBytes(4).toString("hex")}${SUFFIX}`,
     );
-    return { path, fd: openSync(path, "a") };
+    try {
+      return { path, fd: openSync(path, "a") };
+    } catch (error) {
+      this.failed(error);
+      return undefined;
+    }
+  }
+
+  private failed(error: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.options.logger.error(
+      { err: { message: (error as Error).message } },
+      "ledger journal unavailable; buffered rows are not crash-safe until it recovers",
+    );
   }
 
   private sync(): void {

@@ -53,9 +53,10 @@ async function openLedger(): Promise<{ ledger: CostLedger; metrics: Counts; data
     logger: createLogger({ level: "debug", destination: new LogCapture() }),
     writer: { flushIntervalMs: 60_000, replayIntervalMs: 60_000 },
   });
+  // Run in reverse: the ledger closes before its directory goes.
   closers.push(
-    () => ledger.close(),
     () => data.cleanup(),
+    () => ledger.close(),
   );
   return { ledger, metrics, dataDir: data.dir };
 }
