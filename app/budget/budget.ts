@@ -254,14 +254,14 @@ export class Budget {
     try {
       // Spend this process kept while Redis was away goes in first, so the check sees it.
       if (this.unsynced > 0n) await this.push(day, 0n);
-      granted = await this.options.counter.reserve(
+      granted = await this.options.counter.reserve({
         day,
         id,
         pico,
-        limit,
-        RESERVATION_TTL_MS,
-        this.clock.now(),
-      );
+        limitPico: limit,
+        ttlMs: RESERVATION_TTL_MS,
+        nowMs: this.clock.now(),
+      });
     } catch (error) {
       shared = false;
       let reserved = 0n;

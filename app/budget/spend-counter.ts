@@ -17,16 +17,19 @@ export interface SpendCounter {
    * refused. A reservation not released lapses after `ttlMs` (a replica that
    * died mid-call does not hold budget forever).
    */
-  reserve(
-    day: string,
-    id: string,
-    pico: bigint,
-    limitPico: bigint,
-    ttlMs: number,
-    nowMs: number,
-  ): Promise<boolean>;
+  reserve(request: ReserveRequest): Promise<boolean>;
   /** Releases a reservation (once its call is settled: its real cost is in the spend). */
   release(day: string, id: string, pico: bigint): Promise<void>;
+}
+
+/** What {@link SpendCounter.reserve} reserves: `pico` of `day` under `id`, against `limitPico`. */
+export interface ReserveRequest {
+  readonly day: string;
+  readonly id: string;
+  readonly pico: bigint;
+  readonly limitPico: bigint;
+  readonly ttlMs: number;
+  readonly nowMs: number;
 }
 
 /** Reservations are compared in nano-dollars: exact as Lua doubles up to 9 million USD. */
@@ -114,14 +117,7 @@ export class RedisSpendCounter implements SpendCounter {
     return (await this.redis.set(`${this.prefix}${key}`, "1", "EX", ttlSeconds, "NX")) === "OK";
   }
 
-  async reserve(
-    day: string,
-    id: string,
-    pico: bigint,
-    limitPico: bigint,
-    ttlMs: number,
-    nowMs: number,
-  ): Promise<boolean> {
+  async reserve({ day, id, pico, limitPico, ttlMs, nowMs }: ReserveRequest): Promise<boolean> {
     // Plain EVAL, not EVALSHA-then-EVAL: on this one connection it stays in
     // order with the INCRBY that records spend, so a release never overtakes it.
     const result = await this.redis.eval(
@@ -182,14 +178,7 @@ export class MemorySpendCounter implements SpendCounter {
     return true;
   }
 
-  async reserve(
-    day: string,
-    id: string,
-    pico: bigint,
-    limitPico: bigint,
-    ttlMs: number,
-    nowMs: number,
-  ): Promise<boolean> {
+  async reserve({ day, id, pico, limitPico, ttlMs, nowMs }: ReserveRequest): Promise<boolean> {
     let reserved = 0n;
     for (const [key, reservation] of this.reservations) {
       if (reservation.until <= nowMs) this.reservations.delete(key);

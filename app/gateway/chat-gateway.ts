@@ -615,7 +615,13 @@ export class ChatGateway {
     };
   }
 
-  private emitResponse(ctx: ChatContext, outcome: ChatOutcome, usage: Usage, stream: boolean): void {
+  private emitResponse(
+    ctx: ChatContext,
+    outcome: ChatOutcome,
+    usage: Usage,
+    stream: boolean,
+    billed: { status: number; estimated: boolean } = { status: 200, estimated: false },
+  ): void {
     this.events.emit("onResponse", {
       ...this.who(ctx),
       provider: outcome.provider,
@@ -628,7 +634,8 @@ export class ChatGateway {
       fallbackUsed: outcome.fallbackUsed,
       cacheHit: false,
       stream,
-      status: 200,
+      status: billed.status,
+      ...(billed.estimated ? { estimated: true } : {}),
     });
   }
 
@@ -652,21 +659,7 @@ export class ChatGateway {
             inputTokens: reported?.inputTokens || estimatePromptTokens(request.messages),
             outputTokens: output,
           };
-    this.events.emit("onResponse", {
-      ...this.who(ctx),
-      provider: outcome.provider,
-      model: outcome.model,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      durationMs: this.clock.now() - ctx.startedAt,
-      upstreamMs: outcome.upstreamMs,
-      attempts: outcome.attempts,
-      fallbackUsed: outcome.fallbackUsed,
-      cacheHit: false,
-      stream: true,
-      status: 499,
-      estimated: usage !== reported,
-    });
+    this.emitResponse(ctx, outcome, usage, true, { status: 499, estimated: usage !== reported });
   }
 
   // Turns any failure into the HttpError the client sees, and reports it.

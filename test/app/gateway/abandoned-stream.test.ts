@@ -1,48 +1,18 @@
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { estimatePromptTokens, estimateTextTokens } from "../../../app/budget/estimate";
 import { usdStringToPico } from "../../../app/ledger/money";
-import {
-  type LedgerGateway,
-  startLedgerGateway,
-  startVendorFakes,
-  type VendorFakes,
-} from "../../helpers/ledger-gateway";
-import { DATABASE_URL, pgSchema, redisPrefix } from "../../helpers/real-services";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
 
 // Issue 10 item 3: a stream the client stops reading is billed exactly once.
 
-const { schema, cleanup } = pgSchema();
-const redis = redisPrefix();
-let sql: Client;
-let fakes: VendorFakes;
-let gateway: LedgerGateway;
-
-beforeAll(async () => {
-  sql = new Client({ connectionString: DATABASE_URL });
-  await sql.connect();
-  fakes = await startVendorFakes();
-  gateway = await startLedgerGateway({
-    fakes,
-    schema,
-    redisPrefix: redis.prefix,
-    env: { AI_BUDGET_ENFORCE: "true", AI_DAILY_BUDGET: "100" },
-  });
-});
-afterAll(async () => {
-  await gateway.close();
-  await fakes.close();
-  await sql.end();
-  await cleanup();
-  await redis.cleanup();
-});
+const suite = ledgerGatewaySuite({ redis: true, env: { AI_BUDGET_ENFORCE: "true", AI_DAILY_BUDGET: "100" } });
 
 const CONTENT = "Tell me a long story about ledgers";
 
 /** Streams a chat request and aborts once `stopAt` appears in what was received. */
 async function readUntil(requestId: string, stopAt: string): Promise<string> {
   const controller = new AbortController();
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+  const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", "x-request-id": requestId, "cache-control": "no-cache" },
     body: JSON.stringify({ model: "gpt-4o", stream: true, messages: [{ role: "user", content: CONTENT }] }),
@@ -63,18 +33,20 @@ async function readUntil(requestId: string, stopAt: string): Promise<string> {
 
 async function rowsOf(requestId: string) {
   for (let tries = 0; tries < 200; tries++) {
-    await gateway.ledger.writer.flush();
-    const result = await sql.query(
+    await suite.gateway.ledger.writer.flush();
+    const result = await suite.sql.query(
       `SELECT input_tokens, output_tokens, cost_usd::text AS cost, status, estimated, stream
-         FROM ${schema}.ledger_requests WHERE client_request_id = $1`,
+         FROM ${suite.schema}.ledger_requests WHERE client_request_id = $1`,
       [requestId],
     );
     if (result.rows.length > 0) {
       // Anything billed twice would be in by now too.
       await new Promise((resolve) => setTimeout(resolve, 200));
-      await gateway.ledger.writer.flush();
+      await suite.gateway.ledger.writer.flush();
       return (
-        await sql.query(`SELECT * FROM ${schema}.ledger_requests WHERE client_request_id = $1`, [requestId])
+        await suite.sql.query(`SELECT * FROM ${suite.schema}.ledger_requests WHERE client_request_id = $1`, [
+          requestId,
+        ])
       ).rows;
     }
     await new Promise((resolve) => setTimeout(resolve, 25));
@@ -84,13 +56,13 @@ async function rowsOf(requestId: string) {
 
 describe("a stream the client leaves", () => {
   it("is billed once when the client leaves after the finish_reason chunk, with the usage estimated", async () => {
-    fakes.openai.script({
+    suite.fakes.openai.script({
       kind: "answer",
       chunks: ["Once ", "upon ", "a ", "time"],
       usage: { input: 20, output: 4 },
       chunkDelayMs: 400,
     });
-    const spentBefore = await gateway.budget.spentPico();
+    const spentBefore = await suite.gateway.budget.spentPico();
     await readUntil("left-after-finish", '"finish_reason":"stop"');
     const rows = await rowsOf("left-after-finish");
     expect(rows).toHaveLength(1);
@@ -108,18 +80,18 @@ describe("a stream the client leaves", () => {
     );
     expect(usdStringToPico(rows[0].cost_usd)).toBeGreaterThan(0n);
     // The budget is charged what the ledger billed: leaving does not walk around AI_BUDGET_ENFORCE.
-    await gateway.settle();
-    expect((await gateway.budget.spentPico()) - spentBefore).toBe(usdStringToPico(rows[0].cost_usd));
+    await suite.gateway.settle();
+    expect((await suite.gateway.budget.spentPico()) - spentBefore).toBe(usdStringToPico(rows[0].cost_usd));
   });
 
   it("is billed once mid-stream, and the upstream call is aborted", async () => {
-    fakes.openai.script({
+    suite.fakes.openai.script({
       kind: "answer",
       chunks: ["alpha ", "beta ", "gamma ", "delta ", "epsilon"],
       usage: { input: 20, output: 5 },
       chunkDelayMs: 300,
     });
-    const aborted = fakes.openai.waitForAbort();
+    const aborted = suite.fakes.openai.waitForAbort();
     await readUntil("left-mid-stream", "beta");
     await aborted;
     const rows = await rowsOf("left-mid-stream");
@@ -130,7 +102,7 @@ describe("a stream the client leaves", () => {
   });
 
   it("is billed from the provider's usage, not estimated, when the stream is read to the end", async () => {
-    fakes.openai.script({ kind: "answer", chunks: ["short"], usage: { input: 20, output: 1 } });
+    suite.fakes.openai.script({ kind: "answer", chunks: ["short"], usage: { input: 20, output: 1 } });
     await readUntil("read-to-end", "[DONE]");
     const rows = await rowsOf("read-to-end");
     expect(rows).toHaveLength(1);

@@ -1,43 +1,13 @@
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { usdStringToPico } from "../../../app/ledger/money";
-import {
-  type LedgerGateway,
-  startLedgerGateway,
-  startVendorFakes,
-  type VendorFakes,
-} from "../../helpers/ledger-gateway";
-import { DATABASE_URL, pgSchema, redisPrefix } from "../../helpers/real-services";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
 
 // Issue 10 item 2: the ledger owns its keys; a client-chosen x-request-id never deletes a row.
 
-const { schema, cleanup } = pgSchema();
-const redis = redisPrefix();
-let sql: Client;
-let fakes: VendorFakes;
-let gateway: LedgerGateway;
-
-beforeAll(async () => {
-  sql = new Client({ connectionString: DATABASE_URL });
-  await sql.connect();
-  fakes = await startVendorFakes();
-  gateway = await startLedgerGateway({
-    fakes,
-    schema,
-    redisPrefix: redis.prefix,
-    env: { GATEWAY_API_KEYS: "key-a,key-b" },
-  });
-});
-afterAll(async () => {
-  await gateway.close();
-  await fakes.close();
-  await sql.end();
-  await cleanup();
-  await redis.cleanup();
-});
+const suite = ledgerGatewaySuite({ redis: true, env: { GATEWAY_API_KEYS: "key-a,key-b" } });
 
 function post(path: string, key: string, body: unknown, requestId?: string): Promise<Response> {
-  return fetch(`${gateway.url}${path}`, {
+  return fetch(`${suite.gateway.url}${path}`, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -50,9 +20,9 @@ function post(path: string, key: string, body: unknown, requestId?: string): Pro
 }
 
 async function rowsWith(clientIds: readonly string[]) {
-  await gateway.ledger.writer.flush();
-  const result = await sql.query(
-    `SELECT request_id, client_request_id, tenant, cost_usd::text AS cost FROM ${schema}.ledger_requests
+  await suite.gateway.ledger.writer.flush();
+  const result = await suite.sql.query(
+    `SELECT request_id, client_request_id, tenant, cost_usd::text AS cost FROM ${suite.schema}.ledger_requests
       WHERE client_request_id = ANY($1)`,
     [clientIds],
   );
@@ -68,22 +38,22 @@ const chat = (content: string) => ({ model: "gpt-4o", messages: [{ role: "user",
 
 describe("the ledger owns its keys", () => {
   it("bills five calls that reuse one x-request-id as five rows, still echoing the client's id", async () => {
-    const before = fakes.openai.chatRequests().length;
-    const spentBefore = await gateway.budget.spentPico();
+    const before = suite.fakes.openai.chatRequests().length;
+    const spentBefore = await suite.gateway.budget.spentPico();
     for (let i = 0; i < 5; i++) {
       const response = await post("/v1/chat/completions", "key-a", chat(`same id ${i}`), "dup-id-1");
       expect(response.status).toBe(200);
       expect(response.headers.get("x-request-id")).toBe("dup-id-1");
       await response.arrayBuffer();
     }
-    expect(fakes.openai.chatRequests().length - before).toBe(5);
+    expect(suite.fakes.openai.chatRequests().length - before).toBe(5);
     const rows = await rowsWith(["dup-id-1"]);
     expect(rows).toHaveLength(5);
     expect(new Set(rows.map((row) => row.request_id)).size).toBe(5);
     // The budget counter and the ledger count the same calls.
-    await gateway.settle();
+    await suite.gateway.settle();
     const ledgerSum = rows.reduce((sum, row) => sum + usdStringToPico(row.cost), 0n);
-    expect((await gateway.budget.spentPico()) - spentBefore).toBe(ledgerSum);
+    expect((await suite.gateway.budget.spentPico()) - spentBefore).toBe(ledgerSum);
   });
 
   it("never lets one tenant pre-claim another tenant's request id", async () => {
@@ -122,7 +92,7 @@ describe("the ledger owns its keys", () => {
     }
     for (const id of ids) {
       for (;;) {
-        const poll = await fetch(`${gateway.url}/v1/jobs/${id}`, {
+        const poll = await fetch(`${suite.gateway.url}/v1/jobs/${id}`, {
           headers: { authorization: "Bearer key-a" },
         });
         const view = (await poll.json()) as { status: string };

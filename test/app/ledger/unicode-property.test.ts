@@ -1,17 +1,11 @@
 import fc from "fast-check";
-import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openCostLedger } from "../../../app/ledger/ledger";
 import { createLogger } from "../../../app/observability/logger";
 import { LogCapture } from "../../helpers/deps";
 import { responseEvent } from "../../helpers/events";
-import {
-  type LedgerGateway,
-  startLedgerGateway,
-  startVendorFakes,
-  type VendorFakes,
-} from "../../helpers/ledger-gateway";
-import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
+import { DATABASE_URL, tempDir } from "../../helpers/real-services";
 
 // Issue 10: arbitrary Unicode (NUL and unpaired surrogates included) in every
 // stored field never costs a ledger row: rows equal the upstream calls served.
@@ -24,27 +18,11 @@ const unit = fc.oneof(
 );
 const text = (maxLength: number) => fc.string({ unit, minLength: 1, maxLength });
 
-const { schema, cleanup } = pgSchema();
-let sql: Client;
-let fakes: VendorFakes;
-let gateway: LedgerGateway;
-
-beforeAll(async () => {
-  sql = new Client({ connectionString: DATABASE_URL });
-  await sql.connect();
-  fakes = await startVendorFakes();
-  gateway = await startLedgerGateway({ fakes, schema });
-});
-afterAll(async () => {
-  await gateway.close();
-  await fakes.close();
-  await sql.end();
-  await cleanup();
-});
+const suite = ledgerGatewaySuite({});
 
 async function count(where: string, params: unknown[] = []): Promise<number> {
-  const result = await sql.query(
-    `SELECT count(*)::int AS n FROM ${schema}.ledger_requests WHERE ${where}`,
+  const result = await suite.sql.query(
+    `SELECT count(*)::int AS n FROM ${suite.schema}.ledger_requests WHERE ${where}`,
     params,
   );
   return result.rows[0].n as number;
@@ -52,7 +30,7 @@ async function count(where: string, params: unknown[] = []): Promise<number> {
 
 describe("arbitrary Unicode through the ledger", () => {
   it("bills one row per upstream call served, whatever the model, prompt and request id hold", async () => {
-    const before = fakes.openai.chatRequests().length;
+    const before = suite.fakes.openai.chatRequests().length;
     const rowsBefore = await count("true");
     await fc.assert(
       fc.asyncProperty(
@@ -60,7 +38,7 @@ describe("arbitrary Unicode through the ledger", () => {
         text(200),
         fc.string({ unit: "binary-ascii", maxLength: 40 }),
         async (model, prompt, id) => {
-          const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+          const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {
             method: "POST",
             headers: {
               "content-type": "application/json",
@@ -77,10 +55,10 @@ describe("arbitrary Unicode through the ledger", () => {
       ),
       { numRuns: 60 },
     );
-    await gateway.ledger.writer.flush();
-    expect(gateway.ledger.writer.spooling).toBe(false);
-    expect(gateway.ledger.deadLetters.count).toBe(0);
-    expect((await count("true")) - rowsBefore).toBe(fakes.openai.chatRequests().length - before);
+    await suite.gateway.ledger.writer.flush();
+    expect(suite.gateway.ledger.writer.spooling).toBe(false);
+    expect(suite.gateway.ledger.deadLetters.count).toBe(0);
+    expect((await count("true")) - rowsBefore).toBe(suite.fakes.openai.chatRequests().length - before);
   });
 
   it("stores every text field of a recorded call, however malformed, and dead-letters nothing", async () => {
@@ -88,7 +66,7 @@ describe("arbitrary Unicode through the ledger", () => {
     const ledger = await openCostLedger({
       databaseUrl: DATABASE_URL,
       dataDir: data.dir,
-      schema,
+      schema: suite.schema,
       logger: createLogger({ level: "warn", destination: new LogCapture() }),
       writer: { flushIntervalMs: 60_000, replayIntervalMs: 60_000 },
     });

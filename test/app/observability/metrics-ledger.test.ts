@@ -1,29 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type LedgerGateway,
-  startLedgerGateway,
-  startVendorFakes,
-  type VendorFakes,
-} from "../../helpers/ledger-gateway";
-import { pgSchema, redisPrefix } from "../../helpers/real-services";
+import { describe, expect, it } from "vitest";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
 
 // Issue 10 item 8: the metrics count what the ledger counts.
 
-const { schema, cleanup } = pgSchema();
-const redis = redisPrefix();
-let fakes: VendorFakes;
-let gateway: LedgerGateway;
-
-beforeAll(async () => {
-  fakes = await startVendorFakes();
-  gateway = await startLedgerGateway({ fakes, schema, redisPrefix: redis.prefix });
-});
-afterAll(async () => {
-  await gateway.close();
-  await fakes.close();
-  await cleanup();
-  await redis.cleanup();
-});
+const suite = ledgerGatewaySuite({ redis: true });
 
 function sample(text: string, name: string, labels: Record<string, string>): number {
   let total = 0;
@@ -38,7 +18,7 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 }
 
 async function post(body: unknown): Promise<number> {
-  const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+  const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
@@ -54,9 +34,9 @@ describe("metrics counted like the ledger", () => {
     expect(await post(request)).toBe(200);
     expect(await post({ model: "gpt-4o" })).toBe(400);
     expect(await post({ model: "m".repeat(300), messages: [{ role: "user", content: "x" }] })).toBe(400);
-    const usage = await gateway.ledger.usage(new Date().toISOString().slice(0, 10));
+    const usage = await suite.gateway.ledger.usage(new Date().toISOString().slice(0, 10));
     expect(usage).toMatchObject({ requests: 2, cacheHits: 1 });
-    const text = await (await fetch(`${gateway.url}/metrics`)).text();
+    const text = await (await fetch(`${suite.gateway.url}/metrics`)).text();
     expect(sample(text, "ai_gateway_tokens_total", { direction: "input" })).toBe(usage.inputTokens);
     expect(sample(text, "ai_gateway_tokens_total", { direction: "output" })).toBe(usage.outputTokens);
     expect(sample(text, "ai_gateway_requests_total", { cache: "hit" })).toBe(1);

@@ -1,29 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { keyId } from "../../../app/security/auth";
-import {
-  type LedgerGateway,
-  startLedgerGateway,
-  startVendorFakes,
-  type VendorFakes,
-} from "../../helpers/ledger-gateway";
-import { pgSchema } from "../../helpers/real-services";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
 
 // Issue 10 item 5: /v1/usage answers the caller's own tenant; admin keys see all and filter.
 
-const { schema, cleanup } = pgSchema();
-let fakes: VendorFakes;
-let gateway: LedgerGateway;
+const suite = ledgerGatewaySuite({
+  env: { GATEWAY_API_KEYS: "key-a,key-b", GATEWAY_ADMIN_KEYS: "admin-key" },
+});
 
 beforeAll(async () => {
-  fakes = await startVendorFakes();
-  gateway = await startLedgerGateway({
-    fakes,
-    schema,
-    env: { GATEWAY_API_KEYS: "key-a,key-b", GATEWAY_ADMIN_KEYS: "admin-key" },
-  });
   // Tenant a: two calls; tenant b: one. The fake reports 12 input and 5 output tokens each.
   for (const key of ["key-a", "key-a", "key-b"]) {
-    const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+    const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {
       method: "POST",
       headers: {
         "content-type": "application/json",
@@ -36,14 +24,9 @@ beforeAll(async () => {
     await response.arrayBuffer();
   }
 });
-afterAll(async () => {
-  await gateway.close();
-  await fakes.close();
-  await cleanup();
-});
 
 async function usage(key: string, query = ""): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(`${gateway.url}/v1/usage${query}`, {
+  const response = await fetch(`${suite.gateway.url}/v1/usage${query}`, {
     headers: { authorization: `Bearer ${key}` },
   });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
