@@ -8,25 +8,10 @@ import { type CostLedger, openCostLedger } from "../../../app/ledger/ledger";
 import { type CostEvent, GatewayEvents } from "../../../app/observability/events";
 import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
-import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { LogCapture } from "../../helpers/deps";
-import { responseEvent } from "../../helpers/events";
+import { ledgerRow, responseEvent } from "../../helpers/events";
+import { RecordingMetrics } from "../../helpers/metrics";
 import { DATABASE_URL, pgSchema, TcpProxy, tempDir } from "../../helpers/real-services";
-
-class RecordingMetrics implements MetricsSink {
-  readonly counts = new Map<string, number>();
-  readonly gauges = new Map<string, number>();
-  inc(name: string, labels: MetricLabels = {}, value = 1): void {
-    const id = `${name}${JSON.stringify(labels)}`;
-    this.counts.set(id, (this.counts.get(id) ?? 0) + value);
-  }
-  set(name: string, value: number): void {
-    this.gauges.set(name, value);
-  }
-  count(name: string, labels: MetricLabels): number {
-    return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
-  }
-}
 
 const { schema, cleanup: dropSchema } = pgSchema();
 let sql: Client;
@@ -260,24 +245,7 @@ describe("cost ledger on Postgres", () => {
     const { open, dataDir, logs } = setup();
     const good = [responseEvent(), responseEvent()];
     const row = (event: ReturnType<typeof responseEvent>) =>
-      JSON.stringify({
-        requestId: event.requestId,
-        occurredAt: "2026-11-26T10:00:00.000Z",
-        day: "2026-11-26",
-        tenant: "t",
-        provider: "openai",
-        model: "gpt-4o-mini",
-        inputTokens: 1,
-        outputTokens: 2,
-        costUsd: "0.000001350000",
-        latencyMs: 5,
-        attempts: 1,
-        fallbackUsed: false,
-        cacheHit: false,
-        unpriced: false,
-        stream: false,
-        status: 200,
-      });
+      JSON.stringify(ledgerRow({ requestId: event.requestId }));
     mkdirSync(join(dataDir, "ledger-spool"), { recursive: true });
     writeFileSync(
       join(dataDir, "ledger-spool", "spool.jsonl"),

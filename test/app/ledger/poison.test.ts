@@ -3,27 +3,15 @@ import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CostLedger, openCostLedger } from "../../../app/ledger/ledger";
-import type { LedgerRow } from "../../../app/ledger/row";
 import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
-import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { LogCapture } from "../../helpers/deps";
+import { ledgerRow } from "../../helpers/events";
 import { startLedgerGateway, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
+import { RecordingMetrics } from "../../helpers/metrics";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
 // Issue 10 item 1: one request holding text Postgres cannot store must never stop the ledger.
-
-class Counts implements MetricsSink {
-  readonly counts = new Map<string, number>();
-  inc(name: string, labels: MetricLabels = {}, value = 1): void {
-    const id = `${name}${JSON.stringify(labels)}`;
-    this.counts.set(id, (this.counts.get(id) ?? 0) + value);
-  }
-  set(): void {}
-  count(name: string, labels: MetricLabels): number {
-    return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
-  }
-}
 
 const { schema, cleanup } = pgSchema();
 let sql: Client;
@@ -42,9 +30,9 @@ afterAll(async () => {
   await cleanup();
 });
 
-async function openLedger(): Promise<{ ledger: CostLedger; metrics: Counts; dataDir: string }> {
+async function openLedger(): Promise<{ ledger: CostLedger; metrics: RecordingMetrics; dataDir: string }> {
   const data = tempDir();
-  const metrics = new Counts();
+  const metrics = new RecordingMetrics();
   const ledger = await openCostLedger({
     databaseUrl: DATABASE_URL,
     dataDir: data.dir,
@@ -61,30 +49,8 @@ async function openLedger(): Promise<{ ledger: CostLedger; metrics: Counts; data
   return { ledger, metrics, dataDir: data.dir };
 }
 
-let seq = 0;
 /** A row as an earlier release wrote it: client text stored as it came. */
-function row(overrides: Partial<LedgerRow> = {}): LedgerRow {
-  seq++;
-  return {
-    requestId: `poison-${process.pid}-${Date.now()}-${seq}`,
-    occurredAt: new Date().toISOString(),
-    day: new Date().toISOString().slice(0, 10),
-    tenant: "t",
-    provider: "openai",
-    model: "gpt-4o-mini",
-    inputTokens: 1,
-    outputTokens: 2,
-    costUsd: "0.000001350000",
-    latencyMs: 5,
-    attempts: 1,
-    fallbackUsed: false,
-    cacheHit: false,
-    unpriced: false,
-    stream: false,
-    status: 200,
-    ...overrides,
-  };
-}
+const row = ledgerRow;
 
 async function stored(ids: readonly string[]): Promise<number> {
   const result = await sql.query(
