@@ -2,11 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { request as httpRequest } from "node:http";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, ROOT } from "../../helpers/built";
-import { fakeEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
+import { gatewayProcessEnv, watchLogs } from "../../helpers/gateway-process";
+import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
 // Issue 10 item 6: a SIGKILL of the real built gateway under load loses no ledger row.
@@ -33,34 +33,13 @@ afterAll(async () => {
 });
 
 /** Starts dist/app/server.js on an ephemeral port with the ledger in this test's schema. */
-async function startBuilt(): Promise<{ child: ChildProcess; port: number; messages: string[] }> {
-  const url = new URL(DATABASE_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
+async function startBuilt(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      DATA_DIR: data.dir,
-      DATABASE_URL: url.toString(),
-      AI_CACHE_ENABLED: "false",
-      ...fakeEnv(fakes),
-    },
+    env: gatewayProcessEnv(fakes, schema, data.dir),
     stdio: ["ignore", "pipe", "pipe"],
   });
   children.push(child);
-  const messages: string[] = [];
-  const port = await new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on("line", (line) => {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      messages.push(String(record["msg"]));
-      if (record["msg"] === "gateway listening") resolve(record["port"] as number);
-    });
-    lines.on("close", () => reject(new Error("gateway exited before listening")));
-  });
-  return { child, port, messages };
+  return { child, port: await watchLogs(child).listening };
 }
 
 /** POSTs a chat request with its own x-request-id; resolves with the status, or 0 if the connection died. */
