@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { createInterface } from "node:readline";
 import { fakeEnv, type VendorFakes } from "./ledger-gateway";
 import { DATABASE_URL } from "./real-services";
@@ -39,4 +40,30 @@ export function watchLogs(process: ChildProcess): {
     lines.on("close", () => reject(new Error("gateway exited before listening")));
   });
   return { records, listening };
+}
+
+/**
+ * POSTs a chat request on a connection of its own (no keep-alive); resolves
+ * with the status once the body is read, or 0 when the connection died.
+ */
+export function postChat(port: number, body: unknown, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((resolve) => {
+    const request = httpRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        method: "POST",
+        path: "/v1/chat/completions",
+        agent: false,
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (response) => {
+        response.resume();
+        response.on("end", () => resolve(response.statusCode ?? 0));
+        response.on("error", () => resolve(0));
+      },
+    );
+    request.on("error", () => resolve(0));
+    request.end(JSON.stringify(body));
+  });
 }

@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureBuilt, ROOT } from "../../helpers/built";
-import { gatewayProcessEnv, watchLogs } from "../../helpers/gateway-process";
+import { gatewayProcessEnv, postChat, watchLogs } from "../../helpers/gateway-process";
 import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
@@ -44,25 +43,11 @@ async function startBuilt(): Promise<{ child: ChildProcess; port: number }> {
 
 /** POSTs a chat request with its own x-request-id; resolves with the status, or 0 if the connection died. */
 function post(port: number, requestId: string): Promise<number> {
-  return new Promise((resolve) => {
-    const request = httpRequest(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/v1/chat/completions",
-        agent: false,
-        headers: { "content-type": "application/json", "x-request-id": requestId },
-      },
-      (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-        response.on("error", () => resolve(0));
-      },
-    );
-    request.on("error", () => resolve(0));
-    request.end(JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: requestId }] }));
-  });
+  return postChat(
+    port,
+    { model: "gpt-4o", messages: [{ role: "user", content: requestId }] },
+    { "x-request-id": requestId },
+  );
 }
 
 describe("SIGKILL", () => {

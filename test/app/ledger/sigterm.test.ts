@@ -1,9 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { request as httpRequest } from "node:http";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { gatewayProcessEnv, watchLogs } from "../../helpers/gateway-process";
+import { gatewayProcessEnv, postChat, watchLogs } from "../../helpers/gateway-process";
 import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
@@ -28,28 +27,6 @@ afterAll(async () => {
   data.cleanup();
 });
 
-/** POSTs JSON on a connection of its own (no keep-alive); resolves with the status once the body is read. */
-function postJson(port: number, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/v1/chat/completions",
-        agent: false,
-        headers: { "content-type": "application/json" },
-      },
-      (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on("error", reject);
-    request.end(JSON.stringify(body));
-  });
-}
-
 describe("SIGTERM", () => {
   it("drains requests in flight and writes every one of their ledger rows before exiting", async () => {
     child = spawn(process.execPath, [TSX, "app/main.ts"], {
@@ -69,7 +46,7 @@ describe("SIGTERM", () => {
       })),
     );
     const responses = Array.from({ length: count }, (_, index) =>
-      postJson(port, { model: "gpt-4o", messages: [{ role: "user", content: `question ${index}` }] }),
+      postChat(port, { model: "gpt-4o", messages: [{ role: "user", content: `question ${index}` }] }),
     );
     // Every request is upstream, none answered yet: the rows do not exist anywhere.
     await fakes.openai.waitForRequests(count);
