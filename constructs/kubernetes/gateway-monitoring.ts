@@ -188,7 +188,8 @@ export class GatewayMonitoring extends Construct {
         expr: `max(${METRIC.ledgerSpoolDepth}{${sel}}) > 0`,
         for: "10m",
         severity: "warning",
-        summary: "Ledger rows have waited in a pod's local spool for 10 minutes (the ledger database is unreachable)",
+        summary:
+          "Ledger rows have waited in a pod's local spool for 10 minutes (the ledger database is unreachable)",
         runbook: "ledger-spooling",
       },
       {
@@ -196,7 +197,8 @@ export class GatewayMonitoring extends Construct {
         expr: `sum(increase(${METRIC.ledgerDeadLetters}{${sel}}[15m])) > 0`,
         for: "0m",
         severity: "critical",
-        summary: "The ledger database refused rows for their data; they are in the dead-letter file, unbilled",
+        summary:
+          "The ledger database refused rows for their data; they are in the dead-letter file, unbilled",
         runbook: "ledger-dead-letters",
       },
       {
