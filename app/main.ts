@@ -63,6 +63,7 @@ export async function buildDeps(
     logger,
     clock: systemClock,
     ledgerSpent: (day) => ledger.spentPico(day),
+    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
     metrics,
   });
   budget.budget.attach(events);
@@ -85,6 +86,7 @@ export async function buildDeps(
     events,
     clock: systemClock,
     metrics,
+    details: { ledger: () => ledger.health() },
     ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);

@@ -49,6 +49,8 @@ export interface BuildOpsOptions {
   readonly metrics?: Metrics;
   /** Extra readiness checks (the ledger store or its spool). */
   readonly ready?: Readonly<Record<string, HealthCheck>>;
+  /** Extra `/health` checks (the ledger's state). */
+  readonly details?: Readonly<Record<string, HealthCheck>>;
 }
 
 /** The built operations parts and what must run at shutdown, in registration order. */
@@ -114,7 +116,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   // local limits and budget, ledger rows spooled), so they show in /health and the
   // ai_gateway_dependency_up gauge: a Redis restart must not take every pod of both slots out.
   const ready: Record<string, HealthCheck> = { spool: writableDirCheck(config.dataDir), ...options.ready };
-  const details: Record<string, HealthCheck> = {};
+  const details: Record<string, HealthCheck> = { ...options.details };
   let limiter: ClientRateLimiter;
   if (config.redisUrl) {
     const redis = createRedis({ url: config.redisUrl, logger, name: "ops" });

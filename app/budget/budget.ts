@@ -1,10 +1,15 @@
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { type ChatRequest, maxOutputTokens } from "../chat/schema";
+import type { GatewayConfig } from "../config/load-config";
 import { HttpError } from "../errors";
+import { candidateTargets } from "../gateway/routing";
 import { utcDay } from "../ledger/ledger";
 import { decimalToScaled, PICO_PER_USD, picoToUsdNumber, usdStringToPico } from "../ledger/money";
 import type { GatewayEvents } from "../observability/events";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
+import { estimatePromptTokens } from "./estimate";
 import type { SpendCounter } from "./spend-counter";
 
 /** The settings a budget reads per check, so a config reload applies at once. */
@@ -12,7 +17,25 @@ export interface BudgetSettings {
   readonly dailyBudgetUsd: number;
   readonly budgetEnforce: boolean;
   readonly alertWebhookUrl: string | undefined;
+  /** Output tokens a reservation assumes when the request sets no `max_tokens`. */
+  readonly budgetReserveMaxTokens?: number;
 }
+
+/** A reserved share of today's budget, held while a paid call runs. */
+export interface Reservation {
+  /** The worst-case cost reserved, in pico-dollars. */
+  readonly pico: bigint;
+  /** Releases the reservation once the call's real cost has been recorded (or it cost nothing). */
+  release(): Promise<void>;
+}
+
+/** Prices tokens of a target in pico-dollars (the ledger's price table). */
+export type PriceFn = (provider: string, model: string, inputTokens: number, outputTokens: number) => bigint;
+
+/** How long a reservation lives if its replica dies before releasing it. */
+const RESERVATION_TTL_MS = 15 * 60 * 1000;
+
+const NO_RESERVATION: Reservation = { pico: 0n, release: async () => {} };
 
 /** An alert level and the share of the budget that raises it. */
 export const BUDGET_THRESHOLDS = [
@@ -43,6 +66,8 @@ export interface BudgetOptions {
   readonly clock?: { now(): number };
   /** Today's spend in the ledger, to reseed the counter from. */
   readonly ledgerSpent?: (day: string) => Promise<bigint>;
+  /** Prices a call's worst case for reservations. @default - every call reserves 0 */
+  readonly price?: PriceFn;
   /** Sends webhook alerts; injected by tests. @default global fetch */
   readonly fetch?: typeof fetch;
   /** Webhook timeout. @default 5000 */
@@ -70,10 +95,14 @@ export class Budget {
   private readonly inFlight = new Set<Promise<unknown>>();
   /** Spend that could not reach the counter (Redis down); added with the next increment. */
   private unsynced = 0n;
+  /** Spend on its way to the counter (an increment not yet answered). */
+  private pushing = 0n;
   /** The last total the counter reported, per day; used while the counter is unreachable. */
   private readonly counted = new Map<string, bigint>();
   private counterDown = false;
   private limit: { usd: number; pico: bigint } | undefined;
+  /** Reservations made in this process while the shared counter was unreachable. */
+  private readonly localReservations = new Map<string, bigint>();
 
   constructor(private readonly options: BudgetOptions) {
     this.metrics = options.metrics ?? noopMetrics;
@@ -131,7 +160,7 @@ export class Budget {
       if (this.counterDown) this.options.logger.info("budget counter reachable again; local spend synced");
       this.counterDown = false;
     } catch (error) {
-      this.unsynced += pico;
+      // push kept `pico` as unsynced.
       total = (this.counted.get(day) ?? 0n) + this.unsynced;
       if (!this.counterDown) {
         this.options.logger.warn(
@@ -158,17 +187,24 @@ export class Budget {
     }
   }
 
-  /** Adds `pico` plus any unsynced spend to the counter; on failure nothing is lost (the caller keeps it). */
+  /**
+   * Adds `pico` plus any unsynced spend to the counter; on failure both stay
+   * unsynced. While the increment is on its way it counts as `pushing`, so a
+   * local reservation check never loses sight of it.
+   */
   private async push(day: string, pico: bigint): Promise<bigint> {
-    const pending = this.unsynced;
+    const amount = this.unsynced + pico;
     this.unsynced = 0n;
+    this.pushing += amount;
     try {
-      const counted = await this.options.counter.add(day, pico + pending);
+      const counted = await this.options.counter.add(day, amount);
       this.counted.set(day, counted);
       return counted + this.unsynced;
     } catch (error) {
-      this.unsynced += pending;
+      this.unsynced += amount;
       throw error;
+    } finally {
+      this.pushing -= amount;
     }
   }
 
@@ -195,6 +231,83 @@ export class Budget {
     if (!settings.budgetEnforce) return;
     const spent = await this.spentPico();
     if (spent < this.limitPico()) return;
+    throw this.refusal();
+  }
+
+  /**
+   * With enforcement on, reserves a paid call's worst-case cost (estimated
+   * prompt tokens plus `max_tokens`, or `AI_BUDGET_RESERVE_MAX_TOKENS`, at the
+   * dearest target it may reach) atomically against today's budget: refused
+   * with 429 `budget_exceeded` when spend plus every live reservation would
+   * pass it. In Redis (one script for all replicas) or, while Redis is away,
+   * in this process. Release it once the call's cost is recorded.
+   */
+  async reserve(request: ChatRequest, config: GatewayConfig): Promise<Reservation> {
+    const settings = this.options.settings();
+    if (!settings.budgetEnforce) return NO_RESERVATION;
+    const pico = this.worstCase(request, config, settings);
+    const day = this.today();
+    const id = randomUUID();
+    const limit = this.limitPico();
+    let shared = true;
+    let granted: boolean;
+    try {
+      // Spend this process kept while Redis was away goes in first, so the check sees it.
+      if (this.unsynced > 0n) await this.push(day, 0n);
+      granted = await this.options.counter.reserve({
+        day,
+        id,
+        pico,
+        limitPico: limit,
+        ttlMs: RESERVATION_TTL_MS,
+        nowMs: this.clock.now(),
+      });
+    } catch (error) {
+      shared = false;
+      let reserved = 0n;
+      for (const amount of this.localReservations.values()) reserved += amount;
+      const spent = (this.counted.get(day) ?? 0n) + this.unsynced + this.pushing;
+      granted = spent + reserved + pico <= limit && spent + reserved < limit;
+      if (granted) this.localReservations.set(id, pico);
+      this.options.logger.warn(
+        { err: { message: (error as Error).message } },
+        "budget counter unavailable; reservation kept in this process",
+      );
+    }
+    if (!granted) throw this.refusal();
+    return {
+      pico,
+      release: async () => {
+        // The call's cost goes to the counter before its reservation leaves.
+        await Promise.allSettled([...this.inFlight]);
+        if (!shared) {
+          this.localReservations.delete(id);
+          return;
+        }
+        try {
+          await this.options.counter.release(day, id, pico);
+        } catch (error) {
+          // It lapses on its own (RESERVATION_TTL_MS).
+          this.options.logger.warn({ err: { message: (error as Error).message } }, "budget release failed");
+        }
+      },
+    };
+  }
+
+  private worstCase(request: ChatRequest, config: GatewayConfig, settings: BudgetSettings): bigint {
+    if (!this.options.price) return 0n;
+    const input = estimatePromptTokens(request.messages);
+    const output = maxOutputTokens(request) ?? settings.budgetReserveMaxTokens ?? 4096;
+    let worst = 0n;
+    for (const target of candidateTargets(request.model, config)) {
+      const cost = this.options.price(target.provider, target.model, input, output);
+      if (cost > worst) worst = cost;
+    }
+    return worst;
+  }
+
+  private refusal(): HttpError {
+    const settings = this.options.settings();
     const now = this.clock.now();
     const nextDay = Date.UTC(
       new Date(now).getUTCFullYear(),
@@ -202,7 +315,7 @@ export class Budget {
       new Date(now).getUTCDate() + 1,
     );
     const retryAfter = Math.max(1, Math.ceil((nextDay - now) / 1000));
-    throw new HttpError(429, {
+    return new HttpError(429, {
       message: `Daily AI budget of $${settings.dailyBudgetUsd} is spent; paid calls resume at 00:00 UTC`,
       type: "budget_exceeded",
       code: "budget_exceeded",

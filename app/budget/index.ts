@@ -4,10 +4,17 @@ import type { ConfigStore } from "../config/config-store";
 import { createRedis } from "../data/redis";
 import { whenReady } from "../data/when-ready";
 import type { MetricsSink } from "../observability/metrics-sink";
-import { Budget } from "./budget";
+import { Budget, type PriceFn } from "./budget";
 import { MemorySpendCounter, RedisSpendCounter } from "./spend-counter";
 
-export { Budget, type BudgetAlert, type BudgetSettings, type BudgetStatus } from "./budget";
+export {
+  Budget,
+  type BudgetAlert,
+  type BudgetSettings,
+  type BudgetStatus,
+  type PriceFn,
+  type Reservation,
+} from "./budget";
 export { MemorySpendCounter, RedisSpendCounter, type SpendCounter } from "./spend-counter";
 
 /** Options of {@link createBudget}. */
@@ -18,6 +25,8 @@ export interface CreateBudgetOptions {
   readonly clock?: { now(): number };
   /** Today's spend in the ledger, to reseed from. */
   readonly ledgerSpent?: (day: string) => Promise<bigint>;
+  /** Prices a call's worst case for reservations (the ledger's `price`). */
+  readonly price?: PriceFn;
   /** Prefix of every Redis key. @default "ai:" */
   readonly keyPrefix?: string;
   readonly fetch?: typeof fetch;
@@ -49,6 +58,7 @@ export async function createBudget(
     metrics: options.metrics,
     clock: options.clock,
     ledgerSpent: options.ledgerSpent,
+    price: options.price,
     fetch: options.fetch,
   });
   if (redis) {

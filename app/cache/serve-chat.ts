@@ -3,7 +3,7 @@ import type {
   ChatCompletion as OpenAIChatCompletion,
   ChatCompletionChunk as OpenAIChatCompletionChunk,
 } from "openai/resources/chat/completions";
-import type { Budget } from "../budget/budget";
+import type { Budget, Reservation } from "../budget/budget";
 import type { ChatRequest } from "../chat/schema";
 import type { ChatCompletion, ChatCompletionChunk } from "../chat/types";
 import { fromOpenAIUsage, toOpenAIUsage } from "../chat/types";
@@ -42,7 +42,7 @@ export interface ServeChatOptions {
 
 /**
  * The chat request path after validation (DESIGN.md section 5): cache lookup,
- * budget check on a miss, then the gateway under single-flight; the answer is
+ * budget reservation on a miss, then the gateway under single-flight; the answer is
  * stored (streams once complete) and a hit is replayed as JSON or SSE and
  * reported with `cacheHit`, so the ledger records it at zero cost.
  */
@@ -63,22 +63,40 @@ export async function serveChat(
     },
   );
   const status: CacheStatus = directives.bypassed ? "bypass" : "miss";
-  const budgetCheck = async () => {
-    await options.budget?.check();
-  };
-  const produce = () => callGateway(res, request, ctx, options.gateway, send, status);
-  if (!options.cache) {
-    await budgetCheck();
-    await produce();
-    return;
+  const budget = reserveOnMiss(request, config, options.budget);
+  try {
+    const produce = () => callGateway(res, request, ctx, options.gateway, send, status);
+    if (!options.cache) {
+      await budget.reserve();
+      await produce();
+      return;
+    }
+    const key = requestCacheKey(request, ctx, config);
+    const resolved = await options.cache.resolve(key, directives, produce, {
+      onMiss: budget.reserve,
+      // This client hanging up is no reason to fail the identical requests waiting on it.
+      shareError: () => !ctx.signal.aborted,
+    });
+    if (resolved.cached) replay(res, request, ctx, resolved.cached, options, send);
+  } finally {
+    await budget.release();
   }
-  const key = requestCacheKey(request, ctx, config);
-  const resolved = await options.cache.resolve(key, directives, produce, {
-    onMiss: budgetCheck,
-    // This client hanging up is no reason to fail the identical requests waiting on it.
-    shareError: () => !ctx.signal.aborted,
-  });
-  if (resolved.cached) replay(res, request, ctx, resolved.cached, options, send);
+}
+
+/**
+ * The budget step of a miss: reserve the call's worst case before it goes
+ * upstream, release once its real cost is recorded (whatever happened).
+ */
+function reserveOnMiss(request: ChatRequest, config: GatewayConfig, budget: Budget | undefined) {
+  let reservation: Reservation | undefined;
+  return {
+    reserve: async () => {
+      reservation = await budget?.reserve(request, config);
+    },
+    release: async () => {
+      await reservation?.release();
+    },
+  };
 }
 
 /**
@@ -93,29 +111,31 @@ export async function completeCached(
   ctx: ChatContext,
   options: ServeChatOptions,
 ): Promise<ChatCompletion> {
-  const budgetCheck = async () => {
-    await options.budget?.check();
-  };
   const produce = async () => {
     const result = await options.gateway.complete(request, ctx);
     return { value: result.response, entry: result.degraded ? undefined : entryOf(result, result.response) };
   };
   const config = options.config.get();
-  if (!options.cache || !config.cachingEnabled) {
-    await budgetCheck();
-    return (await produce()).value;
+  const budget = reserveOnMiss(request, config, options.budget);
+  try {
+    if (!options.cache || !config.cachingEnabled) {
+      await budget.reserve();
+      return (await produce()).value;
+    }
+    const directives = cacheDirectives({}, { enabled: true, defaultTtlSeconds: config.cacheTtlSeconds });
+    const key = requestCacheKey(request, ctx, config);
+    const resolved = await options.cache.resolve(key, directives, produce, {
+      onMiss: budget.reserve,
+      shareError: () => !ctx.signal.aborted,
+    });
+    if (resolved.cached) {
+      reportHit(request, ctx, resolved.cached, options);
+      return resolved.cached.completion as unknown as ChatCompletion;
+    }
+    return resolved.produced!;
+  } finally {
+    await budget.release();
   }
-  const directives = cacheDirectives({}, { enabled: true, defaultTtlSeconds: config.cacheTtlSeconds });
-  const key = requestCacheKey(request, ctx, config);
-  const resolved = await options.cache.resolve(key, directives, produce, {
-    onMiss: budgetCheck,
-    shareError: () => !ctx.signal.aborted,
-  });
-  if (resolved.cached) {
-    reportHit(request, ctx, resolved.cached, options);
-    return resolved.cached.completion as unknown as ChatCompletion;
-  }
-  return resolved.produced!;
 }
 
 /** Calls the gateway and sends its answer; returns the entry to cache, if the answer may be cached. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { HttpError } from "../errors";
+import { MAX_STORED_TEXT, storableText } from "../ledger/storable";
 
 // The OpenAI chat request, validated before anything else sees it. Known
 // fields are checked strictly; unknown top-level fields are kept (newer OpenAI
@@ -127,7 +128,12 @@ const positiveInt = z
 
 /** The OpenAI chat request body as the gateway accepts it. */
 export const chatRequestSchema = z.looseObject({
-  model: text.min(1, { error: "must not be empty" }),
+  // The model name is stored in the ledger: bounded here, and made storable (NUL and
+  // unpaired surrogates replaced) so one request can never poison a ledger batch.
+  model: text
+    .min(1, { error: "must not be empty" })
+    .max(MAX_STORED_TEXT, { error: `must be at most ${MAX_STORED_TEXT} characters` })
+    .transform((value) => storableText(value)),
   messages: z
     .array(message, { error: "must be an array of messages" })
     .min(1, { error: "must contain at least one message" }),

@@ -51,6 +51,13 @@ export interface GatewayConfig {
   readonly databaseUrl: string | undefined;
   readonly chromaUrl: string | undefined;
   readonly gatewayApiKeys: readonly string[];
+  /** `GATEWAY_ADMIN_KEYS`: keys that also see every tenant's usage (`/v1/usage?tenant=`). */
+  readonly gatewayAdminKeys: readonly string[];
+  /**
+   * `AI_BUDGET_RESERVE_MAX_TOKENS`: the output tokens a paid call reserves
+   * against the budget when the request sets no `max_tokens`.
+   */
+  readonly budgetReserveMaxTokens: number;
   readonly secretsId: string | undefined;
   readonly alertWebhookUrl: string | undefined;
   readonly configFile: string | undefined;
@@ -101,6 +108,7 @@ const SECRET_VARIABLES = new Set([
   "DATABASE_URL",
   "ALERT_WEBHOOK_URL",
   "GATEWAY_API_KEYS",
+  "GATEWAY_ADMIN_KEYS",
 ]);
 
 // Every schema below sees the trimmed string or undefined (unset and empty are the same).
@@ -239,12 +247,18 @@ const envSchema = z.object({
   AI_MONITORING_ENABLED: boolean(),
   AI_DAILY_BUDGET: number("AI_DAILY_BUDGET", { min: 0, what: "a number of USD, 0 or more" }),
   AI_BUDGET_ENFORCE: boolean(),
+  AI_BUDGET_RESERVE_MAX_TOKENS: number("AI_BUDGET_RESERVE_MAX_TOKENS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of tokens, 1 or more",
+  }),
   REDIS_URL: url("REDIS_URL", "redis://127.0.0.1:6379"),
   REDIS_CACHE_URL: url("REDIS_CACHE_URL", "redis://127.0.0.1:6380"),
   DATABASE_URL: url("DATABASE_URL", "postgres://user@127.0.0.1:5432/db"),
   CHROMA_URL: url("CHROMA_URL", "http://127.0.0.1:8000"),
   ALERT_WEBHOOK_URL: url("ALERT_WEBHOOK_URL", "https://hooks.example.com/ai"),
   GATEWAY_API_KEYS: z.string().optional(),
+  GATEWAY_ADMIN_KEYS: z.string().optional(),
   AI_SECRETS_ID: z.string().optional(),
   AI_CONFIG_FILE: z.string().optional(),
   DATA_DIR: z.string().optional(),
@@ -321,10 +335,13 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     providers[name] = { apiKeys: [...new Set(keys)], baseUrl: baseUrl ?? DEFAULT_BASE_URLS[name] };
   }
 
-  const gatewayApiKeys = (trimmed["GATEWAY_API_KEYS"] ?? "")
-    .split(",")
-    .map((key) => key.trim())
-    .filter(Boolean);
+  const keyList = (value: string | undefined) =>
+    (value ?? "")
+      .split(",")
+      .map((key) => key.trim())
+      .filter(Boolean);
+  const gatewayApiKeys = keyList(trimmed["GATEWAY_API_KEYS"]);
+  const gatewayAdminKeys = keyList(trimmed["GATEWAY_ADMIN_KEYS"]);
   const secretsId = trimmed["AI_SECRETS_ID"];
 
   if (environment !== "development") {
@@ -391,6 +408,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     databaseUrl: good("DATABASE_URL"),
     chromaUrl: good("CHROMA_URL"),
     gatewayApiKeys,
+    gatewayAdminKeys,
+    budgetReserveMaxTokens: good("AI_BUDGET_RESERVE_MAX_TOKENS") ?? 4096,
     secretsId,
     alertWebhookUrl: good("ALERT_WEBHOOK_URL"),
     configFile,

@@ -6,7 +6,7 @@ import type { GatewayConfig } from "./load-config";
 
 /** The variables a secret may carry: provider keys (with pool suffixes) and the client keys. */
 export const SECRET_VARIABLE =
-  /^(?:(?:OPENAI|CLAUDE|ANTHROPIC|GEMINI|GROQ)_API_KEY(?:_\d+)?|GATEWAY_API_KEYS)$/;
+  /^(?:(?:OPENAI|CLAUDE|ANTHROPIC|GEMINI|GROQ)_API_KEY(?:_\d+)?|GATEWAY_API_KEYS|GATEWAY_ADMIN_KEYS)$/;
 
 /** Providers called without a key. */
 const KEYLESS: ReadonlySet<ProviderName> = new Set(["ollama"]);

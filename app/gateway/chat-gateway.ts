@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
+import { estimatePromptTokens, estimateTextTokens } from "../budget/estimate";
 import type { ChatRequest } from "../chat/schema";
 import {
   type ChatCompletion,
@@ -279,23 +280,36 @@ export class ChatGateway {
       async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
         let finished = false;
         let last: ChatCompletionChunk | undefined;
+        // What the client was sent, for the estimate if it leaves before usage arrives.
+        let streamed = "";
         try {
           let next = first;
           while (!next.done) {
             last = next.value;
+            streamed += deltaText(next.value);
             yield next.value;
             next = await iterator.next();
           }
           finished = true;
+          // Billed before the last yield: a client leaving at the usage chunk is still billed once.
+          gateway.emitResponse(ctx, outcome, usage(), true);
           await gateway.breakers.recordSuccess(outcome.provider);
           if (includeUsage) yield usageChunk(last, outcome.model, toOpenAIUsage(usage()));
-          gateway.emitResponse(ctx, outcome, usage(), true);
         } catch (error) {
           finished = true;
+          if (ctx.signal.aborted) {
+            // The client hung up mid-stream (its signal aborted the upstream call): bill what was produced.
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed);
+            throw error;
+          }
           await gateway.streamFailed(error, ctx, outcome);
           throw error;
         } finally {
-          if (!finished) await iterator.return?.();
+          if (!finished) {
+            // The client stopped reading: stop the upstream, then bill what it produced.
+            await iterator.return?.();
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed);
+          }
         }
       }
       return { ...outcome, chunks: chunks(), usage };
@@ -601,7 +615,13 @@ export class ChatGateway {
     };
   }
 
-  private emitResponse(ctx: ChatContext, outcome: ChatOutcome, usage: Usage, stream: boolean): void {
+  private emitResponse(
+    ctx: ChatContext,
+    outcome: ChatOutcome,
+    usage: Usage,
+    stream: boolean,
+    billed: { status: number; estimated: boolean } = { status: 200, estimated: false },
+  ): void {
     this.events.emit("onResponse", {
       ...this.who(ctx),
       provider: outcome.provider,
@@ -614,8 +634,32 @@ export class ChatGateway {
       fallbackUsed: outcome.fallbackUsed,
       cacheHit: false,
       stream,
-      status: 200,
+      status: billed.status,
+      ...(billed.estimated ? { estimated: true } : {}),
     });
+  }
+
+  /**
+   * Bills a stream the client left (status 499): the usage the provider
+   * reported when it covers what was streamed, else an estimate (the prompt
+   * and the text streamed so far, with a real tokenizer), flagged `estimated`.
+   */
+  private emitAbandoned(
+    ctx: ChatContext,
+    outcome: ChatOutcome,
+    request: ChatRequest,
+    reported: Usage | undefined,
+    streamed: string,
+  ): void {
+    const output = estimateTextTokens(streamed);
+    const usage: Usage =
+      reported && reported.outputTokens >= output
+        ? reported
+        : {
+            inputTokens: reported?.inputTokens || estimatePromptTokens(request.messages),
+            outputTokens: output,
+          };
+    this.emitResponse(ctx, outcome, usage, true, { status: 499, estimated: usage !== reported });
   }
 
   // Turns any failure into the HttpError the client sees, and reports it.
@@ -719,6 +763,22 @@ export class ChatGateway {
       failures: error.failures,
     };
   }
+}
+
+/** The text a chunk carries: content, refusal and tool-call arguments. */
+function deltaText(chunk: ChatCompletionChunk): string {
+  let text = "";
+  for (const choice of chunk.choices) {
+    const delta = choice.delta as {
+      content?: string | null;
+      refusal?: string | null;
+      tool_calls?: ReadonlyArray<{ function?: { name?: string; arguments?: string } }>;
+    };
+    text += (delta.content ?? "") + (delta.refusal ?? "");
+    for (const call of delta.tool_calls ?? [])
+      text += (call.function?.name ?? "") + (call.function?.arguments ?? "");
+  }
+  return text;
 }
 
 function usageChunk(

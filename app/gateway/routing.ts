@@ -24,6 +24,25 @@ function dedupe(targets: readonly TargetSpec[]): TargetSpec[] {
 }
 
 /**
+ * Every target `model` may be sent to under `config`, without balancing (no
+ * side effects): what a budget reservation prices at the dearest. An unknown
+ * `x/y` gives none (the router answers it 404).
+ */
+export function candidateTargets(model: string, config: GatewayConfig): TargetSpec[] {
+  const route = config.file.routes[model];
+  if (route) return dedupe(route.targets.map(({ provider, model: name }) => ({ provider, model: name })));
+  const slash = model.indexOf("/");
+  if (slash > 0) {
+    const provider = model.slice(0, slash);
+    const rest = model.slice(slash + 1);
+    return isProvider(provider) && rest !== ""
+      ? dedupe([{ provider, model: rest }, ...config.fallbacks])
+      : [];
+  }
+  return dedupe([{ provider: config.provider, model }, ...config.fallbacks]);
+}
+
+/**
  * Resolves a request's `model` (DESIGN.md section 3): an alias of the routing
  * config gives its own targets, balanced by its strategy; `<provider>/<model>`
  * gives that target, then the fallbacks; any other name goes to the primary

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { FileConfig } from "../config/file-config";
@@ -5,10 +6,13 @@ import type { GatewayEvents, ResponseEvent } from "../observability/events";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import { type LedgerDb, migrate, openLedgerDb } from "./db";
+import { DeadLetters } from "./dead-letters";
+import { Journal } from "./journal";
 import { picoToUsdString, usdStringToPico } from "./money";
 import { PriceTable } from "./prices";
 import type { LedgerRow } from "./row";
 import { Spool } from "./spool";
+import { storableText } from "./storable";
 import { LedgerWriter, type LedgerWriterOptions } from "./writer";
 
 /** The UTC day (`YYYY-MM-DD`) of an epoch-milliseconds time. */
@@ -49,6 +53,8 @@ export interface CostLedgerOptions {
   readonly schema?: string;
   /** Where spool files go. @default `${dataDir}/ledger-spool` */
   readonly spoolDir?: string;
+  /** Where the write-ahead journal goes. @default `${dataDir}/ledger-journal` */
+  readonly journalDir?: string;
   readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
 }
 
@@ -69,7 +75,19 @@ export async function openCostLedger(options: CostLedgerOptions): Promise<CostLe
     logger: options.logger,
   });
   await spool.init();
-  const ledger = new CostLedger(db, spool, options);
+  // Rows a killed process had journaled but not stored go to the spool, which replays them below.
+  const journal = new Journal({
+    dir: options.journalDir ?? join(options.dataDir, "ledger-journal"),
+    logger: options.logger,
+  });
+  const recovered = journal.recover();
+  if (recovered.rows.length > 0) {
+    await spool.append(recovered.rows);
+    options.logger.warn({ rows: recovered.rows.length }, "ledger rows recovered from the journal");
+  }
+  journal.discard(recovered.segments);
+  journal.start();
+  const ledger = new CostLedger(db, spool, options, journal);
   await ledger.ensureSchema();
   ledger.writer.start();
   if (spool.depth > 0) await ledger.writer.replay();
@@ -82,6 +100,8 @@ export async function openCostLedger(options: CostLedgerOptions): Promise<CostLe
  */
 export class CostLedger {
   readonly writer: LedgerWriter;
+  /** Rows the database refused for their data. */
+  readonly deadLetters: DeadLetters;
   migrated = false;
   private readonly metrics: MetricsSink;
   private readonly clock: { now(): number };
@@ -92,12 +112,16 @@ export class CostLedger {
     readonly db: LedgerDb,
     private readonly spool: Spool,
     private readonly options: CostLedgerOptions,
+    private readonly journal?: Journal,
   ) {
     this.metrics = options.metrics ?? noopMetrics;
     this.clock = options.clock ?? { now: () => Date.now() };
+    this.deadLetters = new DeadLetters(join(spool.dir, "dead-letter.ndjson"));
     this.writer = new LedgerWriter({
       db,
       spool,
+      deadLetters: this.deadLetters,
+      journal,
       logger: options.logger,
       metrics: this.metrics,
       ...options.writer,
@@ -152,12 +176,16 @@ export class CostLedger {
     const costUsd = picoToUsdString(priced.costPico);
     const occurredAt = new Date(now).toISOString();
     const row: LedgerRow = {
-      requestId: event.requestId,
+      // The ledger owns its key: one per billed call, so a client reusing an
+      // x-request-id (or a batch item, or a job) never makes a row disappear.
+      requestId: randomUUID(),
+      clientRequestId: storableText(event.requestId),
       occurredAt,
       day: occurredAt.slice(0, 10),
-      tenant: event.tenant,
-      provider: event.provider,
-      model: event.model,
+      // Every text field is made storable here too, whatever its source.
+      tenant: storableText(event.tenant),
+      provider: storableText(event.provider),
+      model: storableText(event.model),
       inputTokens: nonNegativeInt(event.inputTokens),
       outputTokens: nonNegativeInt(event.outputTokens),
       costUsd,
@@ -168,6 +196,7 @@ export class CostLedger {
       unpriced: priced.unpriced,
       stream: event.stream,
       status: event.status,
+      estimated: event.estimated === true,
     };
     this.writer.write(row);
     events?.emit("onCost", {
@@ -182,8 +211,16 @@ export class CostLedger {
     return row;
   }
 
-  /** A day's totals. Flushes this process's buffer first so its own recent rows count. */
-  async usage(day: string): Promise<DayUsage> {
+  /** The cost of tokens on a target in pico-dollars under the prices in force (0 when unpriced). */
+  price(provider: string, model: string, inputTokens: number, outputTokens: number): bigint {
+    return this.prices().price(provider, model, inputTokens, outputTokens).costPico;
+  }
+
+  /**
+   * A day's totals, of one tenant or (tenant undefined) of all. Flushes this
+   * process's buffer first so its own recent rows count.
+   */
+  async usage(day: string, tenant?: string): Promise<DayUsage> {
     await this.writer.flush();
     const rows = await this.db.query<{
       provider: string;
@@ -199,8 +236,9 @@ export class CostLedger {
               coalesce(sum(input_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS input_tokens,
               coalesce(sum(output_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS output_tokens,
               coalesce(sum(cost_usd), 0)::text AS cost
-         FROM ledger_requests WHERE day = $1 GROUP BY provider ORDER BY provider`,
-      [day],
+         FROM ledger_requests WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
+        GROUP BY provider ORDER BY provider`,
+      [day, tenant ?? null],
     );
     const byProvider: Record<string, ProviderUsage> = {};
     let requests = 0;
@@ -231,10 +269,31 @@ export class CostLedger {
     return usdStringToPico(row?.cost ?? "0");
   }
 
+  /**
+   * The ledger's state for `GET /health`: throws (the check reports down)
+   * while rows go to the spool or wait in it, since usage and the budget's
+   * reseed miss them until they are replayed.
+   */
+  async health(): Promise<Record<string, unknown>> {
+    const state = {
+      spooling: this.writer.spooling,
+      spoolDepth: this.spool.depth,
+      buffered: this.writer.pending,
+      deadLettered: this.deadLetters.count,
+    };
+    if (state.spooling || state.spoolDepth > 0) {
+      throw new Error(
+        `ledger database unreachable: ${state.spoolDepth} rows spooled, ${state.deadLettered} dead-lettered`,
+      );
+    }
+    return state;
+  }
+
   /** Flushes everything (database or spool) and closes the database: the SIGTERM drain. */
   async close(): Promise<void> {
     const buffered = this.writer.pending;
     await this.writer.close();
+    this.journal?.close();
     await this.db.close();
     this.options.logger.info(
       { buffered, spooled: this.spool.depth, spooling: this.writer.spooling },

@@ -44,6 +44,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS ledger_requests_day_provider ON ledger_requests (day, provider);
     `,
   },
+  {
+    // Expand-only, so the previous release's writer (which names its columns
+    // and fills request_id itself) keeps working against this schema.
+    version: 2,
+    name: "ledger keys, client request ids and estimates",
+    sql: `
+      ALTER TABLE ledger_requests ADD COLUMN IF NOT EXISTS client_request_id TEXT;
+      ALTER TABLE ledger_requests ADD COLUMN IF NOT EXISTS estimated BOOLEAN NOT NULL DEFAULT false;
+      CREATE INDEX IF NOT EXISTS ledger_requests_day_tenant ON ledger_requests (day, tenant);
+    `,
+  },
 ];
 
 /** Statements that contract the schema (break a release still running on it), with why. */

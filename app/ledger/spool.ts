@@ -27,6 +27,11 @@ export class Spool {
 
   constructor(private readonly options: SpoolOptions) {}
 
+  /** The spool directory. */
+  get dir(): string {
+    return this.options.dir;
+  }
+
   /** Creates the directory and counts rows left by a previous run. */
   init(): Promise<void> {
     this.ready ??= (async () => {
@@ -121,7 +126,8 @@ function skippedIn(lines: readonly string[], valid: number): number {
   return lines.filter((line) => line.trim() !== "").length - valid;
 }
 
-function parseRow(line: string): LedgerRow | undefined {
+/** One JSON line as a ledger row; undefined when it is not valid JSON or not a valid row. */
+export function parseRow(line: string): LedgerRow | undefined {
   try {
     const result = ledgerRowSchema.safeParse(JSON.parse(line));
     return result.success ? result.data : undefined;

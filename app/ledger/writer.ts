@@ -2,6 +2,8 @@ import type { Logger } from "pino";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import type { LedgerDb } from "./db";
+import { type DeadLetters, dataRejection } from "./dead-letters";
+import type { Journal } from "./journal";
 import { insertStatement, type LedgerRow } from "./row";
 import type { Spool } from "./spool";
 
@@ -9,6 +11,10 @@ import type { Spool } from "./spool";
 export interface LedgerWriterOptions {
   readonly db: LedgerDb;
   readonly spool: Spool;
+  /** Where rows Postgres refuses for their data go, so they never block the rest. */
+  readonly deadLetters: DeadLetters;
+  /** Where each row is written before it is buffered, so a killed process loses none. */
+  readonly journal?: Journal;
   readonly logger: Logger;
   readonly metrics?: MetricsSink;
   /** Rows per INSERT. @default 200 */
@@ -54,8 +60,9 @@ export class LedgerWriter {
     this.timers.push(flush, replay);
   }
 
-  /** Buffers one row; never blocks and never throws. */
+  /** Journals one row (a synchronous write()) and buffers it; never throws. */
   write(row: LedgerRow): void {
+    this.options.journal?.append(row);
     this.buffer.push(row);
     if (this.buffer.length >= this.batchSize) void this.flush();
   }
@@ -80,7 +87,9 @@ export class LedgerWriter {
     return this.serial(async () => {
       try {
         await this.options.prepare?.();
-        const result = await this.options.spool.replay((rows) => this.insert(rows), this.batchSize);
+        const result = await this.options.spool.replay(async (rows) => {
+          await this.insert(rows);
+        }, this.batchSize);
         if (this.databaseDown) this.options.logger.info("ledger database reachable again; spool replayed");
         this.databaseDown = false;
         if (result.replayed > 0) {
@@ -105,12 +114,18 @@ export class LedgerWriter {
   }
 
   private async flushNow(): Promise<void> {
-    while (this.buffer.length > 0) {
-      const batch = this.buffer.splice(0, this.batchSize);
+    // Every buffered row, and the journal segment holding exactly them: it is
+    // deleted once they are all in the database or the spool.
+    const rows = this.buffer;
+    this.buffer = [];
+    const segment = this.options.journal?.rotate();
+    let lost = false;
+    for (let start = 0; start < rows.length; start += this.batchSize) {
+      const batch = rows.slice(start, start + this.batchSize);
       if (!this.databaseDown) {
         try {
-          await this.insert(batch);
-          this.metrics.inc(METRIC.ledgerRows, { outcome: "written" }, batch.length);
+          const written = await this.insert(batch);
+          this.metrics.inc(METRIC.ledgerRows, { outcome: "written" }, written);
           continue;
         } catch (error) {
           this.markDown(error);
@@ -123,17 +138,49 @@ export class LedgerWriter {
       } catch (error) {
         // Disk full or read-only: nothing more can be done locally; say so loudly.
         this.metrics.inc(METRIC.ledgerRows, { outcome: "failed" }, batch.length);
+        lost = true;
         this.options.logger.error(
           { err: { message: (error as Error).message }, rows: batch.length },
-          "ledger rows lost: database and spool both failed",
+          "ledger rows not stored: database and spool both failed; kept in the journal for the next start",
         );
       }
     }
+    if (segment && !lost) this.options.journal?.retire(segment);
   }
 
-  private async insert(rows: LedgerRow[]): Promise<void> {
-    const { sql, params } = insertStatement(rows);
-    await this.options.db.query(sql, params);
+  /**
+   * Inserts rows; returns how many went in. A batch Postgres refuses for its
+   * data is split in halves until the bad rows are alone, and those go to the
+   * dead-letter file (one metric and log line each), so every other row lands.
+   * Any other failure (connection, timeout, schema) is thrown: the caller spools.
+   */
+  private async insert(rows: readonly LedgerRow[]): Promise<number> {
+    try {
+      const { sql, params } = insertStatement(rows);
+      await this.options.db.query(sql, params);
+      return rows.length;
+    } catch (error) {
+      const rejection = dataRejection(error);
+      this.metrics.inc(METRIC.ledgerWriteErrors, { kind: rejection ? "data" : "connection" });
+      if (!rejection) throw error;
+      if (rows.length > 1) {
+        const half = Math.ceil(rows.length / 2);
+        return (await this.insert(rows.slice(0, half))) + (await this.insert(rows.slice(half)));
+      }
+      const row = rows[0]!;
+      await this.options.deadLetters.add(row, rejection, new Date());
+      this.metrics.inc(METRIC.ledgerDeadLetters);
+      this.options.logger.error(
+        {
+          alert: "ledger_dead_letter",
+          reason: rejection,
+          ledgerId: row.requestId,
+          file: this.options.deadLetters.path,
+        },
+        "ledger row refused by the database for its data; moved to the dead-letter file",
+      );
+      return 0;
+    }
   }
 
   private markDown(error: unknown): void {

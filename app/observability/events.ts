@@ -30,6 +30,11 @@ export interface ResponseEvent {
   readonly cacheHit: boolean;
   readonly stream: boolean;
   readonly status: number;
+  /**
+   * True when the client left before the provider reported usage and the
+   * tokens are the gateway's tokenizer estimate (the ledger row says so).
+   */
+  readonly estimated?: boolean;
 }
 
 /** A chat request failed. */

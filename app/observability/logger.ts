@@ -24,6 +24,7 @@ export const REDACT_PATHS = [
   "api_key",
   "password",
   "config.gatewayApiKeys",
+  "config.gatewayAdminKeys",
   // Connection URLs may embed a password; the webhook URL may embed a token.
   "config.databaseUrl",
   "config.redisUrl",

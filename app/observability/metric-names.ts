@@ -52,6 +52,10 @@ export const METRIC = {
   ledgerSpoolDepth: "ai_gateway_ledger_spool_depth",
   /** counter {outcome=written|spooled|replayed|failed}: ledger rows. */
   ledgerRows: "ai_gateway_ledger_rows_total",
+  /** counter: ledger rows Postgres refused for their data, moved to the dead-letter file (reason in the file). */
+  ledgerDeadLetters: "ai_gateway_ledger_dead_letters_total",
+  /** counter {kind=connection|data}: ledger INSERTs that failed (connection: rows spooled; data: batch split). */
+  ledgerWriteErrors: "ai_gateway_ledger_write_errors_total",
   /** gauge: async jobs waiting or running. */
   jobsQueued: "ai_gateway_jobs_queued",
   /** counter {status=completed|failed}. */

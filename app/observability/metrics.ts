@@ -229,6 +229,19 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["outcome"],
     registers,
   });
+  new Counter({
+    name: METRIC.ledgerDeadLetters,
+    help: "Ledger rows refused by Postgres for their data and moved to the dead-letter file",
+    registers,
+  });
+  const ledgerWriteErrors = new Counter({
+    name: METRIC.ledgerWriteErrors,
+    help: "Ledger INSERTs that failed, by kind (connection: rows spooled; data: batch split)",
+    labelNames: ["kind"],
+    registers,
+  });
+  // Both series exist from the start, so the alert's selector always has something to read.
+  for (const kind of ["connection", "data"]) ledgerWriteErrors.inc({ kind }, 0);
   let jobsSource: (() => number | Promise<number>) | undefined;
   new Gauge({
     name: METRIC.jobsQueued,
@@ -293,6 +306,8 @@ export function createMetrics(options: MetricsOptions): Metrics {
       requestDuration.observe({ ...labels, stream }, event.durationMs / 1000);
       if (!event.cacheHit) upstreamDuration.observe(labels, event.upstreamMs / 1000);
       overhead.observe({ stream }, Math.max(0, event.durationMs - event.upstreamMs) / 1000);
+      // Tokens the providers processed, as the ledger counts them: a cache hit processed none.
+      if (event.cacheHit) return;
       if (event.inputTokens > 0) tokens.inc({ ...labels, direction: "input" }, event.inputTokens);
       if (event.outputTokens > 0) tokens.inc({ ...labels, direction: "output" }, event.outputTokens);
     }),

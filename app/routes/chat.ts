@@ -38,8 +38,9 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
 
   router.post("/v1/chat/completions", async function chatCompletions(req, res) {
     const startedAt = clock.now();
-    // 1. Validate: nothing malformed reaches a provider.
-    const request = parseChatRequest(req.body);
+    // 1. Validate: nothing malformed reaches a provider. A refusal is reported
+    // like any failed chat request, so ai_gateway_requests_total counts it.
+    const request = validated(req, res, startedAt, options);
     // 2. Who is asking, and abort upstream work when they hang up.
     const ctx = chatContext(req, res, startedAt);
     // 3-4. Cache lookup, budget check on a miss, then the gateway (routing, retry,
@@ -48,6 +49,28 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
   });
 
   return router;
+}
+
+/** Parses the body; a refusal is emitted as `onError` (provider none) before it is thrown. */
+function validated(req: Request, res: Response, startedAt: number, options: ChatRoutesOptions) {
+  try {
+    return parseChatRequest(req.body);
+  } catch (error) {
+    if (error instanceof HttpError) {
+      const model = (req.body as { model?: unknown } | undefined)?.model;
+      options.events?.emit("onError", {
+        requestId: String(res.locals["requestId"] ?? ""),
+        tenant: String(res.locals["tenant"] ?? "anonymous"),
+        ...(typeof model === "string" ? { model } : {}),
+        status: error.status,
+        type: error.type,
+        message: error.message,
+        attempts: 0,
+        durationMs: options.clock.now() - startedAt,
+      });
+    }
+    throw error;
+  }
 }
 
 /** How serveChat writes gateway answers: this route's headers, JSON and SSE. */

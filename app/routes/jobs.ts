@@ -113,16 +113,20 @@ export interface BatchRouteOptions extends RequestCheckOptions {
   readonly limiter?: ClientRateLimiter;
 }
 
-/** Runs `items` through `worker` with at most `concurrency` at once, results in input order. */
+/**
+ * Runs `items` through `worker` with at most `concurrency` at once, results in
+ * input order. Once `signal` aborts no further item starts (their results stay empty).
+ */
 export async function mapConcurrent<T, R>(
   items: readonly T[],
   concurrency: number,
   worker: (item: T, index: number) => Promise<R>,
+  signal?: AbortSignal,
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   const lanes = Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !signal?.aborted) {
       const index = next++;
       results[index] = await worker(items[index]!, index);
     }
@@ -154,16 +158,29 @@ export function batchRoute(options: BatchRouteOptions): RequestHandler {
     const tenant = String(res.locals["tenant"] ?? "anonymous");
     const batchId = String(res.locals["requestId"]);
     if (options.limiter && requests.length > 1) await options.limiter.admit(tenant, requests.length - 1);
-    const results = await mapConcurrent(requests, limits.batchConcurrency, async (item, index) => {
-      const requestId = `${batchId}:${index}`;
-      try {
-        const request = parseJobRequest(item, `requests[${index}]`);
-        checkChatRequest(options, request, requestId);
-        return { success: true as const, response: await options.complete(request, { requestId, tenant }) };
-      } catch (error) {
-        return { success: false as const, error: toJobError(error) };
-      }
+    // A client that hangs up stops the batch: items not started are cancelled
+    // (never sent, never paid for) and those running have their upstream call aborted.
+    const hangUp = new AbortController();
+    res.on("close", () => {
+      if (!res.writableFinished) hangUp.abort(new Error("client disconnected"));
     });
+    const results = await mapConcurrent(
+      requests,
+      limits.batchConcurrency,
+      async (item, index) => {
+        const requestId = `${batchId}:${index}`;
+        try {
+          const request = parseJobRequest(item, `requests[${index}]`);
+          checkChatRequest(options, request, requestId);
+          const response = await options.complete(request, { requestId, tenant, signal: hangUp.signal });
+          return { success: true as const, response };
+        } catch (error) {
+          return { success: false as const, error: toJobError(error) };
+        }
+      },
+      hangUp.signal,
+    );
+    if (hangUp.signal.aborted) return;
     res.json({ results });
   };
 }

@@ -19,7 +19,34 @@ export function isCalendarDay(text: string): boolean {
   return Number.isFinite(time) && utcDay(time) === text;
 }
 
-/** `GET /v1/usage?date=YYYY-MM-DD`: a day's tokens, cost and budget from the ledger (DESIGN.md section 3). */
+/**
+ * The tenant whose usage a request may read: its own, or with an admin key
+ * (`GATEWAY_ADMIN_KEYS`) every tenant (undefined) or the one `?tenant=` names.
+ */
+function usageTenant(query: unknown, tenant: string, admin: boolean): string | undefined {
+  if (query === undefined) return admin ? undefined : tenant;
+  if (typeof query !== "string" || query === "" || query.length > 128) {
+    throw new HttpError(400, {
+      message: "tenant must be given once, as a tenant id",
+      type: "invalid_request_error",
+      code: "invalid_tenant",
+    });
+  }
+  if (!admin && query !== tenant) {
+    throw new HttpError(403, {
+      message: "Reading another tenant's usage needs an admin key (GATEWAY_ADMIN_KEYS)",
+      type: "permission_error",
+      code: "admin_key_required",
+    });
+  }
+  return query;
+}
+
+/**
+ * `GET /v1/usage?date=YYYY-MM-DD`: a day's tokens, cost and budget from the
+ * ledger (DESIGN.md section 3), for the caller's tenant; admin keys see every
+ * tenant and may filter with `?tenant=`.
+ */
 export function usageRoutes(options: UsageRoutesOptions): Router {
   const router = Router();
   const clock = options.clock ?? { now: () => Date.now() };
@@ -33,9 +60,14 @@ export function usageRoutes(options: UsageRoutesOptions): Router {
         code: "invalid_date",
       });
     }
+    const tenant = usageTenant(
+      req.query["tenant"],
+      String(res.locals["tenant"] ?? "anonymous"),
+      res.locals["admin"] === true,
+    );
     let usage: DayUsage;
     try {
-      usage = await options.ledger.usage(date);
+      usage = await options.ledger.usage(date, tenant);
     } catch (error) {
       // The ledger database is away (rows are safe in the spool); say so instead of a 500.
       throw new HttpError(503, {

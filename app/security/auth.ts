@@ -8,7 +8,10 @@ import { HttpError } from "../errors";
 export const ANONYMOUS = "anonymous";
 
 interface KeyRing {
+  /** Client keys, then admin keys (an admin key is also a client key). */
   readonly hashes: readonly Buffer[];
+  /** How many of `hashes`, from the end, are admin keys. */
+  readonly admins: number;
 }
 
 const rings = new WeakMap<GatewayConfig, KeyRing>();
@@ -26,7 +29,10 @@ function ringOf(config: GatewayConfig): KeyRing {
   let ring = rings.get(config);
   if (!ring) {
     // Only hashes are kept: the comparison below never touches a plaintext key.
-    ring = { hashes: config.gatewayApiKeys.map(sha256) };
+    ring = {
+      hashes: [...config.gatewayApiKeys.map(sha256), ...config.gatewayAdminKeys.map(sha256)],
+      admins: config.gatewayAdminKeys.length,
+    };
     rings.set(config, ring);
   }
   return ring;
@@ -56,11 +62,12 @@ function presentedKey(
  * Client authentication against `GATEWAY_API_KEYS` (read per request, so a
  * reload or secrets refresh takes effect at once). Keys are compared as
  * SHA-256 hashes in constant time against every configured key. Sets
- * `res.locals.tenant` to the key id, or `anonymous` when no keys are configured.
+ * `res.locals.tenant` to the key id, or `anonymous` when no keys are configured,
+ * and `res.locals.admin` when the key is one of `GATEWAY_ADMIN_KEYS`.
  */
 export function clientAuth(options: { config: ConfigStore }): RequestHandler {
   return function authenticateClient(req, res, next) {
-    const { hashes } = ringOf(options.config.get());
+    const { hashes, admins } = ringOf(options.config.get());
     if (hashes.length === 0) {
       res.locals["tenant"] = ANONYMOUS;
       next();
@@ -77,7 +84,12 @@ export function clientAuth(options: { config: ConfigStore }): RequestHandler {
     }
     const presented = sha256(key);
     let matched = false;
-    for (const hash of hashes) matched = timingSafeEqual(presented, hash) || matched;
+    let admin = false;
+    hashes.forEach((hash, index) => {
+      const equal = timingSafeEqual(presented, hash);
+      matched = equal || matched;
+      admin = (equal && index >= hashes.length - admins) || admin;
+    });
     if (!matched) {
       throw new HttpError(401, {
         message: "Invalid gateway API key",
@@ -87,6 +99,7 @@ export function clientAuth(options: { config: ConfigStore }): RequestHandler {
       });
     }
     res.locals["tenant"] = presented.toString("hex").slice(0, 12);
+    res.locals["admin"] = admin;
     next();
   };
 }

@@ -11,6 +11,7 @@ export const GATEWAY_SECRET_KEYS = [
   "GEMINI_API_KEY",
   "GROQ_API_KEY",
   "GATEWAY_API_KEYS",
+  "GATEWAY_ADMIN_KEYS",
   "ALERT_WEBHOOK_URL",
 ] as const;
 

@@ -185,6 +185,32 @@ export class GatewayMonitoring extends Construct {
         summary: `Token usage is more than ${this.tokenSpikeFactor}x the daily average`,
         runbook: "token-usage-spike",
       },
+      {
+        alert: "AiGatewayLedgerSpooling",
+        expr: `max(${METRIC.ledgerSpoolDepth}{${sel}}) > 0`,
+        for: "10m",
+        severity: "warning",
+        summary:
+          "Ledger rows have waited in a pod's local spool for 10 minutes (the ledger database is unreachable)",
+        runbook: "ledger-spooling",
+      },
+      {
+        alert: "AiGatewayLedgerDeadLetters",
+        expr: `sum(increase(${METRIC.ledgerDeadLetters}{${sel}}[15m])) > 0`,
+        for: "0m",
+        severity: "critical",
+        summary:
+          "The ledger database refused rows for their data; they are in the dead-letter file, unbilled",
+        runbook: "ledger-dead-letters",
+      },
+      {
+        alert: "AiGatewayLedgerWriteErrors",
+        expr: `sum(rate(${METRIC.ledgerWriteErrors}{${sel}}[5m])) > 0`,
+        for: "5m",
+        severity: "warning",
+        summary: "Ledger writes have been failing for 5 minutes",
+        runbook: "ledger-write-errors",
+      },
     ];
 
     if (!this.prometheusOperatorEnabled) return;

@@ -25,13 +25,14 @@ describe("AppSecrets", () => {
         GEMINI_API_KEY: tfVar("gemini_api_key"),
         GROQ_API_KEY: tfVar("groq_api_key"),
         GATEWAY_API_KEYS: tfVar("gateway_api_keys"),
+        GATEWAY_ADMIN_KEYS: tfVar("gateway_admin_keys"),
         ALERT_WEBHOOK_URL: tfVar("alert_webhook_url"),
       },
     });
     for (const variable of Object.values(json.variable ?? {})) {
       expect(variable).toMatchObject({ sensitive: true, type: "string", default: "" });
     }
-    expect(Object.keys(json.variable ?? {})).toHaveLength(6);
+    expect(Object.keys(json.variable ?? {})).toHaveLength(7);
   });
 
   it("gives required keys no default and a non-empty validation", () => {

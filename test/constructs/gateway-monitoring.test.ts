@@ -61,6 +61,9 @@ describe("GatewayMonitoring", () => {
       "AiGatewayProviderFailover",
       "AiGatewayHighMemory",
       "AiGatewayTokenUsageSpike",
+      "AiGatewayLedgerSpooling",
+      "AiGatewayLedgerDeadLetters",
+      "AiGatewayLedgerWriteErrors",
     ]);
     const expr = (name: string) => monitoring.alerts.find((rule) => rule.alert === name)?.expr;
     expect(expr("AiGatewayHighErrorRate")).toMatch(/status=~"5\.\."/);
@@ -137,7 +140,7 @@ describe("GatewayMonitoring", () => {
       .find((manifest) => manifest["kind"] === "PrometheusRule");
     if (!rule) throw new Error("no PrometheusRule synthesized");
     const rules = (((rule["spec"] as Body)["groups"] as Body[])[0] as Body)["rules"] as Body[];
-    expect(rules).toHaveLength(8);
+    expect(rules).toHaveLength(11);
     for (const entry of rules) {
       expect(entry["annotations"]).toMatchObject({
         summary: expect.any(String),
@@ -156,7 +159,7 @@ describe("GatewayMonitoring", () => {
       new GatewayMonitoring(scope, "Monitoring", { gateway, prometheusOperatorEnabled: false });
     });
     expect(all(json, "kubernetes_manifest")).toEqual([]);
-    expect(build({ prometheusOperatorEnabled: false }).alerts).toHaveLength(8);
+    expect(build({ prometheusOperatorEnabled: false }).alerts).toHaveLength(11);
   });
 
   it("fails when the error-rate threshold is above 100 percent", () => {

@@ -1,4 +1,6 @@
 import OpenAI from "openai";
+import { Client } from "pg";
+import { afterAll, beforeAll } from "vitest";
 import { type Budget, createBudget } from "../../app/budget";
 import { createResponseCache } from "../../app/cache";
 import { ConfigStore } from "../../app/config/config-store";
@@ -10,7 +12,7 @@ import { createApp } from "../../app/server";
 import { type FakeUpstream, startAnthropicFake, startGeminiFake, startOpenAIFake } from "../fakes";
 import { LogCapture, testConfig } from "./deps";
 import { type Listening, listen } from "./http";
-import { DATABASE_URL, REDIS_URL, tempDir } from "./real-services";
+import { DATABASE_URL, pgSchema, REDIS_URL, redisPrefix, tempDir } from "./real-services";
 
 /** One fake per vendor format. */
 export interface VendorFakes {
@@ -108,6 +110,7 @@ export async function startLedgerGateway(options: LedgerGatewayOptions): Promise
     config,
     logger,
     ledgerSpent: (day) => ledger.spentPico(day),
+    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
     keyPrefix: options.redisPrefix,
   });
   budget.budget.attach(events);
@@ -134,6 +137,56 @@ export async function startLedgerGateway(options: LedgerGatewayOptions): Promise
       await budget.close();
       await ledger.close();
       data.cleanup();
+    },
+  };
+}
+
+/** What {@link ledgerGatewaySuite} hands a test file once its `beforeAll` has run. */
+export interface LedgerGatewaySuite {
+  /** The Postgres schema of the ledger. */
+  readonly schema: string;
+  readonly fakes: VendorFakes;
+  readonly gateway: LedgerGateway;
+  /** A client of the test Postgres, to read the ledger rows. */
+  readonly sql: Client;
+}
+
+/**
+ * Registers `beforeAll`/`afterAll` for a test file: vendor fakes, a pg client
+ * and one ledger gateway on a schema (and, with `redis`, a Redis key prefix)
+ * of its own, all removed after the file.
+ */
+export function ledgerGatewaySuite(
+  options: { redis?: boolean; env?: Record<string, string> } = {},
+): LedgerGatewaySuite {
+  const { schema, cleanup } = pgSchema();
+  const redis = options.redis ? redisPrefix() : undefined;
+  const parts: Partial<Record<"fakes" | "gateway" | "sql", unknown>> = {};
+  beforeAll(async () => {
+    const sql = new Client({ connectionString: DATABASE_URL });
+    await sql.connect();
+    parts.sql = sql;
+    const fakes = await startVendorFakes();
+    parts.fakes = fakes;
+    parts.gateway = await startLedgerGateway({ fakes, schema, redisPrefix: redis?.prefix, env: options.env });
+  });
+  afterAll(async () => {
+    await (parts.gateway as LedgerGateway | undefined)?.close();
+    await (parts.fakes as VendorFakes | undefined)?.close();
+    await (parts.sql as Client | undefined)?.end();
+    await cleanup();
+    await redis?.cleanup();
+  });
+  return {
+    schema,
+    get fakes() {
+      return parts.fakes as VendorFakes;
+    },
+    get gateway() {
+      return parts.gateway as LedgerGateway;
+    },
+    get sql() {
+      return parts.sql as Client;
     },
   };
 }

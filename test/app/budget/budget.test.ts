@@ -10,9 +10,9 @@ import { type CostLedger, openCostLedger } from "../../../app/ledger/ledger";
 import { GatewayEvents } from "../../../app/observability/events";
 import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
-import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { responseEvent } from "../../helpers/events";
+import { RecordingMetrics } from "../../helpers/metrics";
 import {
   DATABASE_URL,
   pgSchema,
@@ -21,18 +21,6 @@ import {
   TcpProxy,
   tempDir,
 } from "../../helpers/real-services";
-
-class RecordingMetrics implements MetricsSink {
-  readonly counts = new Map<string, number>();
-  inc(name: string, labels: MetricLabels = {}, value = 1): void {
-    const id = `${name}${JSON.stringify(labels)}`;
-    this.counts.set(id, (this.counts.get(id) ?? 0) + value);
-  }
-  set(): void {}
-  count(name: string, labels: MetricLabels): number {
-    return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
-  }
-}
 
 /** A webhook receiver on loopback that keeps every alert body. */
 async function webhook(): Promise<{ url: string; bodies: Array<Record<string, unknown>>; server: Server }> {

@@ -8,23 +8,10 @@ import { createRedis } from "../../../app/data/redis";
 import { whenReady } from "../../../app/data/when-ready";
 import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
-import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { entry } from "../../helpers/completions";
 import { LogCapture } from "../../helpers/deps";
+import { RecordingMetrics } from "../../helpers/metrics";
 import { REDIS_URL, redisPrefix, TcpProxy } from "../../helpers/real-services";
-
-/** A metrics sink that remembers what was counted. */
-class RecordingMetrics implements MetricsSink {
-  readonly counts = new Map<string, number>();
-  inc(name: string, labels: MetricLabels = {}, value = 1): void {
-    const id = `${name}${JSON.stringify(labels)}`;
-    this.counts.set(id, (this.counts.get(id) ?? 0) + value);
-  }
-  set(): void {}
-  count(name: string, labels: MetricLabels): number {
-    return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
-  }
-}
 
 /** A debug logger writing to memory. */
 const quietLogger = () => createLogger({ level: "debug", destination: new LogCapture() });

@@ -8,25 +8,10 @@ import { type CostLedger, openCostLedger } from "../../../app/ledger/ledger";
 import { type CostEvent, GatewayEvents } from "../../../app/observability/events";
 import { createLogger } from "../../../app/observability/logger";
 import { METRIC } from "../../../app/observability/metric-names";
-import type { MetricLabels, MetricsSink } from "../../../app/observability/metrics-sink";
 import { LogCapture } from "../../helpers/deps";
-import { responseEvent } from "../../helpers/events";
+import { ledgerRow, responseEvent } from "../../helpers/events";
+import { RecordingMetrics } from "../../helpers/metrics";
 import { DATABASE_URL, pgSchema, TcpProxy, tempDir } from "../../helpers/real-services";
-
-class RecordingMetrics implements MetricsSink {
-  readonly counts = new Map<string, number>();
-  readonly gauges = new Map<string, number>();
-  inc(name: string, labels: MetricLabels = {}, value = 1): void {
-    const id = `${name}${JSON.stringify(labels)}`;
-    this.counts.set(id, (this.counts.get(id) ?? 0) + value);
-  }
-  set(name: string, value: number): void {
-    this.gauges.set(name, value);
-  }
-  count(name: string, labels: MetricLabels): number {
-    return this.counts.get(`${name}${JSON.stringify(labels)}`) ?? 0;
-  }
-}
 
 const { schema, cleanup: dropSchema } = pgSchema();
 let sql: Client;
@@ -80,7 +65,9 @@ function setup(
 
 async function rowsFor(requestIds: readonly string[]): Promise<Array<Record<string, unknown>>> {
   const result = await sql.query(
-    `SELECT * FROM ${schema}.ledger_requests WHERE request_id = ANY($1) ORDER BY request_id`,
+    // New rows keep the client's id in client_request_id; rows spooled by an earlier release in request_id.
+    `SELECT * FROM ${schema}.ledger_requests
+      WHERE client_request_id = ANY($1) OR request_id = ANY($1) ORDER BY request_id`,
     [requestIds],
   );
   return result.rows;
@@ -92,10 +79,10 @@ describe("ledger migrations", () => {
       [1, 2, 3].map(() => openLedgerDb({ databaseUrl: DATABASE_URL, dataDir: ".", schema })),
     );
     const applied = await Promise.all(dbs.map((db) => migrate(db, { schema })));
-    expect(applied.flat()).toEqual([1]);
+    expect(applied.flat()).toEqual([1, 2]);
     expect(await migrate(dbs[0]!, { schema })).toEqual([]);
     const versions = await sql.query(`SELECT version FROM ${schema}.ledger_migrations`);
-    expect(versions.rows).toEqual([{ version: 1 }]);
+    expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
     for (const db of dbs) await db.close();
   });
 });
@@ -122,7 +109,7 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.flush();
     const rows = await rowsFor([paid.requestId, hit.requestId]);
     expect(rows).toHaveLength(2);
-    const paidRow = rows.find((row) => row["request_id"] === paid.requestId)!;
+    const paidRow = rows.find((row) => row["client_request_id"] === paid.requestId)!;
     expect(paidRow).toMatchObject({
       tenant: "tenant-a",
       provider: "openai",
@@ -141,7 +128,7 @@ describe("cost ledger on Postgres", () => {
     expect((paidRow["occurred_at"] as Date).toISOString().slice(0, 10)).toBe(
       (paidRow["day"] as Date).toISOString().slice(0, 10),
     );
-    expect(rows.find((row) => row["request_id"] === hit.requestId)).toMatchObject({
+    expect(rows.find((row) => row["client_request_id"] === hit.requestId)).toMatchObject({
       cache_hit: true,
       cost_usd: "0.000000000000",
     });
@@ -178,14 +165,17 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.flush();
   });
 
-  it("records a request id once even when it is written twice", async () => {
+  it("records every billed call under its own ledger key, even when the client reuses an x-request-id", async () => {
     const { open } = setup();
     const ledger = await open();
     const event = responseEvent();
-    ledger.record(event);
-    ledger.record({ ...event, outputTokens: 999_999 });
+    const first = ledger.record(event);
+    const second = ledger.record({ ...event, outputTokens: 999_999 });
+    expect(first.requestId).not.toBe(second.requestId);
     await ledger.writer.flush();
-    expect(await rowsFor([event.requestId])).toMatchObject([{ output_tokens: 500 }]);
+    const rows = await rowsFor([event.requestId]);
+    expect(rows.map((row) => row["output_tokens"]).sort()).toEqual([500, 999_999]);
+    expect(rows.map((row) => row["client_request_id"])).toEqual([event.requestId, event.requestId]);
   });
 
   it("spools 100 rows while the database is on a dead port and replays exactly 100 when it returns", async () => {
@@ -217,7 +207,7 @@ describe("cost ledger on Postgres", () => {
     await ledger.writer.replay();
     const rows = await rowsFor(ids);
     expect(rows).toHaveLength(100);
-    expect(new Set(rows.map((row) => row["request_id"])).size).toBe(100);
+    expect(new Set(rows.map((row) => row["client_request_id"])).size).toBe(100);
     expect(metrics.count(METRIC.ledgerRows, { outcome: "replayed" })).toBe(100);
     expect(metrics.gauges.get(METRIC.ledgerSpoolDepth)).toBe(0);
     expect(ledger.writer.spooling).toBe(false);
@@ -255,24 +245,7 @@ describe("cost ledger on Postgres", () => {
     const { open, dataDir, logs } = setup();
     const good = [responseEvent(), responseEvent()];
     const row = (event: ReturnType<typeof responseEvent>) =>
-      JSON.stringify({
-        requestId: event.requestId,
-        occurredAt: "2026-11-26T10:00:00.000Z",
-        day: "2026-11-26",
-        tenant: "t",
-        provider: "openai",
-        model: "gpt-4o-mini",
-        inputTokens: 1,
-        outputTokens: 2,
-        costUsd: "0.000001350000",
-        latencyMs: 5,
-        attempts: 1,
-        fallbackUsed: false,
-        cacheHit: false,
-        unpriced: false,
-        stream: false,
-        status: 200,
-      });
+      JSON.stringify(ledgerRow({ requestId: event.requestId }));
     mkdirSync(join(dataDir, "ledger-spool"), { recursive: true });
     writeFileSync(
       join(dataDir, "ledger-spool", "spool.jsonl"),

@@ -1,10 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
-import { request as httpRequest } from "node:http";
-import { createInterface } from "node:readline";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
+import { gatewayProcessEnv, postChat, watchLogs } from "../../helpers/gateway-process";
+import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
 const TSX = require.resolve("tsx/cli");
@@ -28,62 +27,10 @@ afterAll(async () => {
   data.cleanup();
 });
 
-/** Every log line of the child, parsed; resolves `listening` with the port from "gateway listening". */
-function watchLogs(process: ChildProcess): {
-  records: Array<Record<string, unknown>>;
-  listening: Promise<number>;
-} {
-  const records: Array<Record<string, unknown>> = [];
-  const listening = new Promise<number>((resolve, reject) => {
-    const lines = createInterface({ input: process.stdout! });
-    lines.on("line", (line) => {
-      const record = JSON.parse(line) as Record<string, unknown>;
-      records.push(record);
-      if (record["msg"] === "gateway listening") resolve(record["port"] as number);
-    });
-    lines.on("close", () => reject(new Error("gateway exited before listening")));
-  });
-  return { records, listening };
-}
-
-/** POSTs JSON on a connection of its own (no keep-alive); resolves with the status once the body is read. */
-function postJson(port: number, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: "/v1/chat/completions",
-        agent: false,
-        headers: { "content-type": "application/json" },
-      },
-      (response) => {
-        response.resume();
-        response.on("end", () => resolve(response.statusCode ?? 0));
-      },
-    );
-    request.on("error", reject);
-    request.end(JSON.stringify(body));
-  });
-}
-
 describe("SIGTERM", () => {
   it("drains requests in flight and writes every one of their ledger rows before exiting", async () => {
-    // The child's ledger lands in this test's schema through the connection's search_path.
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set("options", `-c search_path=${schema}`);
     child = spawn(process.execPath, [TSX, "app/main.ts"], {
-      env: {
-        PATH: process.env["PATH"] ?? "",
-        PORT: "0",
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "info",
-        DATA_DIR: data.dir,
-        DATABASE_URL: url.toString(),
-        AI_CACHE_ENABLED: "false",
-        ...fakeEnv(fakes),
-      },
+      env: gatewayProcessEnv(fakes, schema, data.dir),
       stdio: ["ignore", "pipe", "pipe"],
     });
     const logs = watchLogs(child);
@@ -99,7 +46,7 @@ describe("SIGTERM", () => {
       })),
     );
     const responses = Array.from({ length: count }, (_, index) =>
-      postJson(port, { model: "gpt-4o", messages: [{ role: "user", content: `question ${index}` }] }),
+      postChat(port, { model: "gpt-4o", messages: [{ role: "user", content: `question ${index}` }] }),
     );
     // Every request is upstream, none answered yet: the rows do not exist anywhere.
     await fakes.openai.waitForRequests(count);

@@ -33,7 +33,7 @@ afterAll(async () => {
 
 async function ledgerRow(requestId: string | null): Promise<Record<string, unknown> | undefined> {
   await gw.ledger.writer.flush();
-  const result = await sql.query(`SELECT * FROM ${schema}.ledger_requests WHERE request_id = $1`, [
+  const result = await sql.query(`SELECT * FROM ${schema}.ledger_requests WHERE client_request_id = $1`, [
     requestId,
   ]);
   return result.rows[0];
@@ -248,7 +248,9 @@ describe("chat completions with the response cache and the ledger", () => {
 describe("daily budget through HTTP", () => {
   const paid = (instance: LedgerGateway, messages: ChatCompletionMessageParam[]) => {
     fakes.openai.script({ kind: "answer", text: "paid", usage: { input: 1000, output: 2000 } });
-    return instance.client.chat.completions.create({ model: "gpt-4o", messages }).withResponse();
+    return instance.client.chat.completions
+      .create({ model: "gpt-4o", messages, max_tokens: 2000 })
+      .withResponse();
   };
 
   it("refuses paid calls with 429 and Retry-After once spent, and still serves cache hits", async () => {
@@ -262,15 +264,16 @@ describe("daily budget through HTTP", () => {
     });
     closers.push(own.cleanup, ownKeys.cleanup, budgeted.close);
     const cached = prompt();
-    // $0.0225 each: 0, 0.0225, 0.045 are under $0.05.
-    for (const messages of [cached, prompt(), prompt()]) {
+    // $0.0225 each, reserving about $0.02 (2000 output tokens): the second fits
+    // ($0.0225 spent + $0.02 reserved), a third would not ($0.045 + $0.02).
+    for (const messages of [cached, prompt()]) {
       await paid(budgeted, messages);
       await budgeted.settle();
     }
     const refused = await fetch(`${budgeted.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt-4o", messages: prompt() }),
+      body: JSON.stringify({ model: "gpt-4o", messages: prompt(), max_tokens: 2000 }),
     });
     expect(refused.status).toBe(429);
     const retryAfter = Number(refused.headers.get("retry-after"));
@@ -278,7 +281,7 @@ describe("daily budget through HTTP", () => {
     expect(retryAfter).toBeLessThanOrEqual(86_400);
     expect(((await refused.json()) as { error: { type: string } }).error.type).toBe("budget_exceeded");
     const hit = await budgeted.client.chat.completions
-      .create({ model: "gpt-4o", messages: cached })
+      .create({ model: "gpt-4o", messages: cached, max_tokens: 2000 })
       .withResponse();
     expect(hit.response.headers.get("x-ai-cache")).toBe("hit");
   });
@@ -303,7 +306,8 @@ describe("daily budget through HTTP", () => {
       }
       await Promise.all([a.settle(), b.settle()]);
     }
-    expect([served, refused]).toEqual([3, 3]);
+    // Reservations keep the spend within the budget: two calls of $0.0225 fit, a third would pass it.
+    expect([served, refused]).toEqual([2, 4]);
     // Refused calls never reached the fake: drop the answers scripted for them.
     fakes.openai.reset();
     await a.ledger.writer.flush();
@@ -311,6 +315,6 @@ describe("daily budget through HTTP", () => {
       totalCost: number;
       requests: number;
     };
-    expect(usage).toMatchObject({ totalCost: 0.0675, requests: 3 });
+    expect(usage).toMatchObject({ totalCost: 0.045, requests: 2 });
   });
 });

@@ -63,14 +63,14 @@ describe("chat through data-service outages", () => {
     await proxy.start();
     await gw.ledger.writer.replay();
     const rows = await sql.query(
-      `SELECT count(*)::int AS n, count(DISTINCT request_id)::int AS distinct_ids FROM ${schema}.ledger_requests WHERE request_id = ANY($1)`,
+      `SELECT count(*)::int AS n, count(DISTINCT client_request_id)::int AS distinct_ids FROM ${schema}.ledger_requests WHERE client_request_id = ANY($1)`,
       [ids],
     );
     expect(rows.rows[0]).toEqual({ n: 100, distinct_ids: 100 });
     // Replaying again (as after a crash mid-replay) adds nothing.
     await gw.ledger.writer.replay();
     const again = await sql.query(
-      `SELECT count(*)::int AS n FROM ${schema}.ledger_requests WHERE request_id = ANY($1)`,
+      `SELECT count(*)::int AS n FROM ${schema}.ledger_requests WHERE client_request_id = ANY($1)`,
       [ids],
     );
     expect(again.rows[0]).toEqual({ n: 100 });

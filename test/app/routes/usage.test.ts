@@ -60,6 +60,11 @@ beforeAll(async () => {
   await old.close();
 
   const app = express();
+  // What client auth sets: these rows are all tenant-a's (responseEvent's default tenant).
+  app.use((_req, res, next) => {
+    res.locals["tenant"] = "tenant-a";
+    next();
+  });
   app.use(usageRoutes({ ledger, budget: created.budget, clock }));
   app.use(errorHandler({ logger }));
   server = await listen(app);

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
+
+// Issue 10 item 8: the metrics count what the ledger counts.
+
+const suite = ledgerGatewaySuite({ redis: true });
+
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`)) continue;
+    const inside = line.slice(line.indexOf("{") + 1, line.lastIndexOf("}"));
+    if (Object.entries(labels).every(([key, value]) => inside.includes(`${key}="${value}"`))) {
+      total += Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return total;
+}
+
+async function post(body: unknown): Promise<number> {
+  const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  await response.arrayBuffer();
+  return response.status;
+}
+
+describe("metrics counted like the ledger", () => {
+  it("leaves cache hits out of ai_gateway_tokens_total and counts validation 400s as requests", async () => {
+    const request = { model: "gpt-4o", messages: [{ role: "user", content: "cache me" }] };
+    expect(await post(request)).toBe(200);
+    expect(await post(request)).toBe(200);
+    expect(await post({ model: "gpt-4o" })).toBe(400);
+    expect(await post({ model: "m".repeat(300), messages: [{ role: "user", content: "x" }] })).toBe(400);
+    const usage = await suite.gateway.ledger.usage(new Date().toISOString().slice(0, 10));
+    expect(usage).toMatchObject({ requests: 2, cacheHits: 1 });
+    const text = await (await fetch(`${suite.gateway.url}/metrics`)).text();
+    expect(sample(text, "ai_gateway_tokens_total", { direction: "input" })).toBe(usage.inputTokens);
+    expect(sample(text, "ai_gateway_tokens_total", { direction: "output" })).toBe(usage.outputTokens);
+    expect(sample(text, "ai_gateway_requests_total", { cache: "hit" })).toBe(1);
+    expect(sample(text, "ai_gateway_requests_total", { provider: "none", status: "400" })).toBe(2);
+  });
+});
