@@ -6,11 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutdir } from "../../scripts/validate/terraform-check";
 import { ensureBuilt, ROOT } from "../helpers/built";
 import { kubernetesSchemaProblems, type StackJson } from "../helpers/kubernetes-schema";
+import { itWithTerraform } from "../helpers/terraform";
 
 const FIXTURE = join(ROOT, "test/fixtures/consumer/main.ts");
-const hasTerraform = spawnSync("terraform", ["version"]).status === 0;
-if (!hasTerraform)
-  console.warn("test/constructs/consumer-app.test.ts: Terraform checks skipped, no terraform binary");
 
 describe("a consumer's cdktf app built from the README example", () => {
   let outdir: string;
@@ -46,7 +44,7 @@ describe("a consumer's cdktf app built from the README example", () => {
     expect(kubernetesSchemaProblems({ ai: stack })).toEqual([]);
   }, 120_000);
 
-  it.skipIf(!hasTerraform)(
+  itWithTerraform(
     "passes npm run validate's Terraform check",
     () => {
       expect(checkOutdir(outdir).map((check) => [check.stack, check.ok, check.detail])).toEqual([
@@ -56,7 +54,7 @@ describe("a consumer's cdktf app built from the README example", () => {
     120_000,
   );
 
-  it.skipIf(!hasTerraform)(
+  itWithTerraform(
     "fails at plan time naming a required key that is missing",
     () => {
       // The plan evaluates variables before any provider; offline the provider cannot be
