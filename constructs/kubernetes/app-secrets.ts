@@ -1,8 +1,9 @@
+import type { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import type { TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { applyKitDefaults } from "../_kit-defaults";
 import { checkName, checkNamespace } from "./_pod";
-import { requiredValidation, SecretSource } from "./secret-source";
+import { requiredValidation, requireSecretKeys, SecretSource } from "./secret-source";
 
 /** The gateway's secret variables (README "Run the gateway"): provider keys, client keys, the alert webhook. */
 export const GATEWAY_SECRET_KEYS = [
@@ -40,9 +41,10 @@ export interface AppSecretsProps {
   /**
    * Keys the gateway cannot start without (e.g. `GATEWAY_API_KEYS` and the routed
    * providers' keys in staging and production). With the Terraform-variable source
-   * their variables have no default and reject an empty value, so a missing key
-   * fails the plan instead of crash-looping the release. Other sources are
-   * checked by the gateway at start. A gateway given these secrets adds the keys its
+   * their variables have no default and reject an empty value, and an existing
+   * Secret is read at plan with a postcondition per key, so a missing key fails
+   * the plan instead of crash-looping the release. An AWS Secrets Manager secret
+   * is checked by preflight and by the gateway at start (it exits naming the key). A gateway given these secrets adds the keys its
    * settings need (see {@link AppSecrets.requireKeys}), so this lists only extra ones.
    * @default []
    */
@@ -56,6 +58,8 @@ export class AppSecrets extends Construct {
   public readonly namespace: string;
   public readonly keys: readonly string[];
   private readonly required: string[];
+  /** The existing Secret read at plan (existing-Secret source). */
+  private readonly existing: DataKubernetesSecretV1 | undefined;
   /** Secret whose keys the gateway loads as environment variables; undefined for AWS Secrets Manager. */
   public readonly secretName: string | undefined;
   /** Value of `AI_SECRETS_ID` (AWS Secrets Manager source). */
@@ -106,6 +110,7 @@ export class AppSecrets extends Construct {
     });
     this.secretName = bound.secretName;
     this.variables = bound.variables;
+    this.existing = bound.existing;
     this.secretsId = this.source.kind === "aws-secrets-manager" ? this.source.arn : undefined;
     this.serviceAccountAnnotations = this.source.roleArn
       ? { "eks.amazonaws.com/role-arn": this.source.roleArn }
@@ -133,6 +138,7 @@ export class AppSecrets extends Construct {
     for (const key of keys) {
       if (this.required.includes(key)) continue;
       this.required.push(key);
+      if (this.existing) requireSecretKeys(this.existing, this.required);
       const variable = this.variables[key];
       if (!variable) continue;
       variable.addOverride("default", undefined);

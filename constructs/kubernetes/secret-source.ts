@@ -1,3 +1,4 @@
+import { DataKubernetesSecretV1 } from "@cdktf/provider-kubernetes/lib/data-kubernetes-secret-v1";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 import { TerraformVariable } from "cdktf";
 import type { Construct } from "constructs";
@@ -28,6 +29,8 @@ export type SecretSourceKind = "terraform-variables" | "existing-secret" | "aws-
 export interface BoundSecret {
   readonly secretName: string | undefined;
   readonly variables: Readonly<Record<string, TerraformVariable>>;
+  /** The existing Secret read at plan (`existing-secret`); {@link requireSecretKeys} adds its key checks. */
+  readonly existing?: DataKubernetesSecretV1;
 }
 
 const ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
@@ -95,7 +98,15 @@ export class SecretSource {
       readonly labels?: Record<string, string>;
     },
   ): BoundSecret {
-    if (this.kind === "existing-secret") return { secretName: this.existingSecretName, variables: {} };
+    if (this.kind === "existing-secret") {
+      // Read at plan (data sources do not wait for the namespace resource), so a
+      // missing key fails `terraform plan` instead of the pod at start.
+      const existing = new DataKubernetesSecretV1(scope, "Existing", {
+        metadata: { name: this.existingSecretName, namespace: options.namespace },
+      });
+      requireSecretKeys(existing, options.requiredKeys ?? []);
+      return { secretName: this.existingSecretName, variables: {}, existing };
+    }
     if (this.kind === "aws-secrets-manager") return { secretName: undefined, variables: {} };
     const prefix = this.variablePrefix ?? options.defaultPrefix;
     const variables: Record<string, TerraformVariable> = {};
@@ -144,4 +155,22 @@ export function requiredValidation(name: string): { condition: string; errorMess
     condition: `\${length(var.${name}) > 0}`,
     errorMessage: `${name} is required: set TF_VAR_${name} (or put it in a tfvars file kept out of git).`,
   };
+}
+
+/**
+ * Makes the plan fail when the existing Secret read by `existing` lacks one of `keys`
+ * or holds it empty: one postcondition per key, whose message names the key, the
+ * Secret and its namespace (never a value). Replaces the checks set before.
+ */
+export function requireSecretKeys(existing: DataKubernetesSecretV1, keys: readonly string[]): void {
+  const { name, namespace } = existing.metadataInput ?? {};
+  existing.lifecycle =
+    keys.length === 0
+      ? undefined
+      : {
+          postcondition: keys.map((key) => ({
+            condition: `\${try(self.data["${key}"], "") != ""}`,
+            errorMessage: `Secret ${name} in namespace ${namespace} lacks required key ${key} (or holds it empty); add ${key} to the Secret before deploying.`,
+          })),
+        };
 }

@@ -6,11 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutdir } from "../../scripts/validate/terraform-check";
 import { ensureBuilt, ROOT } from "../helpers/built";
 import { kubernetesSchemaProblems, type StackJson } from "../helpers/kubernetes-schema";
+import { itWithTerraform } from "../helpers/terraform";
 
-const FIXTURE = join(ROOT, "test/fixtures/consumer/main.ts");
-const hasTerraform = spawnSync("terraform", ["version"]).status === 0;
-if (!hasTerraform)
-  console.warn("test/constructs/consumer-app.test.ts: Terraform checks skipped, no terraform binary");
+const FIXTURE_DIR = join(ROOT, "test/fixtures/consumer");
+const FIXTURE = join(FIXTURE_DIR, "main.ts");
 
 describe("a consumer's cdktf app built from the README example", () => {
   let outdir: string;
@@ -41,12 +40,42 @@ describe("a consumer's cdktf app built from the README example", () => {
     expect(block?.[1]).toBe(readFileSync(FIXTURE, "utf8"));
   });
 
+  it("typechecks against the package's published types, as the consumer's tsc would", () => {
+    // tsconfig.json leaves the fixture out: it imports ai-deploy-kit/constructs, whose
+    // types (dist/types) exist only after the build beforeAll ensures.
+    const tsc = (project: string) =>
+      spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", project], {
+        cwd: ROOT,
+        encoding: "utf8",
+      });
+    const fixture = tsc(join(FIXTURE_DIR, "tsconfig.json"));
+    expect(fixture.stdout, fixture.stdout).toBe("");
+    expect(fixture.status).toBe(0);
+    // The same check refuses the example once it stops matching the constructs' types.
+    const broken = mkdtempSync(join(FIXTURE_DIR, ".broken-"));
+    try {
+      writeFileSync(
+        join(broken, "main.ts"),
+        readFileSync(FIXTURE, "utf8").replace('aiProvider: "openai"', 'aiProvider: "openia"'),
+      );
+      writeFileSync(
+        join(broken, "tsconfig.json"),
+        JSON.stringify({ extends: "../tsconfig.json", include: ["main.ts"] }),
+      );
+      const refused = tsc(join(broken, "tsconfig.json"));
+      expect(refused.status).not.toBe(0);
+      expect(refused.stdout).toContain(`Type '"openia"' is not assignable`);
+    } finally {
+      rmSync(broken, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("synthesizes and passes the Kubernetes schema check", () => {
     expect(Object.keys(stack.resource ?? {})).toContain("kubernetes_deployment_v1");
     expect(kubernetesSchemaProblems({ ai: stack })).toEqual([]);
   }, 120_000);
 
-  it.skipIf(!hasTerraform)(
+  itWithTerraform(
     "passes npm run validate's Terraform check",
     () => {
       expect(checkOutdir(outdir).map((check) => [check.stack, check.ok, check.detail])).toEqual([
@@ -56,7 +85,7 @@ describe("a consumer's cdktf app built from the README example", () => {
     120_000,
   );
 
-  it.skipIf(!hasTerraform)(
+  itWithTerraform(
     "fails at plan time naming a required key that is missing",
     () => {
       // The plan evaluates variables before any provider; offline the provider cannot be

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -15,6 +14,7 @@ import { ENVIRONMENTS, PRODUCTION_MANAGED_DATA_SERVICES } from "../../stacks/env
 import { EnvironmentStack } from "../../stacks/main";
 import { kubernetesSchemaProblems, type StackJson } from "../helpers/kubernetes-schema";
 import { all, type Body, container, named, type Synthesized } from "../helpers/synth";
+import { itWithTerraform } from "../helpers/terraform";
 
 const RDS = "ai.cluster-abc123.eu-west-1.rds.amazonaws.com";
 
@@ -138,7 +138,7 @@ describe("production with managed Postgres and Redis (environments.ts)", () => {
     expect(kubernetesSchemaProblems({ production: stack })).toEqual([]);
   }, 120_000);
 
-  it.skipIf(spawnSync("terraform", ["version"]).status !== 0)(
+  itWithTerraform(
     "passes Terraform's check",
     () => {
       const checks = checkOutdir(outdir);

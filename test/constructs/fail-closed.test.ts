@@ -1,6 +1,10 @@
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { NamespaceV1 } from "@cdktf/provider-kubernetes/lib/namespace-v1";
 import { KubernetesProvider } from "@cdktf/provider-kubernetes/lib/provider";
-import { Aspects, TerraformStack, Testing } from "cdktf";
+import { App, Aspects, TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { KIT_POLICY_CONTEXT } from "../../constructs/_kit-defaults";
 import { AiGatewayService, type AiGatewayServiceProps } from "../../constructs/kubernetes/ai-gateway-service";
@@ -9,7 +13,9 @@ import { BlueGreenGateway } from "../../constructs/kubernetes/blue-green-gateway
 import { KitPolicy } from "../../constructs/kubernetes/kit-policy";
 import { PgvectorDatabase } from "../../constructs/kubernetes/pgvector-database";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
+import { checkOutdir } from "../../scripts/validate/terraform-check";
 import type { Body, Synthesized } from "../helpers/synth";
+import { itWithTerraform } from "../helpers/terraform";
 
 const IMAGE = "ghcr.io/acme/ai-gateway:1.4.2";
 
@@ -95,7 +101,7 @@ describe("keys the gateway needs are derived and required by the plan", () => {
     expect(secrets.requiredKeys).toEqual(["GATEWAY_API_KEYS", "ANTHROPIC_API_KEY"]);
   });
 
-  it("records the keys for an existing Secret (preflight checks them; there are no variables)", () => {
+  it("reads an existing Secret at plan with a postcondition naming each required key", () => {
     const scope = stack();
     const secrets = new AppSecrets(scope, "Secrets", {
       namespace: "ai",
@@ -103,7 +109,82 @@ describe("keys the gateway needs are derived and required by the plan", () => {
     });
     gateway({ environment: "staging", aiProvider: "openai", aiFallbackProviders: [], secrets }, scope);
     expect(secrets.requiredKeys).toEqual(["GATEWAY_API_KEYS", "OPENAI_API_KEY"]);
+    const read = Object.values(synthesized(scope).data?.["kubernetes_secret_v1"] ?? {});
+    expect(read).toEqual([
+      expect.objectContaining({
+        metadata: { name: "gateway-keys", namespace: "ai" },
+        lifecycle: {
+          postcondition: ["GATEWAY_API_KEYS", "OPENAI_API_KEY"].map((key) => ({
+            condition: `$\{try(self.data["${key}"], "") != ""}`,
+            error_message: `Secret gateway-keys in namespace ai lacks required key ${key} (or holds it empty); add ${key} to the Secret before deploying.`,
+          })),
+        },
+      }),
+    ]);
+    // Read at plan: it must not wait for the namespace resource the kit orders resources after.
+    expect(read[0]).not.toHaveProperty("depends_on");
   });
+
+  itWithTerraform(
+    "fails the plan on an existing Secret without a required key, naming the key, never a value",
+    () => {
+      const outdir = mkdtempSync(join(tmpdir(), "existing-secret-"));
+      try {
+        const app = new App({ outdir });
+        const scope = new TerraformStack(app, "keys");
+        new KubernetesProvider(scope, "kubernetes", {});
+        const secrets = new AppSecrets(scope, "Secrets", {
+          namespace: "ai",
+          source: SecretSource.fromExistingSecret("gateway-keys"),
+        });
+        gateway({ environment: "staging", aiProvider: "openai", aiFallbackProviders: [], secrets }, scope);
+        app.synth();
+        const stackDir = join(outdir, "stacks", "keys");
+        expect(checkOutdir(outdir).map((check) => [check.stack, check.ok])).toEqual([["keys", true]]);
+        // The kubernetes provider cannot be downloaded here: the same postconditions run on
+        // terraform's built-in terraform_data holding the Secret's data as a sensitive map.
+        const json = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8")) as Synthesized;
+        const read = Object.values(json.data?.["kubernetes_secret_v1"] ?? {})[0] as Body;
+        const lifecycle = JSON.parse(
+          JSON.stringify(read["lifecycle"]).replaceAll("self.data", "self.output"),
+        );
+        const dir = join(outdir, "plan");
+        mkdirSync(dir);
+        writeFileSync(
+          join(dir, "main.tf.json"),
+          JSON.stringify({
+            variable: { data: { type: "map(string)", sensitive: true } },
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a terraform reference, not a template
+            resource: { terraform_data: { secret: { input: "${var.data}", lifecycle } } },
+          }),
+        );
+        const run = (data: Record<string, string>) =>
+          spawnSync("terraform", ["apply", "-auto-approve", "-input=false", "-no-color", "-lock=false"], {
+            cwd: dir,
+            encoding: "utf8",
+            env: {
+              PATH: process.env["PATH"] ?? "",
+              HOME: dir,
+              CHECKPOINT_DISABLE: "1",
+              TF_VAR_data: JSON.stringify(data),
+            },
+          });
+        expect(spawnSync("terraform", ["init", "-input=false", "-no-color"], { cwd: dir }).status).toBe(0);
+        const missing = run({ GATEWAY_API_KEYS: "client-value-1", OPENAI_API_KEY: "" });
+        expect(missing.status).toBe(1);
+        expect(missing.stderr).toContain(
+          "Secret gateway-keys in namespace ai lacks required key OPENAI_API_KEY (or holds it empty)",
+        );
+        expect(missing.stderr.match(/Resource postcondition failed/g)).toHaveLength(1);
+        expect(missing.stdout + missing.stderr).not.toContain("client-value-1");
+        rmSync(join(dir, "terraform.tfstate"), { force: true });
+        expect(run({ GATEWAY_API_KEYS: "client-value-1", OPENAI_API_KEY: "sk-value-2" }).status).toBe(0);
+      } finally {
+        rmSync(outdir, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
 
   it("fails when staging or production has no secrets", () => {
     expect(() => gateway({ environment: "staging", aiProvider: "openai", aiFallbackProviders: [] })).toThrow(

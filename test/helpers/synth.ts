@@ -7,6 +7,7 @@ export type Body = Record<string, unknown>;
 /** Synthesized stack JSON. */
 export interface Synthesized {
   readonly resource?: Record<string, Record<string, Body>>;
+  readonly data?: Record<string, Record<string, Body>>;
   readonly variable?: Record<string, Body>;
   readonly terraform?: Body;
 }

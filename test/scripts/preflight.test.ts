@@ -19,6 +19,7 @@ const OWN_REPOSITORY = Object.fromEntries(
 );
 
 import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { itWithTerraform } from "../helpers/terraform";
 
 const projectRoot = resolve(__dirname, "../..");
 const SECRET = "ai-gateway/production";
@@ -88,7 +89,7 @@ function line(output: string, name: string): string {
 }
 
 describe("preflight against AWS Secrets Manager", () => {
-  it("passes every line when the secret holds every key, and prints no value", async () => {
+  itWithTerraform("passes every line when the secret holds every key, and prints no value", async () => {
     fake.createSecret(SECRET, VALUES);
     const output = await viaSecretsManager();
     // terraform validate runs where the providers can be downloaded (CI), the init check alone offline.
@@ -127,7 +128,7 @@ describe("preflight against AWS Secrets Manager", () => {
     ]);
   });
 
-  it("fails when the secret does not exist", async () => {
+  itWithTerraform("fails when the secret does not exist", async () => {
     const output = await viaSecretsManager();
     const problem = `secret "${SECRET}" does not exist in us-east-1; create it (aws secretsmanager create-secret --name ${SECRET} --secret-string file://keys.json) or fix the secret id`;
     expect(line(output, "provider keys available")).toBe(`FAIL  provider keys available: ${problem}`);
@@ -484,19 +485,23 @@ describe("preflight checks", () => {
 });
 
 describe("preflight checks values the way Terraform will", () => {
-  it("fails a TF_VAR_ value its variable's validation refuses, naming the rule and never the value", async () => {
-    const output = await runPreflight({
-      environment: "production",
-      env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS, TF_VAR_ai_redis_password: "x" },
-      imageTag: "3f2c1a9e0b7d",
-      environments: OWN_REPOSITORY,
-      secretSource: { kind: "terraform-variables" },
-    }).then(renderChecklist);
-    expect(line(output, "Terraform variable values pass their validation")).toBe(
-      "FAIL  Terraform variable values pass their validation: TF_VAR_ai_redis_password: ai_redis_password must be at least 16 URL-safe characters (letters, digits, . _ ~ -).",
-    );
-    expect(output).not.toMatch(/"x"|= x\b/);
-  }, 60_000);
+  itWithTerraform(
+    "fails a TF_VAR_ value its variable's validation refuses, naming the rule and never the value",
+    async () => {
+      const output = await runPreflight({
+        environment: "production",
+        env: { ...DATA_PASSWORDS, ...REQUIRED_KEYS, TF_VAR_ai_redis_password: "x" },
+        imageTag: "3f2c1a9e0b7d",
+        environments: OWN_REPOSITORY,
+        secretSource: { kind: "terraform-variables" },
+      }).then(renderChecklist);
+      expect(line(output, "Terraform variable values pass their validation")).toBe(
+        "FAIL  Terraform variable values pass their validation: TF_VAR_ai_redis_password: ai_redis_password must be at least 16 URL-safe characters (letters, digits, . _ ~ -).",
+      );
+      expect(output).not.toMatch(/"x"|= x\b/);
+    },
+    60_000,
+  );
 
   it("fails the kit's placeholder repository in staging and production", async () => {
     const output = await runPreflight({
@@ -521,7 +526,7 @@ describe("preflight command", () => {
       );
     });
 
-  it("exits 1 when a check fails, the kit's placeholder repository included", async () => {
+  itWithTerraform("exits 1 when a check fails, the kit's placeholder repository included", async () => {
     const [failing, passing] = await Promise.all([
       cli(["--env", "staging", "--image-tag", "latest"], {
         ...DATA_PASSWORDS,

@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -6,14 +6,13 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkOutdir, checkStack, renderChecks, ValidateError } from "../../scripts/validate/terraform-check";
 import { buildApp } from "../../stacks/main";
+import { describeWithTerraform } from "../helpers/terraform";
 
 const execFileAsync = promisify(execFile);
 const projectRoot = resolve(__dirname, "../..");
 const fixtures = join(__dirname, "../fixtures/validate");
-const hasTerraform = spawnSync("terraform", ["version"]).status === 0;
-if (!hasTerraform) console.warn("test/scripts/validate.test.ts: skipped, no terraform binary on PATH");
 
-describe.skipIf(!hasTerraform)("terraform check of synthesized stacks", () => {
+describeWithTerraform("terraform check of synthesized stacks", () => {
   let outdir: string;
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), "validate-test-"));
