@@ -8,7 +8,7 @@ import { buildDeps, type ShutdownHook } from "../../../app/main";
 import { createLogger } from "../../../app/observability/logger";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { ledgerRow } from "../../helpers/events";
-import { fakeEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
+import { mainLedgerEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
 // Issue 10: a dead-lettered ledger row raises one alert through ALERT_WEBHOOK_URL, as main.ts wires it,
@@ -63,14 +63,9 @@ beforeAll(async () => {
     join(spoolDir, "replay-1-aaaa.jsonl"),
     `${[poison[0], good, poison[1]].map((row) => JSON.stringify(row)).join("\n")}\n`,
   );
-  const url = new URL(DATABASE_URL);
-  url.searchParams.set("options", `-c search_path=${schema}`);
   fakes = await startVendorFakes();
   const env = {
-    ENVIRONMENT: "development",
-    ...fakeEnv(fakes),
-    DATA_DIR: data.dir,
-    DATABASE_URL: url.toString(),
+    ...mainLedgerEnv(fakes, DATABASE_URL, schema, data.dir),
     ALERT_WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/ai`,
   };
   const built = await buildDeps(testConfig(env), createLogger({ level: "warn", destination: logs }), env);
