@@ -10,6 +10,7 @@ import type { ConfigReloader } from "./config/reload";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
+import { createAlertSink } from "./observability/alerts";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
@@ -44,6 +45,8 @@ export async function buildDeps(
   const store = new ConfigStore(config);
   // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
   const metrics = createMetrics({ events, config: store });
+  // Built before the ledger, whose start-up replay may already dead-letter a row.
+  const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
 
   // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
   // shutdown: the cache disconnects, the budget settles, then the ledger drains
@@ -55,6 +58,7 @@ export async function buildDeps(
     prices: () => store.get().file.prices,
     clock: systemClock,
     metrics,
+    alert,
   });
   ledger.attach(events);
   hooks.push(() => ledger.close());
@@ -87,6 +91,7 @@ export async function buildDeps(
     clock: systemClock,
     metrics,
     details: { ledger: () => ledger.health() },
+    alert,
     ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);

@@ -51,6 +51,8 @@ export interface BuildOpsOptions {
   readonly ready?: Readonly<Record<string, HealthCheck>>;
   /** Extra `/health` checks (the ledger's state). */
   readonly details?: Readonly<Record<string, HealthCheck>>;
+  /** The alert sink, when the caller built it first (so the ledger raises alerts from its start). */
+  readonly alert?: AlertSink;
 }
 
 /** The built operations parts and what must run at shutdown, in registration order. */
@@ -74,7 +76,7 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   const lifecycle = new Lifecycle();
   const metrics = options.metrics ?? createMetrics({ events, config: store });
   hooks.push(() => metrics.close());
-  const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
+  const alert = options.alert ?? createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
 
   const reloader = new ConfigReloader({ store, env: options.env, logger, validate: secretsProblems });
   if (config.secretsId) {

@@ -144,6 +144,7 @@ interface Served<T> {
 
 // What route() runs: the targets able to take the request, those skipped before it.
 interface RoutePlan {
+  readonly request: ChatRequest;
   readonly targets: readonly TargetSpec[];
   readonly skipped: readonly TargetFailure[];
   readonly config: GatewayConfig;
@@ -299,7 +300,7 @@ export class ChatGateway {
           finished = true;
           if (ctx.signal.aborted) {
             // The client hung up mid-stream (its signal aborted the upstream call): bill what was produced.
-            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed);
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true);
             throw error;
           }
           await gateway.streamFailed(error, ctx, outcome);
@@ -308,7 +309,7 @@ export class ChatGateway {
           if (!finished) {
             // The client stopped reading: stop the upstream, then bill what it produced.
             await iterator.return?.();
-            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed);
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true);
           }
         }
       }
@@ -337,7 +338,7 @@ export class ChatGateway {
     const failures: TargetFailure[] = [];
     const able = this.ableTargets(request, ctx, targets, failures);
     try {
-      return await this.route({ targets: able, skipped: failures, config, stream }, ctx, call);
+      return await this.route({ request, targets: able, skipped: failures, config, stream }, ctx, call);
     } catch (error) {
       if (error instanceof AllTargetsFailed && config.degradedReply) return error;
       throw error;
@@ -423,6 +424,8 @@ export class ChatGateway {
     const failures = [...plan.skipped];
     const skipped = failures.length;
     let attempts = 0;
+    // The client hung up while an attempt was in flight: the provider has the prompt.
+    let leftMidCall = false;
     let upstreamMs = 0;
     for (let index = 0; index < targets.length; index++) {
       const target = targets[index]!;
@@ -456,7 +459,10 @@ export class ChatGateway {
             try {
               return await call(adapter, target, signal, apiKey);
             } catch (error) {
-              if (ctx.signal.aborted) throw ctx.signal.reason;
+              if (ctx.signal.aborted) {
+                leftMidCall = true;
+                throw ctx.signal.reason;
+              }
               throw this.attemptFailed(ctx, target, apiKey, error);
             } finally {
               upstreamMs += performance.now() - started;
@@ -466,7 +472,22 @@ export class ChatGateway {
         this.providerHealth(provider).success = this.clock.now();
         return { value, target, attempts, upstreamMs, fallbackUsed: index + skipped > 0, failures };
       } catch (error) {
-        if (ctx.signal.aborted) throw clientClosed();
+        if (ctx.signal.aborted) {
+          if (leftMidCall) {
+            // Providers bill a prompt they were sent even if the caller leaves: so does the ledger.
+            const fallbackUsed = index + skipped > 0;
+            const outcome = this.outcome({
+              value: undefined,
+              target,
+              attempts,
+              upstreamMs,
+              fallbackUsed,
+              failures,
+            });
+            this.emitAbandoned(ctx, outcome, plan.request, undefined, "", stream);
+          }
+          throw clientClosed();
+        }
         if (error instanceof BadRequestError) throw badRequest(error);
         const failure = describeFailure(target, error);
         failures.push(failure);
@@ -640,9 +661,10 @@ export class ChatGateway {
   }
 
   /**
-   * Bills a stream the client left (status 499): the usage the provider
+   * Bills a call the client left (status 499): the usage the provider
    * reported when it covers what was streamed, else an estimate (the prompt
    * and the text streamed so far, with a real tokenizer), flagged `estimated`.
+   * A call left before any answer (`streamed` empty) is billed its prompt.
    */
   private emitAbandoned(
     ctx: ChatContext,
@@ -650,6 +672,7 @@ export class ChatGateway {
     request: ChatRequest,
     reported: Usage | undefined,
     streamed: string,
+    stream: boolean,
   ): void {
     const output = estimateTextTokens(streamed);
     const usage: Usage =
@@ -659,7 +682,7 @@ export class ChatGateway {
             inputTokens: reported?.inputTokens || estimatePromptTokens(request.messages),
             outputTokens: output,
           };
-    this.emitResponse(ctx, outcome, usage, true, { status: 499, estimated: usage !== reported });
+    this.emitResponse(ctx, outcome, usage, stream, { status: 499, estimated: usage !== reported });
   }
 
   // Turns any failure into the HttpError the client sees, and reports it.

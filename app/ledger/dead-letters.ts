@@ -19,10 +19,15 @@ export function dataRejection(error: unknown): RejectReason | undefined {
   return { code, message: String((error as Error).message ?? "").slice(0, 300) };
 }
 
+/** The SQLSTATE class of a rejection, the only part of it an alert may carry. */
+export function rejectionClass(reason: RejectReason): "data_exception" | "integrity_violation" {
+  return reason.code.startsWith("22") ? "data_exception" : "integrity_violation";
+}
+
 /**
  * The ledger's dead-letter file: rows Postgres refused for their data, one
  * JSON line each with the reason, kept for an operator to fix and re-insert
- * (docs/runbooks.md "Ledger rows dead-lettered").
+ * (docs/runbooks.md "Ledger dead letters").
  */
 export class DeadLetters {
   /** Rows dead-lettered by this process. */

@@ -56,6 +56,8 @@ export interface CostLedgerOptions {
   /** Where the write-ahead journal goes. @default `${dataDir}/ledger-journal` */
   readonly journalDir?: string;
   readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
+  /** The gateway's alert sink; a dead-lettered row raises one alert there. */
+  readonly alert?: LedgerWriterOptions["alert"];
 }
 
 /**
@@ -124,6 +126,7 @@ export class CostLedger {
       journal,
       logger: options.logger,
       metrics: this.metrics,
+      alert: options.alert,
       ...options.writer,
       // The database may have been down at start: migrate before the first replay.
       prepare: async () => {

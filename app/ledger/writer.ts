@@ -1,8 +1,9 @@
 import type { Logger } from "pino";
+import type { AlertSink } from "../observability/alerts";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import type { LedgerDb } from "./db";
-import { type DeadLetters, dataRejection } from "./dead-letters";
+import { type DeadLetters, dataRejection, rejectionClass } from "./dead-letters";
 import type { Journal } from "./journal";
 import { insertStatement, type LedgerRow } from "./row";
 import type { Spool } from "./spool";
@@ -17,6 +18,8 @@ export interface LedgerWriterOptions {
   readonly journal?: Journal;
   readonly logger: Logger;
   readonly metrics?: MetricsSink;
+  /** Raises the dead-letter alert (the gateway's `ALERT_WEBHOOK_URL` sink): once per file per process start. */
+  readonly alert?: AlertSink;
   /** Rows per INSERT. @default 200 */
   readonly batchSize?: number;
   /** How often buffered rows are written. @default 250 */
@@ -39,6 +42,7 @@ export class LedgerWriter {
   private databaseDown = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
+  private deadLetterAlerted = false;
   private readonly metrics: MetricsSink;
   private readonly batchSize: number;
 
@@ -179,8 +183,23 @@ export class LedgerWriter {
         },
         "ledger row refused by the database for its data; moved to the dead-letter file",
       );
+      this.alertDeadLetter(rejectionClass(rejection));
       return 0;
     }
+  }
+
+  // One alert per dead-letter file per process start (the metric and log line count every row);
+  // it carries only the count and the SQLSTATE class, never the row or the database's message.
+  private alertDeadLetter(reason: string): void {
+    if (this.deadLetterAlerted || !this.options.alert) return;
+    this.deadLetterAlerted = true;
+    const count = this.options.deadLetters.count;
+    this.options.alert({
+      source: "ledger",
+      severity: "critical",
+      message: `${count} ledger row(s) refused by the database for their data (${reason}) moved to the dead-letter file; see docs/runbooks.md "Ledger dead letters"`,
+      details: { deadLettered: count, reason },
+    });
   }
 
   private markDown(error: unknown): void {

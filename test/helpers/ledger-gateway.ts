@@ -55,6 +55,18 @@ export function fakeEnv(fakes: VendorFakes): Record<string, string> {
   };
 }
 
+/** The environment main's buildDeps gets for a ledger in `schema` (reached at `databaseUrl`) keeping files in `dataDir`. */
+export function mainLedgerEnv(
+  fakes: VendorFakes,
+  databaseUrl: string,
+  schema: string,
+  dataDir: string,
+): Record<string, string> {
+  const url = new URL(databaseUrl);
+  url.searchParams.set("options", `-c search_path=${schema}`);
+  return { ENVIRONMENT: "development", ...fakeEnv(fakes), DATA_DIR: dataDir, DATABASE_URL: url.toString() };
+}
+
 /** One gateway "process": the real ChatGateway with a Redis cache, a Postgres ledger and a Redis budget. */
 export interface LedgerGateway {
   readonly url: string;

@@ -109,3 +109,37 @@ describe("a stream the client leaves", () => {
     expect(rows[0]).toMatchObject({ status: 200, estimated: false, input_tokens: 20, output_tokens: 1 });
   });
 });
+
+describe("a call the client leaves before any answer", () => {
+  // The provider was sent the prompt (and bills it): the ledger and the budget bill it once, estimated.
+  it.each([
+    { stream: false, requestId: "left-non-streaming" },
+    { stream: true, requestId: "left-before-first-chunk" },
+  ])("is billed its prompt once (stream $stream)", async ({ stream, requestId }) => {
+    suite.fakes.openai.script({ kind: "hang" });
+    const sent = suite.fakes.openai.requests.length + 1;
+    const spentBefore = await suite.gateway.budget.spentPico();
+    const controller = new AbortController();
+    const pending = fetch(`${suite.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": requestId, "cache-control": "no-cache" },
+      body: JSON.stringify({ model: "gpt-4o", stream, messages: [{ role: "user", content: CONTENT }] }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    await suite.fakes.openai.waitForRequests(sent);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    const rows = await rowsOf(requestId);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      status: 499,
+      estimated: true,
+      stream,
+      input_tokens: estimatePromptTokens([{ role: "user", content: CONTENT }]),
+      output_tokens: 0,
+    });
+    expect(usdStringToPico(rows[0].cost_usd)).toBeGreaterThan(0n);
+    await suite.gateway.settle();
+    expect((await suite.gateway.budget.spentPico()) - spentBefore).toBe(usdStringToPico(rows[0].cost_usd));
+  });
+});

@@ -5,7 +5,7 @@ import { createLogger } from "../../../app/observability/logger";
 import { createApp } from "../../../app/server";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
-import { fakeEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
+import { mainLedgerEnv, startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, TcpProxy, tempDir } from "../../helpers/real-services";
 
 // Issue 10: /health shows the ledger's state, as main.ts wires it.
@@ -24,15 +24,8 @@ beforeAll(async () => {
   await sql.query(`CREATE SCHEMA ${schema}`);
   await sql.end();
   await proxy.start();
-  const url = new URL(proxy.rewrite(DATABASE_URL));
-  url.searchParams.set("options", `-c search_path=${schema}`);
   fakes = await startVendorFakes();
-  const env = {
-    ENVIRONMENT: "development",
-    ...fakeEnv(fakes),
-    DATA_DIR: data.dir,
-    DATABASE_URL: url.toString(),
-  };
+  const env = mainLedgerEnv(fakes, proxy.rewrite(DATABASE_URL), schema, data.dir);
   const built = await buildDeps(
     testConfig(env),
     createLogger({ level: "warn", destination: new LogCapture() }),
