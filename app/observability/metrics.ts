@@ -5,6 +5,9 @@ import type { GatewayConfig } from "../config/load-config";
 import type { GatewayEvents } from "./events";
 import { DURATION_BUCKETS_SECONDS, METRIC } from "./metric-names";
 
+/** The status of a call the client hung up on (nginx's 499). */
+const CLIENT_CLOSED = 499;
+
 /** Label value used for models the configuration does not route and for absent providers. */
 export const OTHER = "other";
 
@@ -302,10 +305,14 @@ export function createMetrics(options: MetricsOptions): Metrics {
     events.on("onResponse", (event) => {
       const labels = { provider: provider(event.provider), model: model(event.model) };
       const stream = String(event.stream);
-      requests.inc({ ...labels, status: String(event.status), cache: event.cacheHit ? "hit" : "miss" });
-      requestDuration.observe({ ...labels, stream }, event.durationMs / 1000);
-      if (!event.cacheHit) upstreamDuration.observe(labels, event.upstreamMs / 1000);
-      overhead.observe({ stream }, Math.max(0, event.durationMs - event.upstreamMs) / 1000);
+      // A call the client left is billed here (status 499) and reported by onError as well:
+      // the request is counted once, by onError; its tokens are counted here, as the ledger bills them.
+      if (event.status !== CLIENT_CLOSED) {
+        requests.inc({ ...labels, status: String(event.status), cache: event.cacheHit ? "hit" : "miss" });
+        requestDuration.observe({ ...labels, stream }, event.durationMs / 1000);
+        if (!event.cacheHit) upstreamDuration.observe(labels, event.upstreamMs / 1000);
+        overhead.observe({ stream }, Math.max(0, event.durationMs - event.upstreamMs) / 1000);
+      }
       // Tokens the providers processed, as the ledger counts them: a cache hit processed none.
       if (event.cacheHit) return;
       if (event.inputTokens > 0) tokens.inc({ ...labels, direction: "input" }, event.inputTokens);

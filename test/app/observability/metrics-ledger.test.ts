@@ -43,3 +43,41 @@ describe("metrics counted like the ledger", () => {
     expect(sample(text, "ai_gateway_requests_total", { provider: "none", status: "400" })).toBe(2);
   });
 });
+
+describe("a call the client leaves", () => {
+  it("counts once in ai_gateway_requests_total (status 499) while its estimated prompt is counted as tokens", async () => {
+    const metrics = async () => (await fetch(`${suite.gateway.url}/metrics`)).text();
+    const before = await metrics();
+    suite.fakes.openai.script({ kind: "hang" });
+    const sent = suite.fakes.openai.requests.length + 1;
+    const controller = new AbortController();
+    const pending = fetch(`${suite.gateway.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "cache-control": "no-cache" },
+      body: JSON.stringify({
+        model: "gpt-4o",
+        messages: [{ role: "user", content: "left before the answer" }],
+      }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    await suite.fakes.openai.waitForRequests(sent);
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    let after = await metrics();
+    for (
+      let tries = 0;
+      tries < 200 && sample(after, "ai_gateway_requests_total", { status: "499" }) === 0;
+      tries++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      after = await metrics();
+    }
+    // Both the billing event and the error event of the hang-up have arrived by now.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    after = await metrics();
+    const count = (text: string) => sample(text, "ai_gateway_requests_total", { status: "499" });
+    expect(count(after) - count(before)).toBe(1);
+    const input = (text: string) => sample(text, "ai_gateway_tokens_total", { direction: "input" });
+    expect(input(after) - input(before)).toBeGreaterThan(0);
+  });
+});
