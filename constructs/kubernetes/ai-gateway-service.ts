@@ -407,32 +407,8 @@ export class AiGatewayService extends Construct {
         },
       );
     }
-    if (props.cache) {
-      const redis = props.cache;
-      env.push(
-        {
-          name: "REDIS_PASSWORD",
-          valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
-        },
-        {
-          name: "REDIS_URL",
-          value: `${redis.tls ? "rediss" : "redis"}://:$(REDIS_PASSWORD)@${redis.host}:${redis.port}`,
-        },
-      );
-    }
-    if (props.responseCache) {
-      const redis = props.responseCache;
-      env.push(
-        {
-          name: "REDIS_CACHE_PASSWORD",
-          valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
-        },
-        {
-          name: "REDIS_CACHE_URL",
-          value: `${redis.tls ? "rediss" : "redis"}://:$(REDIS_CACHE_PASSWORD)@${redis.host}:${redis.port}`,
-        },
-      );
-    }
+    if (props.cache) env.push(...redisEnv("REDIS", props.cache));
+    if (props.responseCache) env.push(...redisEnv("REDIS_CACHE", props.responseCache));
     if (props.vectorStore) {
       const chroma = props.vectorStore;
       env.push({
@@ -658,6 +634,26 @@ function secretsHashAnnotation(secrets: AppSecrets | undefined): Record<string, 
   if (variables.length === 0) return {};
   const contents = Object.fromEntries(variables.map(([key, variable]) => [key, variable.stringValue]));
   return { "ai-deploy-kit.io/secrets-hash": Fn.nonsensitive(Fn.sha256(Fn.jsonencode(contents))) };
+}
+
+/**
+ * `<prefix>_PASSWORD` from the Redis' Secret and `<prefix>_URL` composed from it (Kubernetes expands
+ * `$(VAR)`), so the password never sits in the ConfigMap or the pod spec.
+ */
+function redisEnv(
+  prefix: "REDIS" | "REDIS_CACHE",
+  redis: IRedis,
+): DeploymentV1SpecTemplateSpecContainerEnv[] {
+  return [
+    {
+      name: `${prefix}_PASSWORD`,
+      valueFrom: { secretKeyRef: { name: redis.secretName, key: redis.passwordKey } },
+    },
+    {
+      name: `${prefix}_URL`,
+      value: `${redis.tls ? "rediss" : "redis"}://:$(${prefix}_PASSWORD)@${redis.host}:${redis.port}`,
+    },
+  ];
 }
 
 /** A short stable hash (FNV-1a) for the config annotation. */
