@@ -88,7 +88,7 @@ export function securityHeaders(app: Express): void {
   app.use(helmet());
 }
 
-/** `/metrics`, then client auth, rate limit and the JSON body limit for every `/v1` route (DESIGN.md section 5). */
+/** `/metrics`, then client auth, rate limit and the JSON body limit for every `/v1` route (docs/design.md section 5). */
 export function mountClientGuards(app: Express, deps: AppDeps, ops: ResolvedOps): void {
   app.use(metricsRoutes({ metrics: ops.metrics }));
   app.use(
@@ -99,7 +99,7 @@ export function mountClientGuards(app: Express, deps: AppDeps, ops: ResolvedOps)
   );
 }
 
-/** Size limit and injection heuristics on chat requests, after auth and rate limit (DESIGN.md section 5). */
+/** Size limit and injection heuristics on chat requests, after auth and rate limit (docs/design.md section 5). */
 export function mountPromptChecks(app: Express, deps: AppDeps, ops: ResolvedOps): void {
   app.post(
     "/v1/chat/completions",

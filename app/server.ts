@@ -51,7 +51,7 @@ export interface AppDeps {
 /** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
-/** Builds the Express gateway: middleware in the order of DESIGN.md section 5, error handler last. */
+/** Builds the Express gateway: middleware in the order of docs/design.md section 5, error handler last. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");

@@ -16,7 +16,7 @@ export interface ResourceQuantities {
 /** Where the stack deploys and how the gateway runs there. */
 export interface EnvironmentConfig {
   readonly name: EnvironmentName;
-  /** `docker` for the local machine, `kubernetes` for clusters (DESIGN.md section 2). */
+  /** `docker` for the local machine, `kubernetes` for clusters (docs/design.md section 2). */
   readonly platform: "docker" | "kubernetes";
   /** The gateway's behaviour: provider, model, fallbacks, timeouts, retries, log level, caching, monitoring. */
   readonly gateway: GatewayDefaults & { readonly budgetEnforce: boolean };
@@ -157,7 +157,7 @@ export const PRODUCTION_MANAGED_DATA_SERVICES: ManagedDataServices = {
 const GUIDE_REQUESTS: ResourceQuantities = { cpu: "500m", memory: "512Mi" };
 const GUIDE_LIMITS: ResourceQuantities = { cpu: "2000m", memory: "2Gi" };
 
-/** The three environments of DESIGN.md section 4, with the guide's values. */
+/** The three environments of docs/design.md section 4, with the guide's values. */
 export const ENVIRONMENTS: Readonly<Record<EnvironmentName, EnvironmentConfig>> = {
   development: {
     name: "development",

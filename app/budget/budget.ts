@@ -74,7 +74,7 @@ export interface BudgetOptions {
   readonly webhookTimeoutMs?: number;
 }
 
-/** `{ limit, spent, percent }` of DESIGN.md section 3, in USD. */
+/** `{ limit, spent, percent }` of docs/design.md section 3, in USD. */
 export interface BudgetStatus {
   readonly limit: number;
   readonly spent: number;

@@ -18,7 +18,7 @@ import type { ResponseCache } from "./response-cache";
 import { accumulateChunks, completionToSse } from "./sse";
 import type { CachedResponse } from "./store";
 
-/** `x-ai-cache` values (DESIGN.md section 3). */
+/** `x-ai-cache` values (docs/design.md section 3). */
 export type CacheStatus = "hit" | "miss" | "bypass";
 
 /** How the route writes answers (its own header, JSON and SSE code). */
@@ -41,7 +41,7 @@ export interface ServeChatOptions {
 }
 
 /**
- * The chat request path after validation (DESIGN.md section 5): cache lookup,
+ * The chat request path after validation (docs/design.md section 5): cache lookup,
  * budget reservation on a miss, then the gateway under single-flight; the answer is
  * stored (streams once complete) and a hit is replayed as JSON or SSE and
  * reported with `cacheHit`, so the ledger records it at zero cost.

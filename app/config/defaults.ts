@@ -1,9 +1,9 @@
-/** The providers the gateway can route to (DESIGN.md section 3). */
+/** The providers the gateway can route to (docs/design.md section 3). */
 export const PROVIDER_NAMES = ["openai", "claude", "gemini", "groq", "ollama"] as const;
 /** One of the providers the gateway can route to. */
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
-/** The environments a deployment can run as (DESIGN.md section 4). */
+/** The environments a deployment can run as (docs/design.md section 4). */
 export const ENVIRONMENT_NAMES = ["development", "staging", "production"] as const;
 /** One of the deployment environments. */
 export type EnvironmentName = (typeof ENVIRONMENT_NAMES)[number];

@@ -24,7 +24,7 @@ export const routeSchema = z.strictObject({
 /** USD per million input and output tokens for one model. */
 export const priceSchema = z.strictObject({ input: nonNegativePrice, output: nonNegativePrice });
 
-/** What `AI_CONFIG_FILE` may hold: routing, prices and limits (DESIGN.md section 4). */
+/** What `AI_CONFIG_FILE` may hold: routing, prices and limits (docs/design.md section 4). */
 export const fileConfigSchema = z.strictObject({
   routes: z.record(z.string().min(1), routeSchema).default({}),
   prices: z.partialRecord(provider, z.record(z.string().min(1), priceSchema)).default({}),

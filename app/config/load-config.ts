@@ -213,7 +213,7 @@ const fallbackList = z
     return targets;
   });
 
-/** The variables of DESIGN.md section 4 (and this kit's additions), each parsed on its own. */
+/** The variables of docs/design.md section 4 (and this kit's additions), each parsed on its own. */
 const envSchema = z.object({
   ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed").optional(),
   PORT: number("PORT", { min: 0, max: 65535, integer: true, what: "a port number from 0 to 65535" }),
@@ -295,7 +295,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /**
  * Reads, validates and resolves the configuration from environment variables
- * (DESIGN.md section 4). Throws a {@link ConfigError} naming every missing or
+ * (docs/design.md section 4). Throws a {@link ConfigError} naming every missing or
  * invalid setting with its value and what is allowed. Secret values never
  * appear in the message.
  */

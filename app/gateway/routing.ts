@@ -43,7 +43,7 @@ export function candidateTargets(model: string, config: GatewayConfig): TargetSp
 }
 
 /**
- * Resolves a request's `model` (DESIGN.md section 3): an alias of the routing
+ * Resolves a request's `model` (docs/design.md section 3): an alias of the routing
  * config gives its own targets, balanced by its strategy; `<provider>/<model>`
  * gives that target, then the fallbacks; any other name goes to the primary
  * provider with that model, then the fallbacks. `x/y` with an unknown provider

@@ -24,7 +24,7 @@ export interface ChatRoutesOptions {
   readonly budget?: Budget;
 }
 
-/** `x-ai-cache` values (DESIGN.md section 3). */
+/** `x-ai-cache` values (docs/design.md section 3). */
 export type CacheStatus = "hit" | "miss" | "bypass";
 
 /**

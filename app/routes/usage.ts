@@ -44,7 +44,7 @@ function usageTenant(query: unknown, tenant: string, admin: boolean): string | u
 
 /**
  * `GET /v1/usage?date=YYYY-MM-DD`: a day's tokens, cost and budget from the
- * ledger (DESIGN.md section 3), for the caller's tenant; admin keys see every
+ * ledger (docs/design.md section 3), for the caller's tenant; admin keys see every
  * tenant and may filter with `?tenant=`.
  */
 export function usageRoutes(options: UsageRoutesOptions): Router {

@@ -62,7 +62,7 @@ export function contentCharacters(content: unknown): number {
 /**
  * The one prompt-limit check, for chat, jobs and batch alike: more than
  * `limits.maxMessages` messages is a 400, more than `limits.maxPromptCharacters`
- * characters of text across them a 413 (DESIGN.md section 3). Works on a body
+ * characters of text across them a 413 (docs/design.md section 3). Works on a body
  * not yet validated, so it runs before the schema and the injection scan.
  */
 export function checkPromptLimits(messages: readonly unknown[], limits: EffectiveLimits): void {

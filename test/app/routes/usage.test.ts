@@ -78,7 +78,7 @@ afterAll(async () => {
 });
 
 describe("GET /v1/usage", () => {
-  it("answers today's usage in the DESIGN.md shape when no date is given", async () => {
+  it("answers today's usage in the docs/design.md shape when no date is given", async () => {
     const response = await fetch(`${server.url}/v1/usage`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
