@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +7,7 @@ import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service
 import { AppSecrets } from "../../constructs/kubernetes/app-secrets";
 import { SecretSource } from "../../constructs/kubernetes/secret-source";
 import { type Body, named, synth } from "../helpers/synth";
+import { describeWithTerraform } from "../helpers/terraform";
 
 const IMAGE = "ghcr.io/acme/ai-gateway:1.0.0";
 
@@ -22,8 +23,6 @@ function annotations(source?: SecretSource): Record<string, string> {
   ] as Body;
   return (template["metadata"] as Body)["annotations"] as Record<string, string>;
 }
-
-const terraform = spawnSync("terraform", ["version"], { encoding: "utf8" }).status === 0;
 
 describe("key rotation reaches the pods (Terraform-variable secrets)", () => {
   const expression = annotations()["ai-deploy-kit.io/secrets-hash"]!;
@@ -48,46 +47,43 @@ describe("key rotation reaches the pods (Terraform-variable secrets)", () => {
 
   // Terraform itself evaluates the synthesized expression (no provider needed): a rotated key
   // changes the digest, and the digest never carries a value.
-  describe.runIf(terraform)(
-    "evaluated by terraform (skipped when it is not installed; .ci/run requires it)",
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), "secrets-hash-"));
-      afterAll(() => rmSync(dir, { recursive: true, force: true }));
-      const names = [...expression.matchAll(/var\.([a-z_]+)/g)].map((match) => match[1]!);
-      writeFileSync(
-        join(dir, "main.tf.json"),
-        JSON.stringify({
-          variable: Object.fromEntries(
-            names.map((name) => [name, { type: "string", sensitive: true, default: "" }]),
-          ),
-          output: { hash: { value: expression } },
-        }),
+  describeWithTerraform("evaluated by terraform", () => {
+    const dir = mkdtempSync(join(tmpdir(), "secrets-hash-"));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const names = [...expression.matchAll(/var\.([a-z_]+)/g)].map((match) => match[1]!);
+    writeFileSync(
+      join(dir, "main.tf.json"),
+      JSON.stringify({
+        variable: Object.fromEntries(
+          names.map((name) => [name, { type: "string", sensitive: true, default: "" }]),
+        ),
+        output: { hash: { value: expression } },
+      }),
+    );
+    const digest = (openaiKey: string) => {
+      execFileSync("terraform", ["init", "-input=false", "-no-color"], { cwd: dir, stdio: "pipe" });
+      execFileSync(
+        "terraform",
+        [
+          "apply",
+          "-auto-approve",
+          "-input=false",
+          "-no-color",
+          `-var=openai_api_key=${openaiKey}`,
+          "-var=gateway_api_keys=gw-1",
+        ],
+        { cwd: dir, stdio: "pipe", env: { ...process.env, CHECKPOINT_DISABLE: "1" } },
       );
-      const digest = (openaiKey: string) => {
-        execFileSync("terraform", ["init", "-input=false", "-no-color"], { cwd: dir, stdio: "pipe" });
-        execFileSync(
-          "terraform",
-          [
-            "apply",
-            "-auto-approve",
-            "-input=false",
-            "-no-color",
-            `-var=openai_api_key=${openaiKey}`,
-            "-var=gateway_api_keys=gw-1",
-          ],
-          { cwd: dir, stdio: "pipe", env: { ...process.env, CHECKPOINT_DISABLE: "1" } },
-        );
-        return execFileSync("terraform", ["output", "-raw", "hash"], { cwd: dir, encoding: "utf8" });
-      };
+      return execFileSync("terraform", ["output", "-raw", "hash"], { cwd: dir, encoding: "utf8" });
+    };
 
-      it("changes when a key rotates and shows no value", () => {
-        const before = digest("sk-old-0123456789");
-        const after = digest("sk-new-9876543210");
-        expect(before).toMatch(/^[0-9a-f]{64}$/);
-        expect(after).toMatch(/^[0-9a-f]{64}$/);
-        expect(after).not.toBe(before);
-        expect(digest("sk-old-0123456789")).toBe(before);
-      }, 60_000);
-    },
-  );
+    it("changes when a key rotates and shows no value", () => {
+      const before = digest("sk-old-0123456789");
+      const after = digest("sk-new-9876543210");
+      expect(before).toMatch(/^[0-9a-f]{64}$/);
+      expect(after).toMatch(/^[0-9a-f]{64}$/);
+      expect(after).not.toBe(before);
+      expect(digest("sk-old-0123456789")).toBe(before);
+    }, 60_000);
+  });
 });
