@@ -1,18 +1,11 @@
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { BlueGreenGateway, type BlueGreenGatewayProps } from "../../constructs/kubernetes/blue-green-gateway";
-import { replicasAfterApply } from "../helpers/promotion";
+import { BLUE_GREEN_BASE, replicasAfterApply } from "../helpers/promotion";
 import { all, type Body, container, named, synth } from "../helpers/synth";
 
 const BASE: BlueGreenGatewayProps = {
-  namespace: "ai",
-  // Development needs no keys; staging and production require secrets (tested in ai-gateway-service.test.ts).
-  environment: "development",
-  imageRepository: "ghcr.io/acme/ai-gateway",
-  blueImageTag: "1.4.2",
-  greenImageTag: "1.5.0",
-  minReplicas: 3,
-  maxReplicas: 10,
+  ...BLUE_GREEN_BASE,
 };
 
 function synthWith(props: Partial<BlueGreenGatewayProps> = {}) {

@@ -1,3 +1,4 @@
+import type { BlueGreenGatewayProps } from "../../constructs/kubernetes/blue-green-gateway";
 import { type Body, named, type Synthesized } from "./synth";
 
 /**
@@ -29,3 +30,17 @@ function hpaFor(json: Synthesized, name: string): Body | undefined {
     .map((body) => body["spec"] as Body)
     .find((spec) => (spec["scale_target_ref"] as Body)["name"] === name);
 }
+
+/**
+ * A blue-green gateway the construct tests start from: development (no keys needed; staging and
+ * production require secrets, tested in ai-gateway-service.test.ts), two tags, 3..10 replicas.
+ */
+export const BLUE_GREEN_BASE: BlueGreenGatewayProps = {
+  namespace: "ai",
+  environment: "development",
+  imageRepository: "ghcr.io/acme/ai-gateway",
+  blueImageTag: "1.4.2",
+  greenImageTag: "1.5.0",
+  minReplicas: 3,
+  maxReplicas: 10,
+};
