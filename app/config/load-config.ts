@@ -131,7 +131,8 @@ const number = (_variable: string, rule: { min: number; max?: number; integer?: 
       if (ok) return value;
       ctx.addIssue({ code: "custom", message: `"${raw}" is not allowed; expected ${rule.what}` });
       return z.NEVER;
-    });
+    })
+    .meta({ type: rule.what });
 
 /** A comma list; `check` returns the problems of its entries (empty when they are fine). */
 const commaList = (check: (entries: string[]) => readonly string[]) =>
@@ -146,7 +147,8 @@ const commaList = (check: (entries: string[]) => readonly string[]) =>
         .filter(Boolean);
       for (const problem of check(entries)) ctx.addIssue({ code: "custom", message: problem });
       return entries;
-    });
+    })
+    .meta({ type: "comma list" });
 
 /** A comma list of BullMQ queue names (letters, digits, `-`, `_`; BullMQ reserves `:`). */
 const queueNames = () =>
@@ -168,7 +170,8 @@ const boolean = () =>
       if (["false", "0", "no", "off"].includes(lower)) return false;
       ctx.addIssue({ code: "custom", message: `"${raw}" is not allowed; expected true or false` });
       return z.NEVER;
-    });
+    })
+    .meta({ type: "boolean (true/false, 1/0, yes/no, on/off)" });
 
 const url = (variable: string, example: string) =>
   z
@@ -176,7 +179,8 @@ const url = (variable: string, example: string) =>
     .optional()
     .refine((raw) => raw === undefined || URL.canParse(raw), {
       error: (issue) => `${shown(issue.input, variable)} is not a valid URL; expected for example ${example}`,
-    });
+    })
+    .meta({ type: `URL, for example ${example}` });
 
 const oneOf = <T extends string>(values: readonly [T, ...T[]], noun: string) =>
   z.enum(values, {
@@ -211,74 +215,200 @@ const fallbackList = z
       }
     }
     return targets;
-  });
+  })
+  .meta({ type: "comma list of `provider` or `provider/model`" });
 
 /** The variables of docs/design.md section 4 (and this kit's additions), each parsed on its own. */
-const envSchema = z.object({
-  ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed").optional(),
-  PORT: number("PORT", { min: 0, max: 65535, integer: true, what: "a port number from 0 to 65535" }),
-  HOST: z.string().optional(),
+export const envSchema = z.object({
+  ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed")
+    .optional()
+    .meta({
+      description: "Picks the defaults below; staging and production also require client and provider keys.",
+      default: "development",
+    }),
+  PORT: number("PORT", { min: 0, max: 65535, integer: true, what: "a port number from 0 to 65535" }).meta({
+    description: "Port the gateway listens on.",
+    default: "8080",
+  }),
+  HOST: z.string().optional().meta({ description: "Address the gateway listens on.", default: "0.0.0.0" }),
   LOG_LEVEL: z
     .string()
     .optional()
     .transform((raw) => raw?.toLowerCase())
-    .pipe(oneOf(LOG_LEVELS, "allowed").optional()),
-  AI_PROVIDER: oneOf(PROVIDER_NAMES, "a provider").optional(),
-  AI_MODEL: z.string().optional(),
-  AI_FALLBACK_PROVIDERS: fallbackList,
-  AI_TIMEOUT_SECONDS: number("AI_TIMEOUT_SECONDS", { min: 0.001, what: "a positive number of seconds" }),
-  AI_MAX_RETRIES: number("AI_MAX_RETRIES", { min: 0, integer: true, what: "a whole number, 0 or more" }),
+    .pipe(oneOf(LOG_LEVELS, "allowed").optional())
+    .meta({ description: "pino log level, case-insensitive.", defaultPerEnvironment: "logLevel" }),
+  AI_PROVIDER: oneOf(PROVIDER_NAMES, "a provider")
+    .optional()
+    .meta({
+      description:
+        "Primary provider: serves any model name that is neither a route alias nor `<provider>/<model>`.",
+      defaultPerEnvironment: "provider",
+    }),
+  AI_MODEL: z
+    .string()
+    .optional()
+    .meta({
+      description: "Primary model; with only `AI_PROVIDER` set, that provider's default model.",
+      defaultPerEnvironment: "model",
+    }),
+  AI_FALLBACK_PROVIDERS: fallbackList.meta({
+    description:
+      "Ordered failover targets after the primary, e.g. `claude,gemini/gemini-1.5-pro`; a bare provider uses its default model.",
+    defaultPerEnvironment: "fallbacks",
+  }),
+  AI_TIMEOUT_SECONDS: number("AI_TIMEOUT_SECONDS", { min: 0.001, what: "a positive number of seconds" }).meta(
+    { description: "Timeout of one upstream attempt.", defaultPerEnvironment: "timeoutSeconds" },
+  ),
+  AI_MAX_RETRIES: number("AI_MAX_RETRIES", { min: 0, integer: true, what: "a whole number, 0 or more" }).meta(
+    {
+      description:
+        "Retries per target before failing over (backoff with jitter, or the upstream's Retry-After up to 30 s).",
+      defaultPerEnvironment: "maxRetries",
+    },
+  ),
   AI_BREAKER_THRESHOLD: number("AI_BREAKER_THRESHOLD", {
     min: 1,
     integer: true,
     what: "a whole number of failures, 1 or more",
-  }),
+  }).meta({ description: "Consecutive failures that open a provider's circuit breaker.", default: "5" }),
   AI_BREAKER_COOLDOWN_SECONDS: number("AI_BREAKER_COOLDOWN_SECONDS", {
     min: 0.001,
     what: "a positive number of seconds",
+  }).meta({
+    description: "Seconds an open breaker waits before one probe request (half-open).",
+    default: "60",
   }),
-  AI_DEGRADED_REPLY: boolean(),
-  AI_CACHE_ENABLED: boolean(),
+  AI_DEGRADED_REPLY: boolean().meta({
+    description:
+      "When every target fails, answer the guide's apology (200, `x-ai-degraded: true`) instead of 502/504.",
+    default: "false",
+  }),
+  AI_CACHE_ENABLED: boolean().meta({
+    description: "Response cache switch.",
+    defaultPerEnvironment: "cachingEnabled",
+  }),
   AI_CACHE_TTL_SECONDS: number("AI_CACHE_TTL_SECONDS", {
     min: 1,
     integer: true,
     what: "a whole number of seconds, 1 or more",
+  }).meta({
+    description: "Response cache TTL; a request's `x-ai-cache-ttl` header overrides it.",
+    defaultPerEnvironment: "cacheTtlSeconds",
   }),
-  AI_MONITORING_ENABLED: boolean(),
-  AI_DAILY_BUDGET: number("AI_DAILY_BUDGET", { min: 0, what: "a number of USD, 0 or more" }),
-  AI_BUDGET_ENFORCE: boolean(),
+  AI_MONITORING_ENABLED: boolean().meta({
+    description:
+      "The guide's per-environment monitoring switch; validated and kept in the configuration (`/metrics` is served either way).",
+    defaultPerEnvironment: "monitoringEnabled",
+  }),
+  AI_DAILY_BUDGET: number("AI_DAILY_BUDGET", { min: 0, what: "a number of USD, 0 or more" }).meta({
+    description: "Budget in USD per UTC day: a warning at 80 %, a critical alert at 100 %.",
+    defaultPerEnvironment: "dailyBudgetUsd",
+  }),
+  AI_BUDGET_ENFORCE: boolean().meta({
+    description:
+      "Reserve each paid call's worst case and refuse with 429 `budget_exceeded` once the day's budget is spent.",
+    default: "false",
+  }),
   AI_BUDGET_RESERVE_MAX_TOKENS: number("AI_BUDGET_RESERVE_MAX_TOKENS", {
     min: 1,
     integer: true,
     what: "a whole number of tokens, 1 or more",
+  }).meta({
+    description: "Output tokens a budget reservation assumes when a request sets no `max_tokens`.",
+    default: "4096",
   }),
-  REDIS_URL: url("REDIS_URL", "redis://127.0.0.1:6379"),
-  REDIS_CACHE_URL: url("REDIS_CACHE_URL", "redis://127.0.0.1:6380"),
-  DATABASE_URL: url("DATABASE_URL", "postgres://user@127.0.0.1:5432/db"),
-  CHROMA_URL: url("CHROMA_URL", "http://127.0.0.1:8000"),
-  ALERT_WEBHOOK_URL: url("ALERT_WEBHOOK_URL", "https://hooks.example.com/ai"),
-  GATEWAY_API_KEYS: z.string().optional(),
-  GATEWAY_ADMIN_KEYS: z.string().optional(),
-  AI_SECRETS_ID: z.string().optional(),
-  AI_CONFIG_FILE: z.string().optional(),
-  DATA_DIR: z.string().optional(),
-  AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems),
-  AI_JOBS_QUEUE: queueNames().transform((names, ctx) => {
-    if (names !== undefined && names.length !== 1) {
-      ctx.addIssue({ code: "custom", message: "names one queue, for example ai-gateway-jobs-blue" });
-      return z.NEVER;
-    }
-    return names?.[0];
+  REDIS_URL: url("REDIS_URL", "redis://127.0.0.1:6379").meta({
+    description:
+      "Redis for the job queue, budget counters and rate limits (a `noeviction` server), and the cache's.",
+    default: "unset: in-process equivalents",
   }),
-  AI_JOBS_POLL_QUEUES: queueNames(),
+  REDIS_CACHE_URL: url("REDIS_CACHE_URL", "redis://127.0.0.1:6380").meta({
+    description: "The response cache's own Redis (`allkeys-lru`).",
+    default: "`REDIS_URL`",
+  }),
+  DATABASE_URL: url("DATABASE_URL", "postgres://user@127.0.0.1:5432/db").meta({
+    description: "Postgres for the cost ledger.",
+    default: "unset: PGlite under `DATA_DIR`",
+  }),
+  CHROMA_URL: url("CHROMA_URL", "http://127.0.0.1:8000").meta({
+    description: "Chroma, checked by `GET /health`.",
+    default: "unset",
+  }),
+  ALERT_WEBHOOK_URL: url("ALERT_WEBHOOK_URL", "https://hooks.example.com/ai").meta({
+    description: "Where alerts (budget, secrets refresh, ledger dead letters) are POSTed.",
+    default: "unset: logged only",
+  }),
+  GATEWAY_API_KEYS: z.string().optional().meta({
+    type: "comma list",
+    description:
+      "Client keys (held as SHA-256 hashes); every `/v1` route then needs one. Required in staging and production.",
+    default: "unset: open (development)",
+  }),
+  GATEWAY_ADMIN_KEYS: z
+    .string()
+    .optional()
+    .meta({
+      type: "comma list",
+      description: "Admin keys: valid client keys that also read every tenant's `/v1/usage`.",
+      default: "none",
+    }),
+  AI_SECRETS_ID: z.string().optional().meta({
+    description:
+      "AWS Secrets Manager secret whose JSON holds provider and client keys; read at start and every 5 minutes.",
+    default: "unset",
+  }),
+  AI_CONFIG_FILE: z
+    .string()
+    .optional()
+    .meta({
+      type: "path",
+      description:
+        "JSON file with `routes`, `prices`, `limits` and `injection`; reloaded on change and SIGHUP.",
+      default: "unset",
+    }),
+  DATA_DIR: z
+    .string()
+    .optional()
+    .meta({
+      type: "path",
+      description: "Embedded data: PGlite ledger, ledger spool, journal and dead letters; one per process.",
+      default: ".data",
+    }),
+  AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems).meta({
+    description: "Host names, IPs or CIDR ranges job callbacks may reach though they are internal.",
+    default: "none: internal callbacks refused",
+  }),
+  AI_JOBS_QUEUE: queueNames()
+    .transform((names, ctx) => {
+      if (names !== undefined && names.length !== 1) {
+        ctx.addIssue({ code: "custom", message: "names one queue, for example ai-gateway-jobs-blue" });
+        return z.NEVER;
+      }
+      return names?.[0];
+    })
+    .meta({
+      type: "queue name",
+      description: "The BullMQ queue this process submits to and works on.",
+      default: "ai-gateway-jobs",
+    }),
+  AI_JOBS_POLL_QUEUES: queueNames().meta({
+    description: "Other blue-green slots' queues a job poll also looks in.",
+    default: "none",
+  }),
   SHUTDOWN_TIMEOUT_SECONDS: number("SHUTDOWN_TIMEOUT_SECONDS", {
     min: 0,
     what: "a number of seconds, 0 or more",
+  }).meta({
+    description: "The one shutdown deadline after SIGTERM: HTTP drain, queue close, ledger flush.",
+    default: "25",
   }),
   ...Object.fromEntries(
     PROVIDER_NAMES.map((name) => [
       `${KEY_PREFIXES[name][0]}_BASE_URL`,
-      url(`${KEY_PREFIXES[name][0]}_BASE_URL`, "https://host:port/v1"),
+      url(`${KEY_PREFIXES[name][0]}_BASE_URL`, "https://host:port/v1").meta({
+        description: `Where ${name} requests go: a proxy, a compatible server or a fake in tests.`,
+        default: DEFAULT_BASE_URLS[name],
+      }),
     ]),
   ),
 });
