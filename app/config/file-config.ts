@@ -9,42 +9,111 @@ const nonNegativePrice = z
 
 /** One target of a route: a provider, its model, and its share when balanced by weight. */
 export const routeTargetSchema = z.strictObject({
-  provider,
-  model: z.string().min(1),
-  weight: z.number().positive().optional(),
+  provider: provider.describe("The provider that serves this target."),
+  model: z.string().min(1).describe("The model sent to that provider."),
+  weight: z.number().positive().optional().describe("Its share with strategy `weighted`."),
 });
 
 /** A routing alias: the ordered (or balanced) targets a model name resolves to. */
 export const routeSchema = z.strictObject({
-  targets: z.array(routeTargetSchema).min(1, { error: "a route needs at least one target" }),
+  targets: z
+    .array(routeTargetSchema)
+    .min(1, { error: "a route needs at least one target" })
+    .describe("Ordered targets; those after the chosen one are failovers."),
   /** `ordered`: failover in order; `round-robin` / `weighted`: spread across equivalent targets. */
-  strategy: z.enum(["ordered", "round-robin", "weighted"]).default("ordered"),
+  strategy: z
+    .enum(["ordered", "round-robin", "weighted"])
+    .default("ordered")
+    .describe("`ordered`: the first target first; `round-robin` / `weighted`: the chosen target goes first."),
 });
 
 /** USD per million input and output tokens for one model. */
-export const priceSchema = z.strictObject({ input: nonNegativePrice, output: nonNegativePrice });
+export const priceSchema = z.strictObject({
+  input: nonNegativePrice.describe("USD per million input tokens."),
+  output: nonNegativePrice.describe("USD per million output tokens."),
+});
 
 /** What `AI_CONFIG_FILE` may hold: routing, prices and limits (docs/design.md section 4). */
 export const fileConfigSchema = z.strictObject({
-  routes: z.record(z.string().min(1), routeSchema).default({}),
-  prices: z.partialRecord(provider, z.record(z.string().min(1), priceSchema)).default({}),
+  routes: z
+    .record(z.string().min(1), routeSchema)
+    .default({})
+    .describe("Routing aliases: a request's `model` that names one resolves to its targets."),
+  prices: z
+    .partialRecord(provider, z.record(z.string().min(1), priceSchema))
+    .default({})
+    .describe("Prices per provider and model, over and beside app/ledger/prices.json."),
   limits: z
     .strictObject({
-      maxPromptCharacters: z.number().int().positive().optional(),
-      maxMessages: z.number().int().positive().optional(),
-      maxBodyBytes: z.number().int().positive().optional(),
-      requestsPerMinute: z.number().int().positive().optional(),
-      tokensPerMinute: z.number().int().positive().optional(),
-      maxBatchSize: z.number().int().positive().optional(),
-      batchConcurrency: z.number().int().positive().optional(),
+      maxPromptCharacters: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({ description: "Text characters across all messages; over it: 413.", default: "50000" }),
+      maxMessages: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({ description: "Messages in one request; over it: 400.", default: "500" }),
+      maxBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({ description: "Request body bytes; over it: 413.", default: "1048576" }),
+      requestsPerMinute: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({
+          description:
+            "Requests per client key per minute (shared through Redis); over it: 429 with Retry-After.",
+          default: "unlimited",
+        }),
+      tokensPerMinute: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({
+          description:
+            "Tokens per client key per minute (shared through Redis); over it: 429 with Retry-After.",
+          default: "unlimited",
+        }),
+      maxBatchSize: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({ description: "Requests in one `POST /v1/batch`; over it: 400.", default: "50" }),
+      batchConcurrency: z
+        .number()
+        .int()
+        .positive()
+        .optional()
+        .meta({ description: "Batch items run at a time.", default: "5" }),
     })
-    .default({}),
+    .default({})
+    .describe("Request limits, changed on reload."),
   injection: z
     .strictObject({
-      action: z.enum(["off", "log", "block"]).optional(),
-      phrases: z.array(z.string().min(1)).optional(),
+      action: z
+        .enum(["off", "log", "block"])
+        .optional()
+        .meta({
+          description: "What a prompt matching an injection phrase gets: nothing, a warning, or 400.",
+          default: "log",
+        }),
+      phrases: z
+        .array(z.string().min(1))
+        .optional()
+        .describe("Phrases matched besides the built-in ones, ignoring case and whitespace."),
     })
-    .default({}),
+    .default({})
+    .describe("Prompt-injection checks."),
 });
 
 /** The validated content of `AI_CONFIG_FILE`. */

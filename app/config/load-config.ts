@@ -220,12 +220,10 @@ const fallbackList = z
 
 /** The variables of docs/design.md section 4 (and this kit's additions), each parsed on its own. */
 export const envSchema = z.object({
-  ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed")
-    .optional()
-    .meta({
-      description: "Picks the defaults below; staging and production also require client and provider keys.",
-      default: "development",
-    }),
+  ENVIRONMENT: oneOf(ENVIRONMENT_NAMES, "allowed").optional().meta({
+    description: "Picks the defaults below; staging and production also require client and provider keys.",
+    default: "development",
+  }),
   PORT: number("PORT", { min: 0, max: 65535, integer: true, what: "a port number from 0 to 65535" }).meta({
     description: "Port the gateway listens on.",
     default: "8080",
@@ -237,20 +235,15 @@ export const envSchema = z.object({
     .transform((raw) => raw?.toLowerCase())
     .pipe(oneOf(LOG_LEVELS, "allowed").optional())
     .meta({ description: "pino log level, case-insensitive.", defaultPerEnvironment: "logLevel" }),
-  AI_PROVIDER: oneOf(PROVIDER_NAMES, "a provider")
-    .optional()
-    .meta({
-      description:
-        "Primary provider: serves any model name that is neither a route alias nor `<provider>/<model>`.",
-      defaultPerEnvironment: "provider",
-    }),
-  AI_MODEL: z
-    .string()
-    .optional()
-    .meta({
-      description: "Primary model; with only `AI_PROVIDER` set, that provider's default model.",
-      defaultPerEnvironment: "model",
-    }),
+  AI_PROVIDER: oneOf(PROVIDER_NAMES, "a provider").optional().meta({
+    description:
+      "Primary provider: serves any model name that is neither a route alias nor `<provider>/<model>`.",
+    defaultPerEnvironment: "provider",
+  }),
+  AI_MODEL: z.string().optional().meta({
+    description: "Primary model; with only `AI_PROVIDER` set, that provider's default model.",
+    defaultPerEnvironment: "model",
+  }),
   AI_FALLBACK_PROVIDERS: fallbackList.meta({
     description:
       "Ordered failover targets after the primary, e.g. `claude,gemini/gemini-1.5-pro`; a bare provider uses its default model.",
@@ -344,36 +337,27 @@ export const envSchema = z.object({
       "Client keys (held as SHA-256 hashes); every `/v1` route then needs one. Required in staging and production.",
     default: "unset: open (development)",
   }),
-  GATEWAY_ADMIN_KEYS: z
-    .string()
-    .optional()
-    .meta({
-      type: "comma list",
-      description: "Admin keys: valid client keys that also read every tenant's `/v1/usage`.",
-      default: "none",
-    }),
+  GATEWAY_ADMIN_KEYS: z.string().optional().meta({
+    type: "comma list",
+    description: "Admin keys: valid client keys that also read every tenant's `/v1/usage`.",
+    default: "none",
+  }),
   AI_SECRETS_ID: z.string().optional().meta({
     description:
       "AWS Secrets Manager secret whose JSON holds provider and client keys; read at start and every 5 minutes.",
     default: "unset",
   }),
-  AI_CONFIG_FILE: z
-    .string()
-    .optional()
-    .meta({
-      type: "path",
-      description:
-        "JSON file with `routes`, `prices`, `limits` and `injection`; reloaded on change and SIGHUP.",
-      default: "unset",
-    }),
-  DATA_DIR: z
-    .string()
-    .optional()
-    .meta({
-      type: "path",
-      description: "Embedded data: PGlite ledger, ledger spool, journal and dead letters; one per process.",
-      default: ".data",
-    }),
+  AI_CONFIG_FILE: z.string().optional().meta({
+    type: "path",
+    description:
+      "JSON file with `routes`, `prices`, `limits` and `injection`; reloaded on change and SIGHUP.",
+    default: "unset",
+  }),
+  DATA_DIR: z.string().optional().meta({
+    type: "path",
+    description: "Embedded data: PGlite ledger, ledger spool, journal and dead letters; one per process.",
+    default: ".data",
+  }),
   AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems).meta({
     description: "Host names, IPs or CIDR ranges job callbacks may reach though they are internal.",
     default: "none: internal callbacks refused",
@@ -406,7 +390,8 @@ export const envSchema = z.object({
     PROVIDER_NAMES.map((name) => [
       `${KEY_PREFIXES[name][0]}_BASE_URL`,
       url(`${KEY_PREFIXES[name][0]}_BASE_URL`, "https://host:port/v1").meta({
-        description: `Where ${name} requests go: a proxy, a compatible server or a fake in tests.`,
+        type: "URL",
+        description: `Base URL of the ${name} API: a proxy, a compatible server or a fake upstream instead of the vendor.`,
         default: DEFAULT_BASE_URLS[name],
       }),
     ]),
