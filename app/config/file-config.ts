@@ -63,26 +63,16 @@ export const fileConfigSchema = z.strictObject({
         .positive()
         .optional()
         .meta({ description: "Request body bytes; over it: 413.", default: "1048576" }),
-      requestsPerMinute: z
-        .number()
-        .int()
-        .positive()
-        .optional()
-        .meta({
-          description:
-            "Requests per client key per minute (shared through Redis); over it: 429 with Retry-After.",
-          default: "unlimited",
-        }),
-      tokensPerMinute: z
-        .number()
-        .int()
-        .positive()
-        .optional()
-        .meta({
-          description:
-            "Tokens per client key per minute (shared through Redis); over it: 429 with Retry-After.",
-          default: "unlimited",
-        }),
+      requestsPerMinute: z.number().int().positive().optional().meta({
+        description:
+          "Requests per client key per minute (shared through Redis); over it: 429 with Retry-After.",
+        default: "unlimited",
+      }),
+      tokensPerMinute: z.number().int().positive().optional().meta({
+        description:
+          "Tokens per client key per minute (shared through Redis); over it: 429 with Retry-After.",
+        default: "unlimited",
+      }),
       maxBatchSize: z
         .number()
         .int()
@@ -100,13 +90,10 @@ export const fileConfigSchema = z.strictObject({
     .describe("Request limits, changed on reload."),
   injection: z
     .strictObject({
-      action: z
-        .enum(["off", "log", "block"])
-        .optional()
-        .meta({
-          description: "What a prompt matching an injection phrase gets: nothing, a warning, or 400.",
-          default: "log",
-        }),
+      action: z.enum(["off", "log", "block"]).optional().meta({
+        description: "What a prompt matching an injection phrase gets: nothing, a warning, or 400.",
+        default: "log",
+      }),
       phrases: z
         .array(z.string().min(1))
         .optional()
