@@ -383,7 +383,8 @@ export const envSchema = z.object({
     min: 0,
     what: "a number of seconds, 0 or more",
   }).meta({
-    description: "The one shutdown deadline after SIGTERM: HTTP drain, queue close, ledger flush.",
+    description:
+      "The one shutdown deadline after SIGTERM: HTTP drain, queue close, ledger flush; the Kubernetes construct derives it.",
     default: "25",
   }),
   ...Object.fromEntries(
