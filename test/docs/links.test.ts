@@ -54,8 +54,10 @@ function relativeLinks(markdown: string): string[] {
 
 const anchorCache = new Map<string, Set<string>>();
 function anchorsOf(path: string): Set<string> {
-  let found = anchorCache.get(path);
-  if (!found) anchorCache.set(path, (found = anchors(readFileSync(path, "utf8"))));
+  const cached = anchorCache.get(path);
+  if (cached) return cached;
+  const found = anchors(readFileSync(path, "utf8"));
+  anchorCache.set(path, found);
   return found;
 }
 
