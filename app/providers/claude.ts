@@ -15,7 +15,7 @@ import {
   translateParts,
   type UserPart,
 } from "./_content";
-import { parseEventJson, UpstreamHttp } from "./_http";
+import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
   ProviderAdapter,
@@ -278,12 +278,15 @@ export class ClaudeAdapter implements ProviderAdapter {
   readonly name = "claude" as const;
   private readonly http: UpstreamHttp;
 
-  constructor(options: { baseUrl: string; now?: () => number }) {
-    this.http = new UpstreamHttp("claude", options.baseUrl);
+  constructor(options: { baseUrl: string; now?: () => number; streamIdleTimeoutSeconds?: number }) {
+    this.http = new UpstreamHttp("claude", options.baseUrl, idleOption(options.streamIdleTimeoutSeconds));
+    // The paths carry the API version: a base URL given with `/v1` works too.
+    this.version = this.http.basePath.endsWith("/v1") ? "" : "/v1";
     this.now = options.now ?? Date.now;
   }
 
   private readonly now: () => number;
+  private readonly version: string;
 
   /** Why the request's content cannot go to Claude (audio, files other than base64 PDF), if it cannot. */
   unsupportedContent(request: ChatRequest): string | undefined {
@@ -303,7 +306,7 @@ export class ClaudeAdapter implements ProviderAdapter {
   async complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse> {
     const response = await this.http.request({
       method: "POST",
-      path: "/v1/messages",
+      path: `${this.version}/messages`,
       headers: this.headers(options.apiKey, false),
       body: JSON.stringify(toClaudeRequest(request, options.model)),
       signal: options.signal,
@@ -319,7 +322,7 @@ export class ClaudeAdapter implements ProviderAdapter {
   async stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream> {
     const response = await this.http.request({
       method: "POST",
-      path: "/v1/messages",
+      path: `${this.version}/messages`,
       headers: this.headers(options.apiKey, true),
       body: JSON.stringify({ ...toClaudeRequest(request, options.model), stream: true }),
       signal: options.signal,
@@ -410,14 +413,13 @@ export class ClaudeAdapter implements ProviderAdapter {
       }
       if (!done) throw new UpstreamError("claude: stream ended before message_stop", "claude");
     }
-    const iterable = chunks();
-    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+    return providerStream(chunks(), () => usage, [options.apiKey]);
   }
 
   async listModels(options: ListModelsOptions): Promise<string[]> {
     const response = await this.http.request({
       method: "GET",
-      path: "/v1/models",
+      path: `${this.version}/models`,
       headers: this.headers(options.apiKey, false),
       signal: options.signal,
       secrets: [options.apiKey],

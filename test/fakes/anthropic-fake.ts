@@ -93,6 +93,9 @@ export const anthropicFormat: VendorFormat = {
       },
     };
   },
+  streamErrorFrame(message) {
+    return event("error", { type: "error", error: { type: "overloaded_error", message } });
+  },
   models() {
     return {
       data: [
