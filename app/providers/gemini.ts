@@ -45,7 +45,7 @@ export interface GeminiRequest {
     frequencyPenalty?: number;
     seed?: number;
     responseMimeType?: string;
-    responseSchema?: unknown;
+    responseJsonSchema?: unknown;
   };
   tools?: { functionDeclarations: { name: string; description?: string; parameters?: unknown }[] }[];
   toolConfig?: { functionCallingConfig: { mode: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] } };
@@ -168,7 +168,9 @@ export function toGeminiRequest(request: ChatRequest): GeminiRequest {
   if (format?.type === "json_object") config.responseMimeType = "application/json";
   else if (format?.type === "json_schema") {
     config.responseMimeType = "application/json";
-    if (format.json_schema.schema) config.responseSchema = format.json_schema.schema;
+    // responseJsonSchema takes JSON Schema as OpenAI clients write it (additionalProperties,
+    // type arrays); the older responseSchema is an OpenAPI subset that rejects those.
+    if (format.json_schema.schema) config.responseJsonSchema = format.json_schema.schema;
   }
   if (Object.keys(config).length > 0) body.generationConfig = config;
   if (request.tools?.length) {
