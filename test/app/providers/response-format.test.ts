@@ -94,7 +94,7 @@ describe("response_format through every adapter", () => {
       const adapter = new GeminiAdapter({ baseUrl: gemini.origin });
       gemini.script({ kind: "answer", text: JSON.stringify(ANSWER) });
       const result = await adapter.complete(ask(format), call("gemini-1.5-flash"));
-      expect((gemini.chatRequests().at(-1)?.body as { generationConfig: unknown }).generationConfig).toEqual(
+      expect((gemini.chatRequests().at(-1)!.body as { generationConfig: unknown }).generationConfig).toEqual(
         format === "json_schema"
           ? { responseMimeType: "application/json", responseJsonSchema: CITY_SCHEMA }
           : { responseMimeType: "application/json" },
