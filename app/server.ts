@@ -6,6 +6,8 @@ import type { ConfigStore } from "./config/config-store";
 import type { ChatGateway } from "./gateway/chat-gateway";
 import type { CostLedger } from "./ledger/ledger";
 import { errorHandler, notFound } from "./middleware/error-handler";
+import { jsonDepth } from "./middleware/json-depth";
+import { pathEncoding } from "./middleware/path-encoding";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
 import {
@@ -58,12 +60,13 @@ export function createApp(deps: AppDeps): Express {
   app.set("etag", false);
 
   const ops = resolveOps(deps);
-  app.use(requestId());
+  app.use(requestId(), pathEncoding());
   securityHeaders(app);
   app.use(healthRoutes(ops.health));
   // Client auth, rate limit and the JSON body limit (read per request, so a
   // reload applies) for every /v1 route; then prompt checks on chat.
   mountClientGuards(app, deps, ops);
+  app.use("/v1", jsonDepth());
   mountPromptChecks(app, deps, ops);
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
   // With the other /v1 routes, so client auth in front of them covers usage too.

@@ -24,20 +24,49 @@ const KEY_VERSION = 1;
 
 /** JSON with object keys sorted at every depth and `undefined` members dropped. */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(canonical(value));
+  // Iterative (an explicit stack, not recursion and not JSON.stringify on the
+  // whole value), so no nesting depth can overflow the call stack; the output
+  // is byte for byte what JSON.stringify gives for the key-sorted value.
+  const stack: { readonly keys: readonly string[] | undefined; readonly items: unknown[]; index: number }[] =
+    [];
+  let out = "";
+  let next: unknown = value;
+  for (;;) {
+    const item = next;
+    if (Array.isArray(item)) {
+      out += "[";
+      stack.push({ keys: undefined, items: item, index: 0 });
+    } else if (item !== null && typeof item === "object") {
+      const record = item as Record<string, unknown>;
+      // Sorted, then in the order an object built in that order lists them
+      // (integer-like keys first), which is what the key format has always used.
+      const sorted: Record<string, true> = {};
+      for (const key of Object.keys(record).sort()) if (!skipped(record[key])) sorted[key] = true;
+      const keys = Object.keys(sorted);
+      out += "{";
+      stack.push({ keys, items: keys.map((key) => record[key]), index: 0 });
+    } else {
+      const text = JSON.stringify(item) as string | undefined;
+      out += text === undefined ? "null" : text;
+    }
+    for (;;) {
+      const frame = stack.at(-1);
+      if (!frame) return out;
+      if (frame.index < frame.items.length) {
+        if (frame.index > 0) out += ",";
+        if (frame.keys) out += `${JSON.stringify(frame.keys[frame.index])}:`;
+        next = frame.items[frame.index++];
+        break;
+      }
+      out += frame.keys ? "}" : "]";
+      stack.pop();
+    }
+  }
 }
 
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : canonical(item)));
-  if (value !== null && typeof value === "object") {
-    const sorted: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const member = (value as Record<string, unknown>)[key];
-      if (member !== undefined) sorted[key] = canonical(member);
-    }
-    return sorted;
-  }
-  return value;
+// Members JSON.stringify leaves out of an object (and writes as null in an array).
+function skipped(member: unknown): boolean {
+  return member === undefined || typeof member === "function" || typeof member === "symbol";
 }
 
 /** SHA-256 (hex) over the canonical form of everything that changes the answer, plus the tenant. */

@@ -6,7 +6,11 @@ import { MAX_STORED_TEXT, storableText } from "../ledger/storable";
 // fields are checked strictly; unknown top-level fields are kept (newer OpenAI
 // parameters keep working) and forwarded only to OpenAI-compatible upstreams.
 
+// The type's error covers only a non-string: every length rule below names its
+// own limit, or zod would report a too-long string as "must be a string".
 const text = z.string({ error: "must be a string" });
+const notEmpty = { error: "must not be empty" };
+const atMost = (max: number) => ({ error: `must be at most ${max} characters` });
 
 const textPart = z.strictObject({ type: z.literal("text"), text });
 const imagePart = z.strictObject({
@@ -36,12 +40,12 @@ const textContent = z.union(
 );
 
 const toolCall = z.strictObject({
-  id: text.min(1),
+  id: text.min(1, notEmpty),
   type: z.literal("function"),
-  function: z.strictObject({ name: text.min(1), arguments: text }),
+  function: z.strictObject({ name: text.min(1, notEmpty), arguments: text }),
 });
 
-const name = text.min(1).max(256).optional();
+const name = text.min(1, notEmpty).max(256, atMost(256)).optional();
 
 const systemMessage = z.strictObject({ role: z.enum(["system", "developer"]), content: textContent, name });
 const userMessage = z.strictObject({
@@ -93,7 +97,10 @@ const tool = z.strictObject({
 const toolChoice = z.union(
   [
     z.enum(["none", "auto", "required"]),
-    z.strictObject({ type: z.literal("function"), function: z.strictObject({ name: text.min(1) }) }),
+    z.strictObject({
+      type: z.literal("function"),
+      function: z.strictObject({ name: text.min(1, notEmpty) }),
+    }),
   ],
   { error: 'must be "none", "auto", "required" or {"type":"function","function":{"name":…}}' },
 );
@@ -106,7 +113,7 @@ const responseFormat = z.discriminatedUnion(
     z.strictObject({
       type: z.literal("json_schema"),
       json_schema: z.strictObject({
-        name: text.min(1),
+        name: text.min(1, notEmpty),
         description: text.optional(),
         schema: z.record(z.string(), z.unknown()).optional(),
         strict: z.boolean().nullable().optional(),
@@ -157,9 +164,11 @@ export const chatRequestSchema = z.looseObject({
   tool_choice: toolChoice.optional(),
   parallel_tool_calls: z.boolean().optional(),
   response_format: responseFormat.optional(),
-  user: text.max(256).optional(),
+  user: text.max(256, atMost(256)).optional(),
   metadata: z
-    .record(text.max(64), text.max(512), { error: "must be an object of string values" })
+    .record(text.max(64, atMost(64)), text.max(512, atMost(512)), {
+      error: "must be an object of string values",
+    })
     .refine((value) => Object.keys(value).length <= 16, { error: "must have at most 16 keys" })
     .nullable()
     .optional(),

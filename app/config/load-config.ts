@@ -32,6 +32,11 @@ export interface GatewayConfig {
   readonly model: string;
   readonly fallbacks: readonly TargetSpec[];
   readonly timeoutSeconds: number;
+  /**
+   * `AI_STREAM_IDLE_TIMEOUT_SECONDS`: the longest silence between two chunks of
+   * an upstream stream before it ends with an error event; 0 disables.
+   */
+  readonly streamIdleTimeoutSeconds?: number;
   readonly maxRetries: number;
   readonly breakerThreshold: number;
   readonly breakerCooldownSeconds: number;
@@ -79,6 +84,9 @@ export interface GatewayConfig {
   /** Routing, prices and limits from `AI_CONFIG_FILE`. */
   readonly file: FileConfig;
 }
+
+/** `AI_STREAM_IDLE_TIMEOUT_SECONDS` when unset. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 60;
 
 /** Thrown when the configuration is invalid; the message names every problem at once. */
 export class ConfigError extends Error {
@@ -182,6 +190,38 @@ const url = (variable: string, example: string) =>
     })
     .meta({ type: `URL, for example ${example}` });
 
+/**
+ * What each provider's `*_BASE_URL` looks like. The adapters accept the URL
+ * with or without the API version segment (app/providers), so both forms work.
+ */
+const BASE_URL_FORMS: Readonly<Record<ProviderName, string>> = {
+  openai: "the API root with or without /v1, for example https://api.openai.com/v1",
+  claude: "the API root with or without /v1, for example https://api.anthropic.com",
+  gemini: "the API root with or without /v1beta, for example https://generativelanguage.googleapis.com",
+  groq: "the API root with or without /v1, for example https://api.groq.com/openai/v1",
+  ollama: "the server with or without /v1, for example http://127.0.0.1:11434",
+};
+
+// A provider endpoint: http(s), no query or fragment (paths are appended to it).
+const baseUrl = (expected: string) =>
+  z
+    .string()
+    .optional()
+    .refine(
+      (raw) => {
+        if (raw === undefined) return true;
+        if (!URL.canParse(raw)) return false;
+        const parsed = new URL(raw);
+        return (
+          (parsed.protocol === "http:" || parsed.protocol === "https:") && !parsed.search && !parsed.hash
+        );
+      },
+      {
+        error: (issue) =>
+          `"${String(issue.input)}" is not allowed; expected ${expected} (http or https, no query)`,
+      },
+    );
+
 const oneOf = <T extends string>(values: readonly [T, ...T[]], noun: string) =>
   z.enum(values, {
     error: (issue) => `"${String(issue.input)}" is not ${noun}; use one of ${values.join(", ")}`,
@@ -252,6 +292,14 @@ export const envSchema = z.object({
   AI_TIMEOUT_SECONDS: number("AI_TIMEOUT_SECONDS", { min: 0.001, what: "a positive number of seconds" }).meta(
     { description: "Timeout of one upstream attempt.", defaultPerEnvironment: "timeoutSeconds" },
   ),
+  AI_STREAM_IDLE_TIMEOUT_SECONDS: number("AI_STREAM_IDLE_TIMEOUT_SECONDS", {
+    min: 0,
+    what: "a number of seconds, 0 or more (0 disables)",
+  }).meta({
+    description:
+      "Longest wait between two chunks of a streamed answer; the stream then ends with an SSE error event and the breaker counts it. 0 disables.",
+    default: "60",
+  }),
   AI_MAX_RETRIES: number("AI_MAX_RETRIES", { min: 0, integer: true, what: "a whole number, 0 or more" }).meta(
     {
       description:
@@ -390,9 +438,9 @@ export const envSchema = z.object({
   ...Object.fromEntries(
     PROVIDER_NAMES.map((name) => [
       `${KEY_PREFIXES[name][0]}_BASE_URL`,
-      url(`${KEY_PREFIXES[name][0]}_BASE_URL`, "https://host:port/v1").meta({
+      baseUrl(BASE_URL_FORMS[name]).meta({
         type: "URL",
-        description: `Base URL of the ${name} API: a proxy, a compatible server or a fake upstream instead of the vendor.`,
+        description: `Base URL of the ${name} API (with or without the version segment): a proxy, a compatible server or a fake upstream instead of the vendor.`,
         default: DEFAULT_BASE_URLS[name],
       }),
     ]),
@@ -509,6 +557,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     model: good("AI_MODEL") ?? (good("AI_PROVIDER") ? DEFAULT_MODELS[provider] : defaults.model),
     fallbacks,
     timeoutSeconds: good("AI_TIMEOUT_SECONDS") ?? defaults.timeoutSeconds,
+    streamIdleTimeoutSeconds: good("AI_STREAM_IDLE_TIMEOUT_SECONDS") ?? DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS,
     maxRetries: good("AI_MAX_RETRIES") ?? defaults.maxRetries,
     breakerThreshold: good("AI_BREAKER_THRESHOLD") ?? 5,
     breakerCooldownSeconds: good("AI_BREAKER_COOLDOWN_SECONDS") ?? 60,

@@ -1,5 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { createParser } from "eventsource-parser";
 import { Pool } from "undici";
+import type { ChatCompletionChunk, Usage } from "../chat/types";
 import type { ProviderName } from "../config/defaults";
 import {
   AuthenticationError,
@@ -9,22 +11,34 @@ import {
   TimeoutError,
   UpstreamError,
 } from "../errors";
+import type { ProviderStream } from "./types";
 
 // Direct HTTP over undici pools instead of the vendor SDKs or global fetch:
 // the issue's figures put Express + undici Pool.request at ~300 µs CPU per
 // proxied request against ~700 µs with fetch, and the SDKs sit on fetch.
+
+/** `AI_STREAM_IDLE_TIMEOUT_SECONDS`' default, in ms. */
+export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 60_000;
+
+/** {@link UpstreamHttp}'s idle option from an adapter's `streamIdleTimeoutSeconds`. */
+export function idleOption(seconds: number | undefined): { streamIdleTimeoutMs?: number } {
+  return seconds === undefined ? {} : { streamIdleTimeoutMs: seconds * 1000 };
+}
 
 /** A pooled keep-alive HTTP client for one provider's base URL. */
 export class UpstreamHttp {
   private readonly pool: Pool;
   /** The base URL's path, without a trailing slash (e.g. `/v1`). */
   readonly basePath: string;
+  /** Longest silence between stream chunks before the stream fails; 0 disables. */
+  readonly streamIdleTimeoutMs: number;
 
   constructor(
     readonly provider: ProviderName,
     baseUrl: string,
-    options: { connections?: number } = {},
+    options: { connections?: number; streamIdleTimeoutMs?: number } = {},
   ) {
+    this.streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS;
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/+$/, "");
     this.pool = new Pool(url.origin, {
@@ -96,6 +110,9 @@ export class UpstreamHttp {
 
 type Body = Awaited<ReturnType<Pool["request"]>>["body"];
 
+/** The largest SSE event the parser buffers (characters); a larger one fails the stream. */
+const MAX_SSE_EVENT_CHARS = 8 * 1024 * 1024;
+
 /** A 2xx response whose body has not been read yet. */
 export class OpenResponse {
   constructor(
@@ -125,17 +142,62 @@ export class OpenResponse {
     }
   }
 
-  /** The body as Server-Sent Events; socket errors mid-stream become domain errors. */
+  /**
+   * The body as Server-Sent Events (parsed by eventsource-parser). Socket
+   * errors mid-stream become domain errors, and so does an upstream that sends
+   * nothing for `streamIdleTimeoutMs` while the gateway waits for its next
+   * bytes (time spent waiting on a slow client does not count), so a stalled
+   * stream cannot hold the client and the socket forever (docs/design.md section 4).
+   */
   async *events(): AsyncGenerator<SseEvent> {
-    const parser = new SseParser();
-    try {
-      for await (const chunk of this.body) {
-        for (const event of parser.push(chunk as Buffer)) yield event;
+    const { provider, streamIdleTimeoutMs } = this.http;
+    const ready: SseEvent[] = [];
+    let tooLarge = false;
+    const parser = createParser({
+      onEvent: (message) => ready.push({ event: message.event, data: message.data }),
+      // Unknown fields and bad `retry` values are ignored, as EventSource does.
+      onError: (error) => {
+        if (error.type === "max-buffer-size-exceeded") tooLarge = true;
+      },
+      maxBufferSize: MAX_SSE_EVENT_CHARS,
+    });
+    const decoder = new TextDecoder();
+    const reader = this.body[Symbol.asyncIterator]();
+    let idle = false;
+    const idleError = () =>
+      new UpstreamError(
+        `${provider}: stream idle for more than ${streamIdleTimeoutMs / 1000} s between chunks`,
+        provider,
+      );
+    for (;;) {
+      const timer =
+        streamIdleTimeoutMs > 0
+          ? setTimeout(() => {
+              idle = true;
+              this.body.destroy(idleError());
+            }, streamIdleTimeoutMs)
+          : undefined;
+      let step: IteratorResult<unknown>;
+      try {
+        step = await reader.next();
+      } catch (error) {
+        if (idle) throw idleError();
+        throw this.http.transportError(error, this.signal);
+      } finally {
+        clearTimeout(timer);
       }
-    } catch (error) {
-      throw this.http.transportError(error, this.signal);
+      if (step.done) break;
+      parser.feed(decoder.decode(step.value as Uint8Array, { stream: true }));
+      if (tooLarge)
+        throw new UpstreamError(
+          `${provider}: a stream event exceeds ${MAX_SSE_EVENT_CHARS} characters`,
+          provider,
+        );
+      while (ready.length > 0) yield ready.shift()!;
     }
-    for (const event of parser.end()) yield event;
+    // A final event not followed by a blank line still counts.
+    parser.feed(`${decoder.decode()}\n\n`);
+    while (ready.length > 0) yield ready.shift()!;
   }
 
   /** Discards the rest of the body (frees the connection). */
@@ -150,51 +212,37 @@ export interface SseEvent {
   readonly data: string;
 }
 
-/** An incremental SSE parser (handles `\n`, `\r\n`, multi-line data and comments). */
-export class SseParser {
-  private buffer = "";
-  private readonly decoder = new TextDecoder();
-
-  /** Feeds bytes; returns the events completed by them. */
-  push(bytes: Uint8Array): SseEvent[] {
-    this.buffer += this.decoder.decode(bytes, { stream: true });
-    return this.drain(false);
-  }
-
-  /** Flushes a final event not followed by a blank line. */
-  end(): SseEvent[] {
-    this.buffer += this.decoder.decode();
-    return this.drain(true);
-  }
-
-  private drain(final: boolean): SseEvent[] {
-    const events: SseEvent[] = [];
-    if (this.buffer.includes("\r")) this.buffer = this.buffer.replace(/\r\n?/g, "\n");
-    let boundary = this.buffer.indexOf("\n\n");
-    while (boundary !== -1 || (final && this.buffer.trim() !== "")) {
-      const block = boundary === -1 ? this.buffer : this.buffer.slice(0, boundary);
-      this.buffer = boundary === -1 ? "" : this.buffer.slice(boundary + 2);
-      const event = parseBlock(block);
-      if (event) events.push(event);
-      boundary = this.buffer.indexOf("\n\n");
+/**
+ * Wraps an adapter's chunk generator as the {@link ProviderStream} it returns:
+ * the one place every stream error leaves the adapter, so the one place the
+ * key in use (and key-shaped tokens) are scrubbed from it, whichever path
+ * raised it (an upstream error event, a malformed event, a cut or idle stream).
+ */
+export function providerStream(
+  chunks: AsyncGenerator<ChatCompletionChunk>,
+  usage: () => Usage | undefined,
+  secrets: readonly (string | undefined)[],
+): ProviderStream {
+  async function* guarded(): AsyncGenerator<ChatCompletionChunk> {
+    try {
+      yield* chunks;
+    } catch (error) {
+      throw scrubError(error, secrets);
     }
-    return events;
   }
+  const iterable = guarded();
+  return { [Symbol.asyncIterator]: () => iterable, usage };
 }
 
-function parseBlock(block: string): SseEvent | undefined {
-  let event: string | undefined;
-  let data: string | undefined;
-  for (const line of block.split("\n")) {
-    if (line === "" || line.startsWith(":")) continue;
-    const colon = line.indexOf(":");
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? "" : line.slice(colon + 1);
-    if (value.startsWith(" ")) value = value.slice(1);
-    if (field === "data") data = data === undefined ? value : `${data}\n${value}`;
-    else if (field === "event") event = value;
-  }
-  return data === undefined ? undefined : { event, data };
+/**
+ * The error with the secrets scrubbed from its message (and its cause's), so
+ * neither the client's `event: error` nor a log line can carry a key.
+ */
+export function scrubError(error: unknown, secrets: readonly (string | undefined)[]): unknown {
+  if (!(error instanceof Error)) return error;
+  error.message = scrub(error.message, secrets);
+  if (error.cause instanceof Error) error.cause.message = scrub(error.cause.message, secrets);
+  return error;
 }
 
 /** Parses one SSE data payload as JSON; malformed is an {@link UpstreamError}. */

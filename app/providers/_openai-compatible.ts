@@ -2,7 +2,7 @@ import type { ChatRequest } from "../chat/schema";
 import { type ChatCompletion, type ChatCompletionChunk, fromOpenAIUsage, type Usage } from "../chat/types";
 import type { ProviderName } from "../config/defaults";
 import { UpstreamError } from "../errors";
-import { parseEventJson, UpstreamHttp } from "./_http";
+import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
   ProviderAdapter,
@@ -15,8 +15,14 @@ import type {
 export interface OpenAICompatibleOptions {
   readonly name: ProviderName;
   readonly baseUrl: string;
-  /** Prefix added before `/chat/completions` and `/models` when the base URL lacks it (Ollama: `/v1`). */
+  /**
+   * Prefix added before `/chat/completions` and `/models` when the base URL
+   * lacks it, so `https://api.openai.com` and `https://api.openai.com/v1` both work.
+   * @default "/v1"
+   */
   readonly apiPrefix?: string;
+  /** Longest silence between stream chunks, in seconds; 0 disables. @default 60 */
+  readonly streamIdleTimeoutSeconds?: number;
 }
 
 // Fields that are the gateway's, not the upstream's.
@@ -34,8 +40,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   constructor(options: OpenAICompatibleOptions) {
     this.name = options.name;
-    this.http = new UpstreamHttp(options.name, options.baseUrl);
-    const prefix = options.apiPrefix ?? "";
+    this.http = new UpstreamHttp(options.name, options.baseUrl, idleOption(options.streamIdleTimeoutSeconds));
+    const prefix = options.apiPrefix ?? "/v1";
     this.prefix = prefix && this.http.basePath.endsWith(prefix) ? "" : prefix;
   }
 
@@ -125,8 +131,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       }
       if (!done) throw new UpstreamError(`${name}: stream ended before [DONE]`, name);
     }
-    const iterable = chunks();
-    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+    return providerStream(chunks(), () => usage, [options.apiKey]);
   }
 
   async listModels(options: ListModelsOptions): Promise<string[]> {

@@ -15,7 +15,7 @@ import {
   translateParts,
   type UserPart,
 } from "./_content";
-import { parseEventJson, UpstreamHttp } from "./_http";
+import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
   ProviderAdapter,
@@ -185,8 +185,54 @@ export function toClaudeRequest(request: ChatRequest, model: string): ClaudeRequ
   else if (choice === "required") body.tool_choice = { type: "any" };
   else if (choice === "none") body.tool_choice = { type: "none" };
   else if (choice) body.tool_choice = { type: "tool", name: choice.function.name };
+  const answerTool = responseFormatTool(request);
+  if (answerTool) {
+    const clientTools = choice === "none" ? [] : (body.tools ?? []);
+    body.tools = [...clientTools, answerTool];
+    // With the client's tools on offer the model may still call one of them;
+    // otherwise it must answer through the response tool.
+    body.tool_choice = clientTools.length > 0 ? { type: "any" } : { type: "tool", name: answerTool.name };
+  }
   if (request.user) body.metadata = { user_id: request.user };
   return body;
+}
+
+/**
+ * `response_format` for Claude, which has no JSON mode: Anthropic's documented
+ * technique for JSON output is a tool whose `input_schema` is the wanted schema,
+ * with tool use forced; the tool's input is then the answer (returned as the
+ * message content, never as a tool call). `json_object` uses an open object
+ * schema. Undefined when the request wants text, or forces one of its own tools.
+ */
+export function responseFormatTool(
+  request: ChatRequest,
+): { name: string; description: string; input_schema: unknown } | undefined {
+  const format = request.response_format;
+  if (!format || format.type === "text") return undefined;
+  if (typeof request.tool_choice === "object") return undefined;
+  const taken = new Set((request.tools ?? []).map((tool) => tool.function.name));
+  if (format.type === "json_object") {
+    return {
+      name: unusedName(JSON_OBJECT_TOOL, taken),
+      description: "Give the complete answer as one JSON object.",
+      input_schema: { type: "object" },
+    };
+  }
+  const { json_schema: spec } = format;
+  return {
+    name: unusedName(/^[A-Za-z0-9_-]{1,64}$/.test(spec.name) ? spec.name : JSON_OBJECT_TOOL, taken),
+    description: spec.description ?? `Give the complete answer as JSON matching the ${spec.name} schema.`,
+    input_schema: spec.schema ?? { type: "object" },
+  };
+}
+
+/** The response tool's name for `json_object` (and a `json_schema` name Anthropic cannot take). */
+const JSON_OBJECT_TOOL = "json_response";
+
+function unusedName(name: string, taken: ReadonlySet<string>): string {
+  let candidate = name;
+  for (let n = 2; taken.has(candidate); n++) candidate = `${name.slice(0, 60)}_${n}`;
+  return candidate;
 }
 
 /** Maps Anthropic's stop reason to OpenAI's finish reason. */
@@ -210,11 +256,18 @@ export function claudeFinishReason(reason: string | null | undefined): FinishRea
 }
 
 /** Translates an Anthropic Messages response to an OpenAI chat completion. */
-export function fromClaudeResponse(response: ClaudeResponse, created: number): ProviderResponse {
+export function fromClaudeResponse(
+  response: ClaudeResponse,
+  created: number,
+  answerTool?: string,
+): ProviderResponse {
   let text = "";
+  let answer: string | undefined;
   const toolCalls: ToolCall[] = [];
   for (const block of response.content ?? []) {
     if (block.type === "text") text += block.text;
+    else if (block.type === "tool_use" && block.name === answerTool)
+      answer = JSON.stringify(block.input ?? {});
     else if (block.type === "tool_use") {
       toolCalls.push({
         id: block.id,
@@ -237,10 +290,12 @@ export function fromClaudeResponse(response: ClaudeResponse, created: number): P
         index: 0,
         message: {
           role: "assistant",
-          content: text || (toolCalls.length > 0 ? null : ""),
+          // The response tool's input is the JSON answer; text around it is the model thinking aloud.
+          content: answer ?? (text || (toolCalls.length > 0 ? null : "")),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         },
-        finish_reason: claudeFinishReason(response.stop_reason),
+        finish_reason:
+          answer !== undefined && toolCalls.length === 0 ? "stop" : claudeFinishReason(response.stop_reason),
       },
     ],
     usage: toOpenAIUsage(usage),
@@ -278,12 +333,15 @@ export class ClaudeAdapter implements ProviderAdapter {
   readonly name = "claude" as const;
   private readonly http: UpstreamHttp;
 
-  constructor(options: { baseUrl: string; now?: () => number }) {
-    this.http = new UpstreamHttp("claude", options.baseUrl);
+  constructor(options: { baseUrl: string; now?: () => number; streamIdleTimeoutSeconds?: number }) {
+    this.http = new UpstreamHttp("claude", options.baseUrl, idleOption(options.streamIdleTimeoutSeconds));
+    // The paths carry the API version: a base URL given with `/v1` works too.
+    this.version = this.http.basePath.endsWith("/v1") ? "" : "/v1";
     this.now = options.now ?? Date.now;
   }
 
   private readonly now: () => number;
+  private readonly version: string;
 
   /** Why the request's content cannot go to Claude (audio, files other than base64 PDF), if it cannot. */
   unsupportedContent(request: ChatRequest): string | undefined {
@@ -301,31 +359,33 @@ export class ClaudeAdapter implements ProviderAdapter {
   }
 
   async complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse> {
+    const body = toClaudeRequest(request, options.model);
     const response = await this.http.request({
       method: "POST",
-      path: "/v1/messages",
+      path: `${this.version}/messages`,
       headers: this.headers(options.apiKey, false),
-      body: JSON.stringify(toClaudeRequest(request, options.model)),
+      body: JSON.stringify(body),
       signal: options.signal,
       secrets: [options.apiKey],
     });
-    const body = await response.json<ClaudeResponse>();
-    if (!body || !Array.isArray(body.content)) {
+    const answer = await response.json<ClaudeResponse>();
+    if (!answer || !Array.isArray(answer.content)) {
       throw new UpstreamError("claude: response has no content", "claude", response.status);
     }
-    return fromClaudeResponse(body, Math.floor(this.now() / 1000));
+    return fromClaudeResponse(answer, Math.floor(this.now() / 1000), responseFormatTool(request)?.name);
   }
 
   async stream(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderStream> {
     const response = await this.http.request({
       method: "POST",
-      path: "/v1/messages",
+      path: `${this.version}/messages`,
       headers: this.headers(options.apiKey, true),
       body: JSON.stringify({ ...toClaudeRequest(request, options.model), stream: true }),
       signal: options.signal,
       secrets: [options.apiKey],
     });
     const created = Math.floor(this.now() / 1000);
+    const answerTool = responseFormatTool(request)?.name;
     let inputTokens = 0;
     let outputTokens = 0;
     let usage: Usage | undefined;
@@ -334,6 +394,8 @@ export class ClaudeAdapter implements ProviderAdapter {
       let model = options.model;
       let done = false;
       const toolIndex = new Map<number, number>();
+      // Content blocks that are the response tool: their JSON streams as content.
+      const answerBlocks = new Set<number>();
       const chunk = (
         delta: ChatCompletionChunk["choices"][number]["delta"],
         finish: FinishReason | null = null,
@@ -360,7 +422,9 @@ export class ClaudeAdapter implements ProviderAdapter {
               yield chunk({ role: "assistant", content: "" });
               break;
             case "content_block_start":
-              if (data.content_block.type === "tool_use") {
+              if (data.content_block.type === "tool_use" && data.content_block.name === answerTool) {
+                answerBlocks.add(data.index);
+              } else if (data.content_block.type === "tool_use") {
                 const index = toolIndex.size;
                 toolIndex.set(data.index, index);
                 yield chunk({
@@ -376,8 +440,15 @@ export class ClaudeAdapter implements ProviderAdapter {
               }
               break;
             case "content_block_delta":
-              if (data.delta.type === "text_delta" && data.delta.text)
+              // With a response tool, only its JSON is the answer (forced tool use sends no text anyway).
+              if (data.delta.type === "text_delta" && data.delta.text && !answerTool)
                 yield chunk({ content: data.delta.text });
+              else if (
+                data.delta.type === "input_json_delta" &&
+                data.delta.partial_json &&
+                answerBlocks.has(data.index)
+              )
+                yield chunk({ content: data.delta.partial_json });
               else if (data.delta.type === "input_json_delta" && data.delta.partial_json) {
                 yield chunk({
                   tool_calls: [
@@ -393,7 +464,11 @@ export class ClaudeAdapter implements ProviderAdapter {
               outputTokens = data.usage?.output_tokens ?? outputTokens;
               inputTokens = data.usage?.input_tokens ?? inputTokens;
               usage = { inputTokens, outputTokens };
-              if (data.delta.stop_reason) yield chunk({}, claudeFinishReason(data.delta.stop_reason));
+              if (data.delta.stop_reason) {
+                // Answering through the response tool is a plain stop, not a tool call.
+                const answered = answerBlocks.size > 0 && toolIndex.size === 0;
+                yield chunk({}, answered ? "stop" : claudeFinishReason(data.delta.stop_reason));
+              }
               break;
             case "message_stop":
               done = true;
@@ -410,14 +485,13 @@ export class ClaudeAdapter implements ProviderAdapter {
       }
       if (!done) throw new UpstreamError("claude: stream ended before message_stop", "claude");
     }
-    const iterable = chunks();
-    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+    return providerStream(chunks(), () => usage, [options.apiKey]);
   }
 
   async listModels(options: ListModelsOptions): Promise<string[]> {
     const response = await this.http.request({
       method: "GET",
-      path: "/v1/models",
+      path: `${this.version}/models`,
       headers: this.headers(options.apiKey, false),
       signal: options.signal,
       secrets: [options.apiKey],

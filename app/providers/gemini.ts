@@ -10,7 +10,7 @@ import {
   translateParts,
   type UserPart,
 } from "./_content";
-import { parseEventJson, UpstreamHttp } from "./_http";
+import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
   ListModelsOptions,
   ProviderAdapter,
@@ -45,7 +45,7 @@ export interface GeminiRequest {
     frequencyPenalty?: number;
     seed?: number;
     responseMimeType?: string;
-    responseSchema?: unknown;
+    responseJsonSchema?: unknown;
   };
   tools?: { functionDeclarations: { name: string; description?: string; parameters?: unknown }[] }[];
   toolConfig?: { functionCallingConfig: { mode: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] } };
@@ -168,7 +168,9 @@ export function toGeminiRequest(request: ChatRequest): GeminiRequest {
   if (format?.type === "json_object") config.responseMimeType = "application/json";
   else if (format?.type === "json_schema") {
     config.responseMimeType = "application/json";
-    if (format.json_schema.schema) config.responseSchema = format.json_schema.schema;
+    // responseJsonSchema takes JSON Schema as OpenAI clients write it (additionalProperties,
+    // type arrays); the older responseSchema is an OpenAPI subset that rejects those.
+    if (format.json_schema.schema) config.responseJsonSchema = format.json_schema.schema;
   }
   if (Object.keys(config).length > 0) body.generationConfig = config;
   if (request.tools?.length) {
@@ -273,10 +275,13 @@ export class GeminiAdapter implements ProviderAdapter {
   readonly name = "gemini" as const;
   private readonly http: UpstreamHttp;
   private readonly now: () => number;
+  private readonly version: string;
 
-  constructor(options: { baseUrl: string; now?: () => number }) {
-    this.http = new UpstreamHttp("gemini", options.baseUrl);
+  constructor(options: { baseUrl: string; now?: () => number; streamIdleTimeoutSeconds?: number }) {
+    this.http = new UpstreamHttp("gemini", options.baseUrl, idleOption(options.streamIdleTimeoutSeconds));
     this.now = options.now ?? Date.now;
+    // The paths carry the API version: a base URL given with `/v1beta` works too.
+    this.version = this.http.basePath.endsWith("/v1beta") ? "" : "/v1beta";
   }
 
   /** Why the request's content cannot go to Gemini (files by id or of other types), if it cannot. */
@@ -292,7 +297,7 @@ export class GeminiAdapter implements ProviderAdapter {
 
   private modelPath(model: string): string {
     const name = model.startsWith("models/") ? model : `models/${model}`;
-    return `/v1beta/${name.split("/").map(encodeURIComponent).join("/")}`;
+    return `${this.version}/${name.split("/").map(encodeURIComponent).join("/")}`;
   }
 
   async complete(request: ChatRequest, options: ProviderCallOptions): Promise<ProviderResponse> {
@@ -362,14 +367,13 @@ export class GeminiAdapter implements ProviderAdapter {
       // Gemini ends the body after the last event; no finishReason means it was cut off.
       if (!finished) throw new UpstreamError("gemini: stream ended without a finishReason", "gemini");
     }
-    const iterable = chunks();
-    return { [Symbol.asyncIterator]: () => iterable, usage: () => usage };
+    return providerStream(chunks(), () => usage, [options.apiKey]);
   }
 
   async listModels(options: ListModelsOptions): Promise<string[]> {
     const response = await this.http.request({
       method: "GET",
-      path: "/v1beta/models",
+      path: `${this.version}/models`,
       headers: this.headers(options.apiKey),
       signal: options.signal,
       secrets: [options.apiKey],

@@ -18,13 +18,21 @@ export function createProviders(
   config: GatewayConfig,
   options: { now?: () => number } = {},
 ): ProviderRegistry {
-  const { providers } = config;
+  const { providers, streamIdleTimeoutSeconds } = config;
   return {
-    openai: createOpenAIAdapter({ baseUrl: providers.openai.baseUrl }),
-    claude: new ClaudeAdapter({ baseUrl: providers.claude.baseUrl, now: options.now }),
-    gemini: new GeminiAdapter({ baseUrl: providers.gemini.baseUrl, now: options.now }),
-    groq: createGroqAdapter({ baseUrl: providers.groq.baseUrl }),
-    ollama: createOllamaAdapter({ baseUrl: providers.ollama.baseUrl }),
+    openai: createOpenAIAdapter({ baseUrl: providers.openai.baseUrl, streamIdleTimeoutSeconds }),
+    claude: new ClaudeAdapter({
+      baseUrl: providers.claude.baseUrl,
+      now: options.now,
+      streamIdleTimeoutSeconds,
+    }),
+    gemini: new GeminiAdapter({
+      baseUrl: providers.gemini.baseUrl,
+      now: options.now,
+      streamIdleTimeoutSeconds,
+    }),
+    groq: createGroqAdapter({ baseUrl: providers.groq.baseUrl, streamIdleTimeoutSeconds }),
+    ollama: createOllamaAdapter({ baseUrl: providers.ollama.baseUrl, streamIdleTimeoutSeconds }),
   };
 }
 

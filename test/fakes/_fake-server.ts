@@ -22,7 +22,10 @@ export interface FakeUsage {
  * - `malformed`: 200 with a body that is not JSON;
  * - `reset`: destroys the connection without answering;
  * - `hang`: never answers (until the client gives up or the fake closes);
- * - `stream_dies`: starts a stream, sends `chunks`, then destroys the connection.
+ * - `stream_dies`: starts a stream, sends `chunks`, then destroys the connection;
+ * - `stream_stalls`: starts a stream, sends `chunks`, then sends nothing more and keeps the connection open;
+ * - `stream_error`: starts a stream, sends `chunks`, then the vendor's in-stream error event with `message`;
+ * - `raw`: 200 with `json` as the body, or (for a streaming request) the SSE `frames` exactly as given.
  *
  * Every step may add `delayMs` before it acts (keep it small: that time is real).
  */
@@ -47,7 +50,10 @@ export type FakeAction =
   | { readonly kind: "malformed" }
   | { readonly kind: "reset" }
   | { readonly kind: "hang" }
-  | { readonly kind: "stream_dies"; readonly chunks?: readonly string[] };
+  | { readonly kind: "stream_dies"; readonly chunks?: readonly string[] }
+  | { readonly kind: "stream_stalls"; readonly chunks?: readonly string[] }
+  | { readonly kind: "stream_error"; readonly chunks?: readonly string[]; readonly message: string }
+  | { readonly kind: "raw"; readonly json?: unknown; readonly frames?: readonly string[] };
 
 /** A request the fake received. */
 export interface RecordedRequest {
@@ -84,6 +90,8 @@ export interface VendorFormat {
     complete: boolean;
   }): string[];
   errorBody(status: number, message: string): unknown;
+  /** The SSE frame the vendor sends when a stream fails after it started. */
+  streamErrorFrame(message: string): string;
   models(): unknown;
 }
 
@@ -202,6 +210,7 @@ export class FakeUpstream {
     const step = this.queue.shift() ?? this.options.defaultStep ?? { kind: "answer" };
     res.on("close", () => {
       if (res.writableFinished || step.kind === "reset" || step.kind === "stream_dies") return;
+      if (step.kind === "stream_stalls") return;
       this.abortedRequests++;
       for (const waiter of this.abortWaiters.splice(0)) waiter();
     });
@@ -275,6 +284,29 @@ export class FakeUpstream {
         setTimeout(() => req.socket.destroy(), 5);
         return;
       }
+      case "stream_stalls":
+      case "stream_error": {
+        const frames = this.format.streamFrames({
+          model: operation.model,
+          chunks: step.chunks ?? ["Hel", "lo"],
+          usage: DEFAULT_USAGE,
+          id,
+          complete: false,
+        });
+        this.sse(res, frames);
+        if (step.kind === "stream_error") {
+          res.write(this.format.streamErrorFrame(step.message));
+          res.end();
+        }
+        return;
+      }
+      case "raw":
+        if (step.frames && operation.stream) {
+          this.sse(res, step.frames);
+          res.end();
+          return;
+        }
+        return this.json(res, 200, step.json ?? {});
     }
   }
 

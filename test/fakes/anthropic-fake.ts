@@ -1,4 +1,4 @@
-import { type FakeOptions, FakeUpstream, type VendorFormat } from "./_fake-server";
+import { type FakeOptions, type FakeStep, FakeUpstream, type VendorFormat } from "./_fake-server";
 
 const event = (name: string, data: unknown) => `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -93,6 +93,9 @@ export const anthropicFormat: VendorFormat = {
       },
     };
   },
+  streamErrorFrame(message) {
+    return event("error", { type: "error", error: { type: "overloaded_error", message } });
+  },
   models() {
     return {
       data: [
@@ -113,4 +116,55 @@ export const anthropicFormat: VendorFormat = {
 /** Starts a fake Anthropic upstream; point `CLAUDE_BASE_URL` at `fake.origin`. */
 export function startAnthropicFake(options: FakeOptions = {}): Promise<FakeUpstream> {
   return new FakeUpstream(anthropicFormat, options).start();
+}
+
+/**
+ * A step answering with one `tool_use` block (`name`, `input`), as Claude does
+ * under forced tool use: the JSON body for a plain request, the SSE events
+ * (the input split into `input_json_delta` pieces) for a streaming one.
+ */
+export function anthropicToolUse(name: string, input: unknown, model = "claude-3-5-haiku-latest"): FakeStep {
+  const id = "msg_tool_1";
+  const usage = { input_tokens: 20, output_tokens: 9 };
+  const block = { type: "tool_use", id: "toolu_01", name, input };
+  const json = JSON.stringify(input);
+  const pieces = [json.slice(0, Math.ceil(json.length / 2)), json.slice(Math.ceil(json.length / 2))];
+  return {
+    kind: "raw",
+    json: {
+      id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: [block],
+      stop_reason: "tool_use",
+      stop_sequence: null,
+      usage,
+    },
+    frames: [
+      event("message_start", {
+        type: "message_start",
+        message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, usage },
+      }),
+      event("content_block_start", {
+        type: "content_block_start",
+        index: 0,
+        content_block: { ...block, input: {} },
+      }),
+      ...pieces.map((partial_json) =>
+        event("content_block_delta", {
+          type: "content_block_delta",
+          index: 0,
+          delta: { type: "input_json_delta", partial_json },
+        }),
+      ),
+      event("content_block_stop", { type: "content_block_stop", index: 0 }),
+      event("message_delta", {
+        type: "message_delta",
+        delta: { stop_reason: "tool_use", stop_sequence: null },
+        usage: { output_tokens: usage.output_tokens },
+      }),
+      event("message_stop", { type: "message_stop" }),
+    ],
+  };
 }

@@ -76,6 +76,9 @@ export const geminiFormat: VendorFormat = {
     }
     return body;
   },
+  streamErrorFrame(message) {
+    return sse({ error: { code: 500, message, status: "INTERNAL" } });
+  },
   models() {
     return {
       models: [

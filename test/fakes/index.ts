@@ -11,6 +11,6 @@
  * ```
  */
 export { type FakeOptions, type FakeStep, FakeUpstream, type RecordedRequest } from "./_fake-server";
-export { anthropicFormat, startAnthropicFake } from "./anthropic-fake";
+export { anthropicFormat, anthropicToolUse, startAnthropicFake } from "./anthropic-fake";
 export { geminiFormat, startGeminiFake } from "./gemini-fake";
 export { openAIFormat, startOpenAIFake } from "./openai-fake";

@@ -92,6 +92,10 @@ export const openAIFormat: VendorFormat = {
     };
     return { error: { message, type: known.type, param: null, code: known.code } };
   },
+  streamErrorFrame(message) {
+    // What OpenAI (and Groq) send when a stream fails after it started: a data frame with an error object.
+    return sse({ error: { message, type: "server_error", param: null, code: null } });
+  },
   models() {
     return {
       object: "list",

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AuthenticationError,
   BadRequestError,
@@ -6,7 +6,8 @@ import {
   TimeoutError,
   UpstreamError,
 } from "../../../app/errors";
-import { classifyStatus, retryAfterSeconds, SseParser } from "../../../app/providers/_http";
+import { classifyStatus, retryAfterSeconds, UpstreamHttp } from "../../../app/providers/_http";
+import { type FakeUpstream, startOpenAIFake } from "../../fakes";
 
 const base = { provider: "openai" as const, body: "", secrets: [], now: Date.parse("2026-01-01T00:00:00Z") };
 
@@ -50,15 +51,40 @@ describe("retryAfterSeconds", () => {
   });
 });
 
-describe("SseParser", () => {
-  it("parses events split across reads, CRLF framing, comments and multi-line data", () => {
-    const parser = new SseParser();
-    const enc = new TextEncoder();
-    expect(parser.push(enc.encode('event: a\r\ndata: {"x":'))).toEqual([]);
-    expect(parser.push(enc.encode("1}\r\n\r\n: keep-alive\n\ndata: one\ndata: two\n\ndata: tail"))).toEqual([
+describe("OpenResponse.events (eventsource-parser)", () => {
+  let fake: FakeUpstream;
+  let http: UpstreamHttp;
+  beforeAll(async () => {
+    fake = await startOpenAIFake();
+    http = new UpstreamHttp("openai", `${fake.origin}/v1`);
+  });
+  afterAll(async () => {
+    await http.close();
+    await fake.close();
+  });
+
+  const events = async () => {
+    const response = await http.request({
+      method: "POST",
+      path: "/chat/completions",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "m", stream: true }),
+      signal: new AbortController().signal,
+    });
+    const out = [];
+    for await (const event of response.events()) out.push(event);
+    return out;
+  };
+
+  it("parses CRLF framing, comments, multi-line data, frames split mid-event and a final unterminated event", async () => {
+    fake.script({
+      kind: "raw",
+      frames: ['event: a\r\ndata: {"x":', "1}\r\n\r\n: keep-alive\n\ndata: one\ndata: two\n\n", "data: tail"],
+    });
+    expect(await events()).toEqual([
       { event: "a", data: '{"x":1}' },
       { event: undefined, data: "one\ntwo" },
+      { event: undefined, data: "tail" },
     ]);
-    expect(parser.end()).toEqual([{ event: undefined, data: "tail" }]);
   });
 });
