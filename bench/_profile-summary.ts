@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 // Summarizes a V8 CPU profile (`node --cpu-prof`) of the bundled gateway into
 // self time by pipeline step. The bundle is one file, so each sampled frame is
@@ -10,7 +11,8 @@ import { fileURLToPath } from "node:url";
 // nearest caller that has one (a hash called by the cache key is the cache
 // key's; a socket write under pino is logging's), else "express/node internals".
 //
-//   tsx bench/_profile-summary.ts <file.cpuprofile> [--cpu-us-per-request N]
+//   tsx bench/_profile-summary.ts <file.cpuprofile> [--cpu-us-per-request N] [--from-ms N] [--to-ms N]
+// (--from-ms / --to-ms: the part of the profile to count, in ms from its start).
 
 /** The categories of the table, in the order they are printed. */
 export const CATEGORIES = [
@@ -18,6 +20,7 @@ export const CATEGORIES = [
   "auth hash",
   "rate limit",
   "budget",
+  "budget: token estimate (gpt-tokenizer)",
   "cache key",
   "routing and policies",
   "adapter (provider + undici)",
@@ -46,6 +49,7 @@ const RULES: ReadonlyArray<readonly [RegExp, Category]> = [
   [/^app\/observability\/(metric|metrics)|^node_modules\/(prom-client|tdigest|bintrees)\//, "metrics"],
   [/^app\/security\/auth\.ts/, "auth hash"],
   [/^app\/security\/rate-limit|^node_modules\/rate-limiter-flexible\//, "rate limit"],
+  [/^app\/budget\/estimate|^node_modules\/gpt-tokenizer\//, "budget: token estimate (gpt-tokenizer)"],
   [/^app\/budget\//, "budget"],
   [/sse|event-?stream|^node_modules\/eventsource-parser\//i, "SSE"],
   [/^app\/cache\/|^node_modules\/lru-cache\//, "cache key"],
@@ -116,8 +120,14 @@ function normalize(source: string): string {
   return app !== -1 ? path.slice(app) : path;
 }
 
-/** Reads a CPU profile and sums self time per category. */
-export function summarizeProfile(profilePath: string): ProfileSummary {
+/** Which part of the profile to count, in ms from its start (start-up and warm-up left out). */
+export interface ProfileWindow {
+  readonly fromMs?: number;
+  readonly toMs?: number;
+}
+
+/** Reads a CPU profile and sums self time per category over `window`. */
+export function summarizeProfile(profilePath: string, window: ProfileWindow = {}): ProfileSummary {
   const profile = JSON.parse(readFileSync(profilePath, "utf8")) as CpuProfile;
   const maps = new Map<string, SourceMap | undefined>();
   const mapFor = (url: string): SourceMap | undefined => {
@@ -141,10 +151,11 @@ export function summarizeProfile(profilePath: string): ProfileSummary {
     let file: string | undefined;
     if (url.startsWith("file://")) {
       const entry = mapFor(url)?.findEntry(lineNumber, columnNumber);
+      // Unmapped bundle frames are esbuild's module wrappers; they take their caller's category.
       file =
         entry && "originalSource" in entry && entry.originalSource
           ? normalize(entry.originalSource)
-          : normalize(url);
+          : undefined;
     } else if (url.startsWith("node:")) {
       file = url;
     }
@@ -177,7 +188,12 @@ export function summarizeProfile(profilePath: string): ProfileSummary {
   const fileUs = new Map<string, number>();
   let idleUs = 0;
   let busyUs = 0;
+  const fromUs = (window.fromMs ?? 0) * 1000;
+  const toUs = (window.toMs ?? Number.POSITIVE_INFINITY) * 1000;
+  let at = 0;
   for (let index = 0; index < profile.samples.length; index++) {
+    at += profile.timeDeltas[index] ?? 0;
+    if (at < fromUs || at > toUs) continue;
     // A sample's time is the delta to the next sample (the last one gets none).
     const delta = profile.timeDeltas[index + 1] ?? 0;
     const id = profile.samples[index]!;
@@ -228,11 +244,22 @@ export function renderSummary(summary: ProfileSummary, cpuUsPerRequest?: number)
 }
 
 if (require.main === module) {
-  const [path, flag, value] = process.argv.slice(2);
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      "cpu-us-per-request": { type: "string" },
+      "from-ms": { type: "string" },
+      "to-ms": { type: "string" },
+    },
+  });
+  const path = positionals[0];
   if (!path) {
-    console.error("usage: tsx bench/_profile-summary.ts <file.cpuprofile> [--cpu-us-per-request N]");
+    console.error(
+      "usage: tsx bench/_profile-summary.ts <file.cpuprofile> [--cpu-us-per-request N] [--from-ms N] [--to-ms N]",
+    );
     process.exit(1);
   }
-  const perRequest = flag === "--cpu-us-per-request" ? Number(value) : undefined;
-  process.stdout.write(renderSummary(summarizeProfile(path), perRequest));
+  const number = (raw: string | undefined) => (raw === undefined ? undefined : Number(raw));
+  const window = { fromMs: number(values["from-ms"]), toMs: number(values["to-ms"]) };
+  process.stdout.write(renderSummary(summarizeProfile(path, window), number(values["cpu-us-per-request"])));
 }
