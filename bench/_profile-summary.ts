@@ -28,7 +28,7 @@ export const CATEGORIES = [
   "metrics",
   "logging",
   "ledger",
-  "Redis client",
+  "Redis client (ioredis, bullmq)",
   "other gateway code (routes, server, middleware)",
   "express/node internals",
   "garbage collector",
@@ -39,6 +39,7 @@ export const CATEGORIES = [
 export type Category = (typeof CATEGORIES)[number];
 
 const INTERNALS: Category = "express/node internals";
+const OTHER_APP: Category = "other gateway code (routes, server, middleware)";
 
 /** Path rules, first match wins; paths are relative to the repository (`app/...`, `node_modules/...`). */
 const RULES: ReadonlyArray<readonly [RegExp, Category]> = [
@@ -51,15 +52,15 @@ const RULES: ReadonlyArray<readonly [RegExp, Category]> = [
   [/^app\/security\/rate-limit|^node_modules\/rate-limiter-flexible\//, "rate limit"],
   [/^app\/budget\/estimate|^node_modules\/gpt-tokenizer\//, "budget: token estimate (gpt-tokenizer)"],
   [/^app\/budget\//, "budget"],
-  [/sse|event-?stream|^node_modules\/eventsource-parser\//i, "SSE"],
+  [/^app\/.*(sse|stream)[^/]*\.ts$|^node_modules\/eventsource-parser\//, "SSE"],
   [/^app\/cache\/|^node_modules\/lru-cache\//, "cache key"],
   [
     /^app\/ledger\/|^node_modules\/(pg|pg-protocol|pg-pool|pg-types|pg-connection-string|pgpass|postgres-[a-z]+|@electric-sql\/[^/]+)\//,
     "ledger",
   ],
   [
-    /^node_modules\/(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback)\//,
-    "Redis client",
+    /^node_modules\/(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback|bullmq)\//,
+    "Redis client (ioredis, bullmq)",
   ],
   [/^app\/(gateway|resilience)\/|^node_modules\/cockatiel\//, "routing and policies"],
   [/^app\/providers\/|^node_modules\/undici\/|^node:internal\/deps\/undici/, "adapter (provider + undici)"],
@@ -67,7 +68,7 @@ const RULES: ReadonlyArray<readonly [RegExp, Category]> = [
     /^app\/(chat|security\/(request-checks|limits))|^node_modules\/(zod|body-parser|raw-body|iconv-lite|content-type|bytes|type-is|media-typer|mime-types|mime-db)\//,
     "parse and validation",
   ],
-  [/^app\//, "other gateway code (routes, server, middleware)"],
+  [/^app\//, OTHER_APP],
   [
     /^node_modules\/(express|router|helmet|finalhandler|send|on-finished|on-headers|path-to-regexp|qs|accepts|negotiator|vary|etag|fresh|parseurl|statuses|http-errors|depd|debug|cookie|merge-descriptors|encodeurl|escape-html|setprototypeof|side-channel[^/]*|call-bound|get-intrinsic|es-[a-z-]+|dunder-proto|gopd|has-symbols|hasown|math-intrinsics|function-bind|object-inspect)\//,
     INTERNALS,
@@ -100,6 +101,8 @@ export interface SummaryRow {
   readonly selfMs: number;
   /** Share of the busy (non-idle) samples' time, 0..1. */
   readonly share: number;
+  /** The category's heaviest source files (or native functions), heaviest first. */
+  readonly heaviest: readonly string[];
 }
 
 /** The summary of one profile. */
@@ -178,6 +181,8 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
         const up = parent.get(id);
         category =
           up === undefined || byId.get(up)!.callFrame.functionName === "(root)" ? INTERNALS : resolve(up);
+        // Node's HTTP and stream work under the route's own code is the server's, not a pipeline step's.
+        if (category === OTHER_APP && !file?.startsWith("app/")) category = INTERNALS;
       }
     }
     categoryOf.set(id, category);
@@ -186,6 +191,7 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
 
   const selfUs = new Map<Category, number>();
   const fileUs = new Map<string, number>();
+  const categoryFiles = new Map<Category, Map<string, number>>();
   let idleUs = 0;
   let busyUs = 0;
   const fromUs = (window.fromMs ?? 0) * 1000;
@@ -205,14 +211,21 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
     busyUs += delta;
     const category = resolve(id);
     selfUs.set(category, (selfUs.get(category) ?? 0) + delta);
-    const file = sourceFile(node) ?? node.callFrame.functionName;
+    const file = sourceFile(node) ?? (node.callFrame.functionName || "(anonymous native)");
     fileUs.set(file, (fileUs.get(file) ?? 0) + delta);
+    const files = categoryFiles.get(category) ?? new Map<string, number>();
+    files.set(file, (files.get(file) ?? 0) + delta);
+    categoryFiles.set(category, files);
   }
   return {
     rows: CATEGORIES.map((category) => ({
       category,
       selfMs: (selfUs.get(category) ?? 0) / 1000,
       share: busyUs === 0 ? 0 : (selfUs.get(category) ?? 0) / busyUs,
+      heaviest: [...(categoryFiles.get(category) ?? new Map<string, number>()).entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 3)
+        .map(([file]) => file.replace(/^node_modules\//, "")),
     })),
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
@@ -229,13 +242,14 @@ export function renderSummary(summary: ProfileSummary, cpuUsPerRequest?: number)
     `busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms in the profile`,
     "",
     cpuUsPerRequest === undefined
-      ? "| category | self ms | share |"
-      : "| category | self ms | share | ≈ µs per request |",
-    cpuUsPerRequest === undefined ? "|---|---:|---:|" : "|---|---:|---:|---:|",
+      ? "| category | self ms | share | heaviest files |"
+      : "| category | self ms | share | ≈ µs per request | heaviest files |",
+    cpuUsPerRequest === undefined ? "|---|---:|---:|---|" : "|---|---:|---:|---:|---|",
   ];
   for (const row of summary.rows) {
     const cells = [row.category, row.selfMs.toFixed(0), `${(row.share * 100).toFixed(1)} %`];
     if (cpuUsPerRequest !== undefined) cells.push((row.share * cpuUsPerRequest).toFixed(0));
+    cells.push(row.heaviest.join(", "));
     lines.push(`| ${cells.join(" | ")} |`);
   }
   lines.push("", "| heaviest source files | self ms |", "|---|---:|");
