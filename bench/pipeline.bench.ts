@@ -296,7 +296,8 @@ async function measure(
     p50: result.latency.p50,
     p99: result.latency.p99,
     requests: result.requests.total,
-    cpuUsPerRequest: Math.round(cpu / Math.max(1, result.requests.total)),
+    // NaN (printed as such) when nothing completed: CPU per request is then undefined.
+    cpuUsPerRequest: result.requests.total === 0 ? Number.NaN : Math.round(cpu / result.requests.total),
     rssMb: Math.round(memory.rss),
     peakMb: Math.round(memory.peak),
     non2xx: result.non2xx,
@@ -335,8 +336,10 @@ const percentile = (values: readonly number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 };
-const spread = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
+const spread = (all: readonly number[]) => {
+  // Runs where nothing completed (NaN) are left out of the spread.
+  const sorted = all.filter((value) => Number.isFinite(value)).sort((a, b) => a - b);
+  if (sorted.length === 0) return "n/a";
   const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
   return `${round(median)} (${round(sorted[0] ?? 0)}–${round(sorted.at(-1) ?? 0)})`;
 };
