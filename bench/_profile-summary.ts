@@ -110,6 +110,8 @@ export interface ProfileSummary {
   readonly rows: readonly SummaryRow[];
   readonly busyMs: number;
   readonly idleMs: number;
+  /** The Redis client's time by the code that issued the commands. */
+  readonly redisByCaller: ReadonlyArray<{ readonly caller: string; readonly selfMs: number }>;
   /** The heaviest source files by self time (for reading the table). */
   readonly topFiles: ReadonlyArray<{ readonly file: string; readonly selfMs: number }>;
 }
@@ -189,6 +191,17 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
     return category;
   };
 
+  // Who issued the Redis work: the nearest caller in the gateway's code or in a Redis-using library.
+  const REDIS: Category = "Redis client (ioredis, bullmq)";
+  const redisCaller = (id: number): string => {
+    for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+      const file = sourceFile(byId.get(up)!);
+      if (file?.startsWith("app/") || file?.startsWith("node_modules/rate-limiter-flexible/")) return file;
+      if (file?.startsWith("node_modules/bullmq/")) return "bullmq (job queue)";
+    }
+    return "(no caller on the stack: replies and socket events)";
+  };
+  const redisUs = new Map<string, number>();
   const selfUs = new Map<Category, number>();
   const fileUs = new Map<string, number>();
   const categoryFiles = new Map<Category, Map<string, number>>();
@@ -213,6 +226,10 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
     selfUs.set(category, (selfUs.get(category) ?? 0) + delta);
     const file = sourceFile(node) ?? (node.callFrame.functionName || "(anonymous native)");
     fileUs.set(file, (fileUs.get(file) ?? 0) + delta);
+    if (category === REDIS) {
+      const caller = redisCaller(id).replace(/^node_modules\//, "");
+      redisUs.set(caller, (redisUs.get(caller) ?? 0) + delta);
+    }
     const files = categoryFiles.get(category) ?? new Map<string, number>();
     files.set(file, (files.get(file) ?? 0) + delta);
     categoryFiles.set(category, files);
@@ -229,6 +246,9 @@ export function summarizeProfile(profilePath: string, window: ProfileWindow = {}
     })),
     busyMs: busyUs / 1000,
     idleMs: idleUs / 1000,
+    redisByCaller: [...redisUs.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([caller, us]) => ({ caller, selfMs: us / 1000 })),
     topFiles: [...fileUs.entries()]
       .sort((a, b) => b[1] - a[1])
       .slice(0, 15)
@@ -252,6 +272,8 @@ export function renderSummary(summary: ProfileSummary, cpuUsPerRequest?: number)
     cells.push(row.heaviest.join(", "));
     lines.push(`| ${cells.join(" | ")} |`);
   }
+  lines.push("", "| Redis client time by caller | self ms |", "|---|---:|");
+  for (const entry of summary.redisByCaller) lines.push(`| ${entry.caller} | ${entry.selfMs.toFixed(0)} |`);
   lines.push("", "| heaviest source files | self ms |", "|---|---:|");
   for (const file of summary.topFiles) lines.push(`| ${file.file} | ${file.selfMs.toFixed(0)} |`);
   return `${lines.join("\n")}\n`;
