@@ -225,6 +225,7 @@ export class CostLedger {
    */
   async usage(day: string, tenant?: string): Promise<DayUsage> {
     await this.writer.flush();
+    // From the rollups (issue 18): one small row per tenant, provider, model and kind, never the raw rows.
     const rows = await this.db.query<{
       provider: string;
       requests: string;
@@ -234,12 +235,12 @@ export class CostLedger {
       cost: string;
     }>(
       `SELECT provider,
-              count(*)::text AS requests,
-              count(*) FILTER (WHERE cache_hit)::text AS cache_hits,
-              coalesce(sum(input_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS input_tokens,
-              coalesce(sum(output_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS output_tokens,
-              coalesce(sum(cost_usd), 0)::text AS cost
-         FROM ledger_requests WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
+              sum(requests)::text AS requests,
+              sum(cache_hits)::text AS cache_hits,
+              sum(input_tokens)::text AS input_tokens,
+              sum(output_tokens)::text AS output_tokens,
+              sum(cost_usd)::text AS cost
+         FROM ledger_daily WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
         GROUP BY provider ORDER BY provider`,
       [day, tenant ?? null],
     );
@@ -266,7 +267,7 @@ export class CostLedger {
   /** Pico-dollars the ledger holds for a day (what budgets reseed from). */
   async spentPico(day: string): Promise<bigint> {
     const [row] = await this.db.query<{ cost: string }>(
-      "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ledger_requests WHERE day = $1",
+      "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ledger_daily WHERE day = $1",
       [day],
     );
     return usdStringToPico(row?.cost ?? "0");
