@@ -62,6 +62,10 @@ export interface GatewayConfig {
   readonly alertWebhookUrl: string | undefined;
   readonly configFile: string | undefined;
   readonly dataDir: string;
+  /** `LEDGER_RETENTION_DAYS`, `LEDGER_ROLLUP_RETENTION_DAYS`, `LEDGER_ARCHIVE_DIR`: the ledger's retention (issue 18). */
+  readonly ledgerRetentionDays: number;
+  readonly ledgerRollupRetentionDays: number;
+  readonly ledgerArchiveDir: string | undefined;
   readonly shutdownTimeoutSeconds: number;
   /**
    * `AI_CALLBACK_ALLOW_HOSTS`: host names, addresses and CIDR ranges job
@@ -262,6 +266,17 @@ const envSchema = z.object({
   AI_SECRETS_ID: z.string().optional(),
   AI_CONFIG_FILE: z.string().optional(),
   DATA_DIR: z.string().optional(),
+  LEDGER_RETENTION_DAYS: number("LEDGER_RETENTION_DAYS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of days, 1 or more",
+  }),
+  LEDGER_ROLLUP_RETENTION_DAYS: number("LEDGER_ROLLUP_RETENTION_DAYS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of days, 1 or more",
+  }),
+  LEDGER_ARCHIVE_DIR: z.string().optional(),
   AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems),
   AI_JOBS_QUEUE: queueNames().transform((names, ctx) => {
     if (names !== undefined && names.length !== 1) {
@@ -414,6 +429,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     alertWebhookUrl: good("ALERT_WEBHOOK_URL"),
     configFile,
     dataDir: good("DATA_DIR") ?? ".data",
+    ledgerRetentionDays: good("LEDGER_RETENTION_DAYS") ?? 90,
+    ledgerRollupRetentionDays: good("LEDGER_ROLLUP_RETENTION_DAYS") ?? 730,
+    ledgerArchiveDir: good("LEDGER_ARCHIVE_DIR"),
     shutdownTimeoutSeconds: good("SHUTDOWN_TIMEOUT_SECONDS") ?? 25,
     callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
     jobsQueue: good("AI_JOBS_QUEUE") ?? "ai-gateway-jobs",

@@ -132,7 +132,9 @@ export class LedgerMaintenance {
       const [count] = await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${partition}`);
       const result = await exportDay(db, { day, out: join(archiveDir, `ledger-${day}.jsonl.gz`) });
       if (String(result.rows) !== count?.n) {
-        throw new Error(`ledger export of ${day} holds ${result.rows} rows, the partition ${count?.n}; not dropped`);
+        throw new Error(
+          `ledger export of ${day} holds ${result.rows} rows, the partition ${count?.n}; not dropped`,
+        );
       }
       await db.exec(`DROP TABLE ${partition}`);
       // The unpartitioned mirror (migration 3) keeps the same window.

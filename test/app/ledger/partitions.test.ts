@@ -43,7 +43,10 @@ describe.each([
   const schemaOption = postgres ? schema : "public";
   let db: LedgerDb;
   beforeAll(async () => {
-    db = await openLedgerDb({ ...(postgres ? { databaseUrl: DATABASE_URL, schema } : {}), dataDir: data.dir });
+    db = await openLedgerDb({
+      ...(postgres ? { databaseUrl: DATABASE_URL, schema } : {}),
+      dataDir: data.dir,
+    });
   }, 60_000);
   afterAll(async () => {
     await db?.close();
@@ -57,7 +60,10 @@ describe.each([
     const days = ["2026-11-29", "2026-11-30", "2026-12-01"];
     const before = days.flatMap((day) =>
       Array.from({ length: 40 }, (_, index) =>
-        rowOn(day, `old-${day}-${index}`, { cacheHit: index % 10 === 0, costUsd: index % 10 === 0 ? "0" : "0.000750000001" }),
+        rowOn(day, `old-${day}-${index}`, {
+          cacheHit: index % 10 === 0,
+          costUsd: index % 10 === 0 ? "0" : "0.000750000001",
+        }),
       ),
     );
     const previous = previousInsert(before);
@@ -160,7 +166,9 @@ describe("the move of an existing table while the previous release keeps writing
       let migrating = true;
       const writing = (async () => {
         for (let batch = 0; migrating || batch < 5; batch++) {
-          const rows = Array.from({ length: 50 }, (_, index) => rowOn("2026-12-01", `during-${batch}-${index}`));
+          const rows = Array.from({ length: 50 }, (_, index) =>
+            rowOn("2026-12-01", `during-${batch}-${index}`),
+          );
           const insert = previousInsert(rows);
           await writer.query(insert.sql, insert.params);
           written += rows.length;
