@@ -60,6 +60,7 @@ export async function buildDeps(
     clock: systemClock,
     metrics,
     alert,
+    rollupRetentionDays: config.ledgerRollupRetentionDays,
   });
   ledger.attach(events);
   hooks.push(() => ledger.close());

@@ -58,6 +58,24 @@ export interface CostLedgerOptions {
   readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
   /** The gateway's alert sink; a dead-lettered row raises one alert there. */
   readonly alert?: LedgerWriterOptions["alert"];
+  /** Days of rollups kept before today (`LEDGER_ROLLUP_RETENTION_DAYS`): how far back usage history reaches. @default 730 */
+  readonly rollupRetentionDays?: number;
+}
+
+/** One day, tenant, provider and model of usage history (from `ledger_daily`). */
+export interface HistoryRow {
+  readonly day: string;
+  readonly tenant: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly requests: number;
+  readonly cacheHits: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Pico-dollars. */
+  readonly costPico: bigint;
+  /** Requests whose tokens are the gateway's estimate. */
+  readonly estimated: number;
 }
 
 /**
@@ -262,6 +280,42 @@ export class CostLedger {
       costPico += cost;
     }
     return { day, requests, cacheHits, inputTokens, outputTokens, costPico, byProvider };
+  }
+
+  /** How many days before today usage history reaches (`LEDGER_ROLLUP_RETENTION_DAYS`). */
+  get rollupRetentionDays(): number {
+    return this.options.rollupRetentionDays ?? 730;
+  }
+
+  /**
+   * Usage from `from` to `to` (UTC days, inclusive) by day, tenant, provider
+   * and model, of one tenant or (tenant undefined) of all; from the rollups.
+   */
+  async history(from: string, to: string, tenant?: string): Promise<HistoryRow[]> {
+    await this.writer.flush();
+    const rows = await this.db.query<Record<string, string>>(
+      `SELECT day::text AS day, tenant, provider, model,
+              sum(requests)::text AS requests, sum(cache_hits)::text AS cache_hits,
+              sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens,
+              sum(cost_usd)::text AS cost, sum(estimated)::text AS estimated
+         FROM ledger_daily
+        WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR tenant = $3)
+        GROUP BY day, tenant, provider, model
+        ORDER BY day, tenant, provider, model`,
+      [from, to, tenant ?? null],
+    );
+    return rows.map((row) => ({
+      day: row["day"]!,
+      tenant: row["tenant"]!,
+      provider: row["provider"]!,
+      model: row["model"]!,
+      requests: Number(row["requests"]),
+      cacheHits: Number(row["cache_hits"]),
+      inputTokens: Number(row["input_tokens"]),
+      outputTokens: Number(row["output_tokens"]),
+      costPico: usdStringToPico(row["cost"] ?? "0"),
+      estimated: Number(row["estimated"]),
+    }));
   }
 
   /** Pico-dollars the ledger holds for a day (what budgets reseed from). */

@@ -133,6 +133,7 @@ export const MIGRATIONS: readonly Migration[] = [
         estimated     BIGINT NOT NULL,
         PRIMARY KEY (day, tenant, provider, model, kind)
       );
+      CREATE INDEX IF NOT EXISTS ledger_daily_tenant_day ON ledger_daily (tenant, day);
       CREATE OR REPLACE FUNCTION ledger_forward_rows() RETURNS trigger LANGUAGE plpgsql
         SET search_path FROM CURRENT AS $fn$
       BEGIN

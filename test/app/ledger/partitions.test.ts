@@ -47,7 +47,8 @@ describe.each([
       ...(postgres ? { databaseUrl: DATABASE_URL, schema } : {}),
       dataDir: data.dir,
     });
-  }, 60_000);
+    // PGlite's first start takes half a minute on this loaded two-core machine.
+  }, 180_000);
   afterAll(async () => {
     await db?.close();
     if (postgres) await cleanup();
