@@ -86,7 +86,7 @@ describe("GET /v1/usage?from=…&to=… (usage history from the rollups)", () =>
     const response = await get("from=2026-11-24&to=2026-11-26");
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toBe("no-store");
-    const zeroDay = {
+    const zeroTotals = {
       totalTokens: 0,
       inputTokens: 0,
       outputTokens: 0,
@@ -94,8 +94,8 @@ describe("GET /v1/usage?from=…&to=… (usage history from the rollups)", () =>
       requests: 0,
       cacheHits: 0,
       estimated: 0,
-      byProvider: {},
     };
+    const zeroDay = { ...zeroTotals, byProvider: {} };
     expect(await response.json()).toEqual({
       from: "2026-11-24",
       to: "2026-11-26",
@@ -157,7 +157,7 @@ describe("GET /v1/usage?from=…&to=… (usage history from the rollups)", () =>
               tokens: 0,
               cost: 0,
               byModel: {
-                "gpt-4o": { ...zeroDay, byProvider: undefined, requests: 1, cacheHits: 1 },
+                "gpt-4o": { ...zeroTotals, requests: 1, cacheHits: 1 },
               },
             },
           },
