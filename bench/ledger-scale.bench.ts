@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { type CostLedger, openCostLedger } from "../app/ledger/ledger";
 import { ensurePartitions, partitionName } from "../app/ledger/partitions";
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
   } finally {
     if (!values.keep && databaseUrl) await ledger.db.query(`DROP SCHEMA ${schema} CASCADE`).catch(() => {});
     await ledger.close();
+    // The PGlite files, spool and journal of this run.
+    if (!values.keep) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
