@@ -10,6 +10,7 @@ import type { ConfigReloader } from "./config/reload";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
+import { LedgerMaintenance } from "./ledger/maintenance";
 import { createAlertSink } from "./observability/alerts";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
@@ -59,9 +60,20 @@ export async function buildDeps(
     clock: systemClock,
     metrics,
     alert,
+    rollupRetentionDays: config.ledgerRollupRetentionDays,
   });
   ledger.attach(events);
   hooks.push(() => ledger.close());
+  // Partitions ahead of midnight and retention export-then-drop (issue 18); stops before the ledger closes.
+  const maintenance = new LedgerMaintenance({
+    db: ledger.db,
+    logger,
+    retentionDays: config.ledgerRetentionDays,
+    rollupRetentionDays: config.ledgerRollupRetentionDays,
+    archiveDir: config.ledgerArchiveDir,
+  });
+  maintenance.start();
+  hooks.push(() => maintenance.stop());
   const budget = await createBudget({
     config: store,
     logger,

@@ -67,6 +67,10 @@ export interface GatewayConfig {
   readonly alertWebhookUrl: string | undefined;
   readonly configFile: string | undefined;
   readonly dataDir: string;
+  /** `LEDGER_RETENTION_DAYS`, `LEDGER_ROLLUP_RETENTION_DAYS`, `LEDGER_ARCHIVE_DIR`: the ledger's retention (issue 18). */
+  readonly ledgerRetentionDays: number;
+  readonly ledgerRollupRetentionDays: number;
+  readonly ledgerArchiveDir: string | undefined;
   readonly shutdownTimeoutSeconds: number;
   /**
    * `AI_CALLBACK_ALLOW_HOSTS`: host names, addresses and CIDR ranges job
@@ -406,6 +410,29 @@ export const envSchema = z.object({
     description: "Embedded data: PGlite ledger, ledger spool, journal and dead letters; one per process.",
     default: ".data",
   }),
+  LEDGER_RETENTION_DAYS: number("LEDGER_RETENTION_DAYS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of days, 1 or more",
+  }).meta({
+    description:
+      "Days of raw ledger rows kept before today; older day partitions are exported to `LEDGER_ARCHIVE_DIR`, then dropped.",
+    default: "90",
+  }),
+  LEDGER_ROLLUP_RETENTION_DAYS: number("LEDGER_ROLLUP_RETENTION_DAYS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of days, 1 or more",
+  }).meta({
+    description: "Days of `ledger_daily` rollups kept (and how far back `/v1/usage?from=` reaches).",
+    default: "730",
+  }),
+  LEDGER_ARCHIVE_DIR: z.string().optional().meta({
+    type: "path",
+    description:
+      "Where a day past retention is exported (`ledger-YYYY-MM-DD.jsonl.gz`) before its partition is dropped.",
+    default: "unset: partitions are kept, with a warning",
+  }),
   AI_CALLBACK_ALLOW_HOSTS: commaList((entries) => parseCallbackAllowList(entries).problems).meta({
     description: "Host names, IPs or CIDR ranges job callbacks may reach though they are internal.",
     default: "none: internal callbacks refused",
@@ -579,6 +606,9 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     alertWebhookUrl: good("ALERT_WEBHOOK_URL"),
     configFile,
     dataDir: good("DATA_DIR") ?? ".data",
+    ledgerRetentionDays: good("LEDGER_RETENTION_DAYS") ?? 90,
+    ledgerRollupRetentionDays: good("LEDGER_ROLLUP_RETENTION_DAYS") ?? 730,
+    ledgerArchiveDir: good("LEDGER_ARCHIVE_DIR"),
     shutdownTimeoutSeconds: good("SHUTDOWN_TIMEOUT_SECONDS") ?? 25,
     callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
     jobsQueue: good("AI_JOBS_QUEUE") ?? "ai-gateway-jobs",

@@ -58,6 +58,24 @@ export interface CostLedgerOptions {
   readonly writer?: Pick<LedgerWriterOptions, "batchSize" | "flushIntervalMs" | "replayIntervalMs">;
   /** The gateway's alert sink; a dead-lettered row raises one alert there. */
   readonly alert?: LedgerWriterOptions["alert"];
+  /** Days of rollups kept before today (`LEDGER_ROLLUP_RETENTION_DAYS`): how far back usage history reaches. @default 730 */
+  readonly rollupRetentionDays?: number;
+}
+
+/** One day, tenant, provider and model of usage history (from `ledger_daily`). */
+export interface HistoryRow {
+  readonly day: string;
+  readonly tenant: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly requests: number;
+  readonly cacheHits: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  /** Pico-dollars. */
+  readonly costPico: bigint;
+  /** Requests whose tokens are the gateway's estimate. */
+  readonly estimated: number;
 }
 
 /**
@@ -225,6 +243,7 @@ export class CostLedger {
    */
   async usage(day: string, tenant?: string): Promise<DayUsage> {
     await this.writer.flush();
+    // From the rollups (issue 18): one small row per tenant, provider, model and kind, never the raw rows.
     const rows = await this.db.query<{
       provider: string;
       requests: string;
@@ -234,12 +253,12 @@ export class CostLedger {
       cost: string;
     }>(
       `SELECT provider,
-              count(*)::text AS requests,
-              count(*) FILTER (WHERE cache_hit)::text AS cache_hits,
-              coalesce(sum(input_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS input_tokens,
-              coalesce(sum(output_tokens) FILTER (WHERE NOT cache_hit), 0)::text AS output_tokens,
-              coalesce(sum(cost_usd), 0)::text AS cost
-         FROM ledger_requests WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
+              sum(requests)::text AS requests,
+              sum(cache_hits)::text AS cache_hits,
+              sum(input_tokens)::text AS input_tokens,
+              sum(output_tokens)::text AS output_tokens,
+              sum(cost_usd)::text AS cost
+         FROM ledger_daily WHERE day = $1 AND ($2::text IS NULL OR tenant = $2)
         GROUP BY provider ORDER BY provider`,
       [day, tenant ?? null],
     );
@@ -263,10 +282,46 @@ export class CostLedger {
     return { day, requests, cacheHits, inputTokens, outputTokens, costPico, byProvider };
   }
 
+  /** How many days before today usage history reaches (`LEDGER_ROLLUP_RETENTION_DAYS`). */
+  get rollupRetentionDays(): number {
+    return this.options.rollupRetentionDays ?? 730;
+  }
+
+  /**
+   * Usage from `from` to `to` (UTC days, inclusive) by day, tenant, provider
+   * and model, of one tenant or (tenant undefined) of all; from the rollups.
+   */
+  async history(from: string, to: string, tenant?: string): Promise<HistoryRow[]> {
+    await this.writer.flush();
+    const rows = await this.db.query<Record<string, string>>(
+      `SELECT day::text AS day, tenant, provider, model,
+              sum(requests)::text AS requests, sum(cache_hits)::text AS cache_hits,
+              sum(input_tokens)::text AS input_tokens, sum(output_tokens)::text AS output_tokens,
+              sum(cost_usd)::text AS cost, sum(estimated)::text AS estimated
+         FROM ledger_daily
+        WHERE day BETWEEN $1 AND $2 AND ($3::text IS NULL OR tenant = $3)
+        GROUP BY day, tenant, provider, model
+        ORDER BY day, tenant, provider, model`,
+      [from, to, tenant ?? null],
+    );
+    return rows.map((row) => ({
+      day: row["day"]!,
+      tenant: row["tenant"]!,
+      provider: row["provider"]!,
+      model: row["model"]!,
+      requests: Number(row["requests"]),
+      cacheHits: Number(row["cache_hits"]),
+      inputTokens: Number(row["input_tokens"]),
+      outputTokens: Number(row["output_tokens"]),
+      costPico: usdStringToPico(row["cost"] ?? "0"),
+      estimated: Number(row["estimated"]),
+    }));
+  }
+
   /** Pico-dollars the ledger holds for a day (what budgets reseed from). */
   async spentPico(day: string): Promise<bigint> {
     const [row] = await this.db.query<{ cost: string }>(
-      "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ledger_requests WHERE day = $1",
+      "SELECT coalesce(sum(cost_usd), 0)::text AS cost FROM ledger_daily WHERE day = $1",
       [day],
     );
     return usdStringToPico(row?.cost ?? "0");

@@ -30,7 +30,12 @@ export interface LedgerRow {
   readonly status: number;
   /** True when the tokens are the gateway's estimate (the stream ended before the provider reported usage). */
   readonly estimated?: boolean;
+  /** What was served: a chat completion or an embedding. Absent (older rows) means chat. */
+  readonly kind?: LedgerKind;
 }
+
+/** The kinds of request the ledger bills (`ledger_requests.kind`). */
+export type LedgerKind = "chat" | "embedding";
 
 const count = z.number().int().nonnegative();
 
@@ -55,6 +60,7 @@ export const ledgerRowSchema = z.strictObject({
   // Optional: spool lines written by an earlier release lack them.
   clientRequestId: z.string().optional(),
   estimated: z.boolean().optional(),
+  kind: z.enum(["chat", "embedding"]).optional(),
 });
 
 /** Row fields with their column and SQL type, in table order. */
@@ -77,10 +83,11 @@ const COLUMNS: ReadonlyArray<readonly [keyof LedgerRow, string, string]> = [
   ["status", "status", "integer"],
   ["clientRequestId", "client_request_id", "text"],
   ["estimated", "estimated", "boolean"],
+  ["kind", "kind", "text"],
 ];
 
 // Absent in rows spooled by an earlier release: JSON null, stored as the column default.
-const DEFAULTS: Partial<Record<keyof LedgerRow, string>> = { estimated: "false" };
+const DEFAULTS: Partial<Record<keyof LedgerRow, string>> = { estimated: "false", kind: "'chat'" };
 
 // The batch travels as one JSON parameter that Postgres unpacks with
 // json_to_recordset: one native JSON.stringify instead of 16 bound values per

@@ -43,7 +43,17 @@ export interface PgvectorDatabaseProps {
    * @default SecretSource.fromTerraformVariables() - sensitive variable `<name>_admin_password`
    */
   readonly adminPassword?: SecretSource;
-  /** @default 20 */
+  /**
+   * Size of the data volume. The ledger takes about 0.2 GiB per million
+   * requests in its day partitions (135 MiB of rows and 64 MiB of primary key
+   * per million, measured by `npm run bench -- ledger-scale`, docs/ledger-scale.md),
+   * and as much again in the unpartitioned `ledger_requests` it keeps until the
+   * partitioning's contract release; rollups are a few MiB a day. Size it as
+   * requests per day ÷ 1,000,000 × `LEDGER_RETENTION_DAYS` × 0.4 GiB, plus
+   * about 30 % for WAL, vacuum and index bloat: 1 million requests a day kept
+   * 90 days is about 47 GiB, 10 million a day about 470 GiB.
+   * @default 20
+   */
   readonly storageGiB?: number;
   /**
    * Storage class of the PVC.

@@ -68,7 +68,8 @@ describe.each([
       dataDir: data.dir,
     });
     await migrate(db, { schema: postgres ? schema : "public" });
-  }, 60_000);
+    // PGlite's first start takes half a minute on this loaded two-core machine.
+  }, 180_000);
   afterAll(async () => {
     await db?.close();
     if (postgres) await cleanup();

@@ -79,10 +79,10 @@ describe("ledger migrations", () => {
       [1, 2, 3].map(() => openLedgerDb({ databaseUrl: DATABASE_URL, dataDir: ".", schema })),
     );
     const applied = await Promise.all(dbs.map((db) => migrate(db, { schema })));
-    expect(applied.flat()).toEqual([1, 2]);
+    expect(applied.flat()).toEqual([1, 2, 3]);
     expect(await migrate(dbs[0]!, { schema })).toEqual([]);
     const versions = await sql.query(`SELECT version FROM ${schema}.ledger_migrations`);
-    expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(versions.rows).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     for (const db of dbs) await db.close();
   });
 });

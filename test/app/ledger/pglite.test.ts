@@ -35,7 +35,7 @@ describe("cost ledger on embedded PGlite (no DATABASE_URL)", () => {
     const reopened = await openCostLedger({ dataDir: data.dir, logger });
     expect(await reopened.spentPico(day)).toBe(12_500_000_000_000n);
     const versions = await reopened.db.query<{ version: number }>("SELECT version FROM ledger_migrations");
-    expect(versions).toEqual([{ version: 1 }, { version: 2 }]);
+    expect(versions).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
     await reopened.close();
   });
 });

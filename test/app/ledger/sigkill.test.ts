@@ -2,7 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { openLedgerDb } from "../../../app/ledger/db";
+import { addDays, partitionDays } from "../../../app/ledger/partitions";
+import { verifyDay } from "../../../app/ledger/verify";
 import { ensureBuilt, ROOT } from "../../helpers/built";
 import { gatewayProcessEnv, postChat, watchLogs } from "../../helpers/gateway-process";
 import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
@@ -83,6 +86,19 @@ describe("SIGKILL", () => {
     expect(rows.rows[0].answered).toBe(answered.length);
     // Never more rows than upstream calls served.
     expect(rows.rows[0].n).toBeLessThanOrEqual(fakes.openai.chatRequests().length);
+    // The journal replay went through the rollups too, and the gateway's maintenance task
+    // (started by main.ts) has made the partitions of today and the days ahead.
+    const db = await openLedgerDb({ databaseUrl: DATABASE_URL, dataDir: ".", schema });
+    try {
+      const today = new Date().toISOString().slice(0, 10);
+      expect(await verifyDay(db, today)).toMatchObject({ ok: true, rows: rows.rows[0].n });
+      await vi.waitFor(async () => expect(await partitionDays(db)).toContain(addDays(today, 3)), {
+        timeout: 30_000,
+        interval: 200,
+      });
+    } finally {
+      await db.close();
+    }
     const exit = once(second.child, "exit");
     second.child.kill("SIGTERM");
     await exit;
