@@ -7,6 +7,7 @@ import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
 import type { ConfigReloader } from "./config/reload";
+import type { AppDeps } from "./deps";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
@@ -15,7 +16,8 @@ import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { buildOps } from "./ops-build";
-import { type AppDeps, createApp, systemClock } from "./server";
+import { systemClock } from "./resilience/clock";
+import { createApp } from "./server";
 import { drainDeadlineMs } from "./shutdown-budget";
 
 /** A running gateway. */

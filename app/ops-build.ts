@@ -25,9 +25,9 @@ import {
 } from "./observability/health";
 import { createMetrics, type Metrics } from "./observability/metrics";
 import type { OpsDeps } from "./ops";
+import type { Clock } from "./resilience/clock";
 import { routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
-import type { Clock } from "./server";
 import { LEDGER_FLUSH_SECONDS } from "./shutdown-budget";
 
 /** Something to close on shutdown. */

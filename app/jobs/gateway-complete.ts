@@ -6,8 +6,8 @@ import type { ConfigStore } from "../config/config-store";
 import type { ChatGateway } from "../gateway/chat-gateway";
 import type { GatewayEvents } from "../observability/events";
 import type { ListModels, ProviderState, ProviderStatesSource } from "../observability/health";
+import type { Clock } from "../resilience/clock";
 import { checkPromptLimits, limitsOf } from "../security/limits";
-import type { Clock } from "../server";
 import type { CompleteFn } from "./types";
 
 /** The response cache jobs and batch share with chat, and the hooks a hit is reported on. */

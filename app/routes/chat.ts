@@ -9,7 +9,7 @@ import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
 import type { ChatContext, ChatGateway, ChatOutcome, StreamResult } from "../gateway/chat-gateway";
 import type { GatewayEvents } from "../observability/events";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 
 /** Options of {@link chatRoutes}. */
 export interface ChatRoutesOptions {
