@@ -48,7 +48,7 @@ export async function buildDeps(
   // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
   const metrics = createMetrics({ events, config: store });
   // Built before the ledger, whose start-up replay may already dead-letter a row.
-  const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
+  const alert = createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
 
   // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
   // shutdown: the cache disconnects, the budget settles, then the ledger drains
@@ -81,7 +81,7 @@ export async function buildDeps(
   });
   hooks.push(cache.close);
 
-  const gateway = new ChatGateway({ config: store, logger, events });
+  const gateway = new ChatGateway({ config: store, logger, events, alert });
   hooks.push(() => gateway.close());
   // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
   // Registered after the gateway, so at shutdown jobs drain before it closes.
@@ -97,11 +97,6 @@ export async function buildDeps(
     ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);
-  hooks.push(
-    gateway.onAlert((alert) =>
-      ops.alert({ ...alert, severity: "warning", details: { provider: alert.provider } }),
-    ),
-  );
   const deps: AppDeps = {
     config: store,
     logger,

@@ -76,7 +76,8 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   const lifecycle = new Lifecycle();
   const metrics = options.metrics ?? createMetrics({ events, config: store });
   hooks.push(() => metrics.close());
-  const alert = options.alert ?? createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
+  const alert =
+    options.alert ?? createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
 
   const reloader = new ConfigReloader({ store, env: options.env, logger, validate: secretsProblems });
   if (config.secretsId) {

@@ -22,6 +22,7 @@ import {
   UpstreamError,
   type UpstreamFailureKind,
 } from "../errors";
+import type { AlertSink } from "../observability/alerts";
 import type { GatewayEvents } from "../observability/events";
 import { closeProviders, createProviders, KeyPools, type ProviderRegistry } from "../providers";
 import type { ProviderAdapter } from "../providers/types";
@@ -119,6 +120,8 @@ export interface ChatGatewayOptions {
   readonly clock?: ResilienceClock;
   /** @default Math.random */
   readonly random?: () => number;
+  /** Where breaker and key alerts go (log, metric, webhook). @default - logged only */
+  readonly alert?: AlertSink;
   /** Log every hook as a structured line. @default true */
   readonly logEvents?: boolean;
 }
@@ -189,6 +192,7 @@ export class ChatGateway {
   private readonly store: ConfigStore;
   private readonly health = new Map<ProviderName, ProviderHealth>();
   private readonly alertListeners: ((alert: GatewayAlert) => void)[] = [];
+  private readonly alertSink: AlertSink | undefined;
 
   constructor(options: ChatGatewayOptions) {
     this.store = options.config;
@@ -196,6 +200,7 @@ export class ChatGateway {
     this.events = options.events;
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
+    this.alertSink = options.alert;
     const config = options.config.get();
     this.adapters = options.providers ?? createProviders(config, { now: () => this.clock.now() });
     this.router = new Router(this.random);
@@ -405,7 +410,10 @@ export class ChatGateway {
     return this.adapters[provider].listModels({ apiKey: this.keys.current(provider), signal });
   }
 
-  /** Subscribes to operational alerts; returns the unsubscribe function. */
+  /**
+   * Observes the breaker and key alerts this gateway raises (they are sent
+   * through the `alert` sink of the options); returns the unsubscribe function.
+   */
   onAlert(listener: (alert: GatewayAlert) => void): () => void {
     this.alertListeners.push(listener);
     return () => {
@@ -611,6 +619,7 @@ export class ChatGateway {
 
   private alert(alert: GatewayAlert): void {
     this.logger.error({ alert: alert.source, provider: alert.provider }, alert.message);
+    this.alertSink?.({ ...alert, severity: "warning", details: { provider: alert.provider } });
     for (const listener of this.alertListeners) {
       try {
         listener(alert);
