@@ -11,6 +11,7 @@ import type { AppDeps } from "./deps";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
+import type { ShutdownHook } from "./lifecycle";
 import { createAlertSink } from "./observability/alerts";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
@@ -31,8 +32,7 @@ export interface RunningGateway {
   reloadConfig(reason: string): void;
 }
 
-/** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
-export type ShutdownHook = () => Promise<void> | void;
+export type { ShutdownHook } from "./lifecycle";
 
 /** Builds the dependencies from the configuration. Later subsystems register their own shutdown hooks. */
 export async function buildDeps(
