@@ -1,3 +1,6 @@
+/** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
+export type ShutdownHook = () => Promise<void> | void;
+
 /**
  * The process's serving state. Readiness answers 503 from the moment shutdown
  * begins so load balancers stop sending new work while in-flight requests and

@@ -7,16 +7,19 @@ import { createResponseCache } from "./cache";
 import { ConfigStore } from "./config/config-store";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
 import type { ConfigReloader } from "./config/reload";
+import type { AppDeps } from "./deps";
 import { ChatGateway } from "./gateway/chat-gateway";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
 import { LedgerMaintenance } from "./ledger/maintenance";
+import type { ShutdownHook } from "./lifecycle";
 import { createAlertSink } from "./observability/alerts";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { createMetrics } from "./observability/metrics";
 import { buildOps } from "./ops-build";
-import { type AppDeps, createApp, systemClock } from "./server";
+import { systemClock } from "./resilience/clock";
+import { createApp } from "./server";
 import { drainDeadlineMs } from "./shutdown-budget";
 
 /** A running gateway. */
@@ -30,8 +33,7 @@ export interface RunningGateway {
   reloadConfig(reason: string): void;
 }
 
-/** Something to flush or close on shutdown (ledger, queues, connections), run in reverse order of registration. */
-export type ShutdownHook = () => Promise<void> | void;
+export type { ShutdownHook } from "./lifecycle";
 
 /** Builds the dependencies from the configuration. Later subsystems register their own shutdown hooks. */
 export async function buildDeps(
@@ -47,7 +49,7 @@ export async function buildDeps(
   // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
   const metrics = createMetrics({ events, config: store });
   // Built before the ledger, whose start-up replay may already dead-letter a row.
-  const alert = createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
+  const alert = createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
 
   // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
   // shutdown: the cache disconnects, the budget settles, then the ledger drains
@@ -91,7 +93,7 @@ export async function buildDeps(
   });
   hooks.push(cache.close);
 
-  const gateway = new ChatGateway({ config: store, logger, events });
+  const gateway = new ChatGateway({ config: store, logger, events, alert });
   hooks.push(() => gateway.close());
   // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
   // Registered after the gateway, so at shutdown jobs drain before it closes.
@@ -107,11 +109,6 @@ export async function buildDeps(
     ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
   });
   hooks.push(...ops.hooks);
-  hooks.push(
-    gateway.onAlert((alert) =>
-      ops.alert({ ...alert, severity: "warning", details: { provider: alert.provider } }),
-    ),
-  );
   const deps: AppDeps = {
     config: store,
     logger,

@@ -9,7 +9,7 @@ import { createRedis } from "./data/redis";
 import { BullJobQueue } from "./jobs/bullmq-queue";
 import { MemoryJobQueue } from "./jobs/memory-queue";
 import type { CompleteFn, JobQueue } from "./jobs/types";
-import { Lifecycle } from "./lifecycle";
+import { Lifecycle, type ShutdownHook } from "./lifecycle";
 import { type AlertSink, createAlertSink } from "./observability/alerts";
 import type { GatewayEvents } from "./observability/events";
 import {
@@ -25,13 +25,10 @@ import {
 } from "./observability/health";
 import { createMetrics, type Metrics } from "./observability/metrics";
 import type { OpsDeps } from "./ops";
+import type { Clock } from "./resilience/clock";
 import { routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
-import type { Clock } from "./server";
 import { LEDGER_FLUSH_SECONDS } from "./shutdown-budget";
-
-/** Something to close on shutdown. */
-type Hook = () => Promise<void> | void;
 
 /** What {@link buildOps} needs from the rest of the gateway; later subsystems pass their parts. */
 export interface BuildOpsOptions {
@@ -61,7 +58,7 @@ export interface BuiltOps {
   /** Raises operational alerts (log, metric, webhook); the gateway's breaker and key alerts go here. */
   readonly alert: AlertSink;
   readonly reloader: ConfigReloader;
-  readonly hooks: Hook[];
+  readonly hooks: ShutdownHook[];
 }
 
 /**
@@ -72,11 +69,12 @@ export interface BuiltOps {
 export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
   const { store, logger, events, clock } = options;
   const config = store.get();
-  const hooks: Hook[] = [];
+  const hooks: ShutdownHook[] = [];
   const lifecycle = new Lifecycle();
   const metrics = options.metrics ?? createMetrics({ events, config: store });
   hooks.push(() => metrics.close());
-  const alert = options.alert ?? createAlertSink({ logger, metrics, webhookUrl: config.alertWebhookUrl });
+  const alert =
+    options.alert ?? createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
 
   const reloader = new ConfigReloader({ store, env: options.env, logger, validate: secretsProblems });
   if (config.secretsId) {

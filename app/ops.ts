@@ -1,5 +1,6 @@
 import type { Express } from "express";
 import helmet from "helmet";
+import type { AppDeps } from "./deps";
 import { gatewayComplete, gatewayProviderStates } from "./jobs/gateway-complete";
 import { MemoryJobQueue } from "./jobs/memory-queue";
 import type { CompleteFn, JobQueue } from "./jobs/types";
@@ -13,19 +14,8 @@ import { metricsRoutes } from "./routes/metrics";
 import { clientAuth } from "./security/auth";
 import { ClientRateLimiter, rateLimit } from "./security/rate-limit";
 import { jsonBody, promptChecks } from "./security/request-checks";
-import type { AppDeps } from "./server";
 
-/** The operations collaborators of `createApp` (issue 5); each optional, with in-process defaults. */
-export interface OpsDeps {
-  readonly metrics?: Metrics;
-  readonly health?: HealthRouteOptions;
-  readonly limiter?: ClientRateLimiter;
-  readonly lifecycle?: Lifecycle;
-  /** Async jobs. @default an in-process queue */
-  readonly jobs?: JobQueue;
-  /** Runs one chat completion for `/v1/batch` and the jobs. @default the gateway's `complete` */
-  readonly complete?: CompleteFn;
-}
+export type { OpsDeps } from "./deps";
 
 /** The operations parts resolved, defaults filled in. */
 export interface ResolvedOps {

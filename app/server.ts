@@ -1,54 +1,18 @@
 import express, { type Express } from "express";
-import type { Logger } from "pino";
-import type { Budget } from "./budget/budget";
-import type { ResponseCache } from "./cache/response-cache";
-import type { ConfigStore } from "./config/config-store";
-import type { ChatGateway } from "./gateway/chat-gateway";
-import type { CostLedger } from "./ledger/ledger";
+import type { AppDeps } from "./deps";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { jsonDepth } from "./middleware/json-depth";
 import { pathEncoding } from "./middleware/path-encoding";
 import { requestId } from "./middleware/request-id";
-import type { GatewayEvents } from "./observability/events";
-import {
-  mountClientGuards,
-  mountJobRoutes,
-  mountPromptChecks,
-  type OpsDeps,
-  resolveOps,
-  securityHeaders,
-} from "./ops";
+import { mountClientGuards, mountJobRoutes, mountPromptChecks, resolveOps, securityHeaders } from "./ops";
+import { systemClock } from "./resilience/clock";
 import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
 import { modelRoutes } from "./routes/models";
 import { usageRoutes } from "./routes/usage";
 
-/** A source of the current time, injected so tests control it. */
-export interface Clock {
-  /** Epoch milliseconds. */
-  now(): number;
-}
-
-/** The system clock. */
-export const systemClock: Clock = { now: () => Date.now() };
-
-/** The collaborators the app is built from; tests pass real or fake ones. */
-export interface AppDeps {
-  readonly config: ConfigStore;
-  readonly logger: Logger;
-  readonly events: GatewayEvents;
-  readonly clock?: Clock;
-  /** The chat service: routing, retry, breakers, failover (app/gateway). */
-  readonly gateway: ChatGateway;
-  /** Response cache (Redis or in-process LRU); absent: no caching. */
-  readonly cache?: ResponseCache;
-  /** Cost ledger; absent: nothing recorded and no /v1/usage. */
-  readonly ledger?: CostLedger;
-  /** Daily budget; absent: no alerts or enforcement. */
-  readonly budget?: Budget;
-  /** Health, metrics, client guards, jobs and batch (app/ops.ts). */
-  readonly ops?: OpsDeps;
-}
+export type { AppDeps, OpsDeps } from "./deps";
+export { type Clock, systemClock } from "./resilience/clock";
 
 /** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;

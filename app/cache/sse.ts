@@ -1,30 +1,36 @@
 import type {
   ChatCompletion,
   ChatCompletionChunk,
-  ChatCompletionMessageToolCall,
-} from "openai/resources/chat/completions";
+  ChunkDelta,
+  FinishReason,
+  OpenAIUsage,
+  ToolCall,
+} from "../chat/types";
 
 type Choice = ChatCompletion["choices"][number];
-type ToolCall = ChatCompletionMessageToolCall;
 
 interface ChoiceBuilder {
   content: string | null;
   refusal: string | null;
-  finishReason: Choice["finish_reason"] | null;
+  finishReason: FinishReason | null;
   toolCalls: Map<number, { id: string; type: "function"; name: string; arguments: string }>;
 }
 
 /**
- * Folds a stream's OpenAI chunks into the completion they spell, so a streamed
- * answer can be cached once complete and replayed either way later.
+ * Folds a stream's chunks into the completion they spell, so a streamed
+ * answer can be cached once complete and replayed either way later. `usage`,
+ * when given, replaces what the chunks carried (the provider's final count).
  */
-export function accumulateChunks(chunks: readonly ChatCompletionChunk[]): ChatCompletion {
+export function accumulateChunks(
+  chunks: readonly ChatCompletionChunk[],
+  usage?: OpenAIUsage,
+): ChatCompletion {
   const first = chunks[0];
   const choices = new Map<number, ChoiceBuilder>();
-  let usage: ChatCompletion["usage"];
+  let reported: OpenAIUsage | undefined;
   let fingerprint: string | null | undefined;
   for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
+    if (chunk.usage) reported = chunk.usage;
     if (chunk.system_fingerprint) fingerprint = chunk.system_fingerprint;
     for (const choice of chunk.choices ?? []) {
       let built = choices.get(choice.index);
@@ -50,7 +56,8 @@ export function accumulateChunks(chunks: readonly ChatCompletionChunk[]): ChatCo
       if (choice.finish_reason) built.finishReason = choice.finish_reason;
     }
   }
-  const completion: ChatCompletion = {
+  const total = usage ?? reported;
+  return {
     id: first?.id ?? "",
     object: "chat.completion",
     created: first?.created ?? 0,
@@ -77,10 +84,9 @@ export function accumulateChunks(chunks: readonly ChatCompletionChunk[]): ChatCo
           logprobs: null,
         };
       }),
+    ...(total ? { usage: total } : {}),
+    ...(fingerprint ? { system_fingerprint: fingerprint } : {}),
   };
-  if (usage) completion.usage = usage;
-  if (fingerprint) completion.system_fingerprint = fingerprint;
-  return completion;
 }
 
 /** Options of {@link completionToChunks}. */
@@ -110,7 +116,7 @@ export function completionToChunks(
   };
   const chunks: ChatCompletionChunk[] = [];
   for (const choice of completion.choices) {
-    const at = (delta: ChatCompletionChunk.Choice.Delta, finish: Choice["finish_reason"] | null = null) =>
+    const at = (delta: ChunkDelta, finish: FinishReason | null = null) =>
       chunks.push({
         ...base,
         choices: [{ index: choice.index, delta, finish_reason: finish, logprobs: null }],
@@ -127,8 +133,7 @@ export function completionToChunks(
           index,
           id: call.id,
           type: "function" as const,
-          function:
-            "function" in call ? { name: call.function.name, arguments: call.function.arguments } : {},
+          function: { name: call.function.name, arguments: call.function.arguments },
         })),
       });
     }

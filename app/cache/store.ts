@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { LRUCache } from "lru-cache";
-import type { ChatCompletion } from "openai/resources/chat/completions";
+import type { ChatCompletion } from "../chat/types";
 
 /** A cached answer: the OpenAI completion and who produced it. */
 export interface CachedResponse {

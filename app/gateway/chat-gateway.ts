@@ -2,111 +2,50 @@ import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
 import { estimatePromptTokens, estimateTextTokens } from "../budget/estimate";
 import type { ChatRequest } from "../chat/schema";
-import {
-  type ChatCompletion,
-  type ChatCompletionChunk,
-  type OpenAIUsage,
-  toOpenAIUsage,
-  type Usage,
-} from "../chat/types";
+import { type ChatCompletionChunk, type OpenAIUsage, toOpenAIUsage, type Usage } from "../chat/types";
 import type { ConfigStore } from "../config/config-store";
-import { PROVIDER_NAMES, type ProviderName, type TargetSpec } from "../config/defaults";
+import type { ProviderName, TargetSpec } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
-import {
-  AuthenticationError,
-  BadRequestError,
-  HttpError,
-  ProviderError,
-  RateLimitError,
-  TimeoutError,
-  UpstreamError,
-  type UpstreamFailureKind,
-} from "../errors";
+import { BadRequestError, HttpError, ProviderError, TimeoutError, UpstreamError } from "../errors";
+import type { AlertSink } from "../observability/alerts";
 import type { GatewayEvents } from "../observability/events";
 import { closeProviders, createProviders, KeyPools, type ProviderRegistry } from "../providers";
-import type { ProviderAdapter } from "../providers/types";
 import { type ResilienceClock, realClock } from "../resilience/clock";
+import { executeResilient, ProviderBreakers } from "../resilience/policies";
+import { AllTargetsFailed, degradedCompletion, degradedStream } from "./degraded";
 import {
-  type CircuitStateName,
-  executeResilient,
-  isCircuitOpen,
-  ProviderBreakers,
-} from "../resilience/policies";
+  allFailed,
+  badRequest,
+  type Call,
+  clientClosed,
+  describeFailure,
+  type RoutePlan,
+  type Served,
+} from "./failover";
+import { type KeyRotation, rotateKeyOnFailure } from "./key-rotation";
 import { logGatewayEvents } from "./log-hooks";
+import { ProviderHealthBook } from "./provider-health";
 import { Router } from "./routing";
+import type {
+  ChatContext,
+  ChatOutcome,
+  CompletionResult,
+  GatewayAlert,
+  ProviderState,
+  StreamResult,
+  TargetFailure,
+} from "./types";
 
-/** Who is asking, and how to stop. */
-export interface ChatContext {
-  readonly requestId: string;
-  /** The client's gateway key id, or `anonymous`. */
-  readonly tenant: string;
-  /** Aborts every wait and upstream call (client disconnect). */
-  readonly signal: AbortSignal;
-  /** Epoch milliseconds when the request arrived. */
-  readonly startedAt: number;
-}
-
-/** Why one target was given up on. */
-export interface TargetFailure {
-  readonly provider: ProviderName;
-  readonly model: string;
-  readonly kind: UpstreamFailureKind | "circuit_open";
-  readonly status?: number;
-  /** Upstream detail with keys scrubbed. */
-  readonly message: string;
-}
-
-/** What every served request reports. */
-export interface ChatOutcome {
-  /** Who answered (for a degraded reply: the first target, which did not). */
-  readonly provider: ProviderName;
-  readonly model: string;
-  /** Upstream attempts made across all targets. */
-  readonly attempts: number;
-  readonly fallbackUsed: boolean;
-  /** Time spent waiting on upstreams (for streams: until the first chunk). */
-  readonly upstreamMs: number;
-  /**
-   * True when every target failed and the configured apology was returned:
-   * nothing was served, so it must be neither cached nor billed.
-   */
-  readonly degraded: boolean;
-  /** Targets that failed before the one that answered. */
-  readonly failures: readonly TargetFailure[];
-}
-
-/** A non-streaming answer. */
-export interface CompletionResult extends ChatOutcome {
-  readonly response: ChatCompletion;
-  readonly usage: Usage;
-}
-
-/** A stream whose first chunk is already in hand (retries and failover are over). */
-export interface StreamResult extends ChatOutcome {
-  /** OpenAI chunks; ends with the usage chunk when the client asked for `stream_options.include_usage`. */
-  readonly chunks: AsyncIterable<ChatCompletionChunk>;
-  /** The usage the provider reported; final once `chunks` has ended. */
-  usage(): Usage;
-}
-
-/** Health view of one provider. */
-export interface ProviderState {
-  readonly provider: ProviderName;
-  readonly circuit: CircuitStateName;
-  /** Epoch ms of the last successful call, if any. */
-  readonly lastSuccessAt?: number;
-  readonly lastFailureAt?: number;
-  readonly lastErrorKind?: UpstreamFailureKind;
-  /** The key in use as "n of m" (never the key). */
-  readonly key: { key: number; of: number };
-}
-
-/** An operational alert (key failures, breakers opening); ops forwards these to ALERT_WEBHOOK_URL. */
-export interface GatewayAlert {
-  readonly source: "auth" | "breaker";
-  readonly provider: ProviderName;
-  readonly message: string;
-}
+export { DEGRADED_REPLY } from "./degraded";
+export type {
+  ChatContext,
+  ChatOutcome,
+  CompletionResult,
+  GatewayAlert,
+  ProviderState,
+  StreamResult,
+  TargetFailure,
+} from "./types";
 
 /** Options of {@link ChatGateway}. */
 export interface ChatGatewayOptions {
@@ -119,55 +58,10 @@ export interface ChatGatewayOptions {
   readonly clock?: ResilienceClock;
   /** @default Math.random */
   readonly random?: () => number;
+  /** Where breaker and key alerts go (log, metric, webhook). @default - logged only */
+  readonly alert?: AlertSink;
   /** Log every hook as a structured line. @default true */
   readonly logEvents?: boolean;
-}
-
-/** The reply sent when every target failed and `AI_DEGRADED_REPLY` is on (after the guide). */
-export const DEGRADED_REPLY =
-  "I apologize, but I'm experiencing technical difficulties. Please try again in a moment or contact support if the issue persists.";
-
-interface ProviderHealth {
-  success?: number;
-  failure?: number;
-  kind?: UpstreamFailureKind;
-}
-
-interface Served<T> {
-  readonly value: T;
-  readonly target: TargetSpec;
-  readonly attempts: number;
-  readonly upstreamMs: number;
-  readonly fallbackUsed: boolean;
-  readonly failures: readonly TargetFailure[];
-}
-
-// What route() runs: the targets able to take the request, those skipped before it.
-interface RoutePlan {
-  readonly request: ChatRequest;
-  readonly targets: readonly TargetSpec[];
-  readonly skipped: readonly TargetFailure[];
-  readonly config: GatewayConfig;
-  /** Streams defer their breaker success until they end. */
-  readonly stream: boolean;
-}
-
-type Call<T> = (
-  adapter: ProviderAdapter,
-  target: TargetSpec,
-  signal: AbortSignal,
-  apiKey: string | undefined,
-) => Promise<T>;
-
-class AllTargetsFailed extends Error {
-  constructor(
-    /** The first target, which a degraded reply names. */
-    readonly target: TargetSpec,
-    readonly failures: readonly TargetFailure[],
-    readonly attempts: number,
-  ) {
-    super("every target failed");
-  }
 }
 
 /**
@@ -187,8 +81,10 @@ export class ChatGateway {
   private readonly logger: Logger;
   private readonly events: GatewayEvents;
   private readonly store: ConfigStore;
-  private readonly health = new Map<ProviderName, ProviderHealth>();
+  private readonly health = new ProviderHealthBook();
   private readonly alertListeners: ((alert: GatewayAlert) => void)[] = [];
+  private readonly alertSink: AlertSink | undefined;
+  private readonly rotation: KeyRotation;
 
   constructor(options: ChatGatewayOptions) {
     this.store = options.config;
@@ -196,12 +92,19 @@ export class ChatGateway {
     this.events = options.events;
     this.clock = options.clock ?? realClock;
     this.random = options.random ?? Math.random;
+    this.alertSink = options.alert;
     const config = options.config.get();
     this.adapters = options.providers ?? createProviders(config, { now: () => this.clock.now() });
     this.router = new Router(this.random);
     if (options.logEvents !== false) logGatewayEvents(this.events, this.logger);
     this.keys = new KeyPools((provider) => this.store.get().providers[provider].apiKeys);
     this.breakers = this.createBreakers(config);
+    this.rotation = {
+      keys: this.keys,
+      events: this.events,
+      logger: this.logger,
+      alert: (alert) => this.alert(alert),
+    };
     // A reload that changes the breaker settings starts fresh breakers with them.
     this.store.onChange((next, previous) => {
       if (
@@ -237,7 +140,8 @@ export class ChatGateway {
       );
       if (served instanceof AllTargetsFailed) {
         this.emitDegraded(ctx, served, false);
-        return this.degradedCompletion(request, ctx, served);
+        this.logDegraded(ctx, served);
+        return degradedCompletion(request, ctx, served, this.clock.now());
       }
       const result: CompletionResult = {
         response: served.value.completion,
@@ -271,7 +175,8 @@ export class ChatGateway {
       });
       if (served instanceof AllTargetsFailed) {
         this.emitDegraded(ctx, served, true);
-        return this.degradedStream(request, ctx, served);
+        this.logDegraded(ctx, served);
+        return degradedStream(request, ctx, served, this.clock.now());
       }
       const outcome = this.outcome(served);
       const { upstream, iterator, first } = served.value;
@@ -387,17 +292,7 @@ export class ChatGateway {
 
   /** Circuit state and last outcome of every provider, for health checks. */
   providerStates(): ProviderState[] {
-    return PROVIDER_NAMES.map((provider) => {
-      const health = this.health.get(provider);
-      return {
-        provider,
-        circuit: this.breakers.state(provider),
-        lastSuccessAt: health?.success,
-        lastFailureAt: health?.failure,
-        lastErrorKind: health?.kind,
-        key: this.keys.describe(provider),
-      };
-    });
+    return this.health.states(this.breakers, this.keys);
   }
 
   /** Lists a provider's models with the key in use: a cheap, unbilled health probe. */
@@ -405,7 +300,10 @@ export class ChatGateway {
     return this.adapters[provider].listModels({ apiKey: this.keys.current(provider), signal });
   }
 
-  /** Subscribes to operational alerts; returns the unsubscribe function. */
+  /**
+   * Observes the breaker and key alerts this gateway raises (they are sent
+   * through the `alert` sink of the options); returns the unsubscribe function.
+   */
   onAlert(listener: (alert: GatewayAlert) => void): () => void {
     this.alertListeners.push(listener);
     return () => {
@@ -469,7 +367,7 @@ export class ChatGateway {
             }
           },
         });
-        this.providerHealth(provider).success = this.clock.now();
+        this.health.succeeded(provider, this.clock.now());
         return { value, target, attempts, upstreamMs, fallbackUsed: index + skipped > 0, failures };
       } catch (error) {
         if (ctx.signal.aborted) {
@@ -519,7 +417,7 @@ export class ChatGateway {
       this.logger.error({ err: error, provider }, "provider adapter failed unexpectedly");
       failure = new UpstreamError(`${provider}: unexpected response`, provider, undefined, { cause: error });
     }
-    this.markFailure(provider, failure.kind);
+    this.health.failed(provider, failure.kind, this.clock.now());
     this.events.emit("onUpstreamError", {
       requestId: ctx.requestId,
       provider,
@@ -527,33 +425,7 @@ export class ChatGateway {
       type: failure.kind,
       status: failure.status,
     });
-    if (failure instanceof AuthenticationError || failure instanceof RateLimitError) {
-      const position = this.keys.describe(provider);
-      const rotated = this.keys.rotate(provider, apiKey);
-      const now = this.keys.describe(provider);
-      // Only the failure that actually moved the pool reports a rotation (concurrent 401s rotate once).
-      if (now.key !== position.key) {
-        this.events.emit("onKeyRotation", {
-          requestId: ctx.requestId,
-          provider,
-          reason: failure instanceof AuthenticationError ? "authentication" : "rate_limit",
-          key: now.key,
-          of: now.of,
-        });
-      }
-      if (failure instanceof AuthenticationError) {
-        this.alert({
-          source: "auth",
-          provider,
-          message: `${provider} rejected API key ${position.key} of ${position.of} (${failure.status ?? "auth"})${rotated ? "; rotated to the next key" : "; no other key to rotate to"}`,
-        });
-      } else if (rotated) {
-        this.logger.warn(
-          { provider, key: `${position.key} of ${position.of}` },
-          "rate limited; rotated to the next key",
-        );
-      }
-    }
+    rotateKeyOnFailure(this.rotation, ctx, provider, apiKey, failure);
     return failure;
   }
 
@@ -569,7 +441,7 @@ export class ChatGateway {
         error instanceof ProviderError
           ? error
           : new UpstreamError(`${provider}: stream failed`, provider, undefined, { cause: error });
-      this.markFailure(provider, failure.kind);
+      this.health.failed(provider, failure.kind, this.clock.now());
       this.events.emit("onUpstreamError", {
         requestId: ctx.requestId,
         provider,
@@ -594,23 +466,9 @@ export class ChatGateway {
     });
   }
 
-  private markFailure(provider: ProviderName, kind: UpstreamFailureKind): void {
-    const health = this.providerHealth(provider);
-    health.failure = this.clock.now();
-    health.kind = kind;
-  }
-
-  private providerHealth(provider: ProviderName): ProviderHealth {
-    let health = this.health.get(provider);
-    if (!health) {
-      health = {};
-      this.health.set(provider, health);
-    }
-    return health;
-  }
-
   private alert(alert: GatewayAlert): void {
     this.logger.error({ alert: alert.source, provider: alert.provider }, alert.message);
+    this.alertSink?.({ ...alert, severity: "warning", details: { provider: alert.provider } });
     for (const listener of this.alertListeners) {
       try {
         listener(alert);
@@ -717,49 +575,11 @@ export class ChatGateway {
     return httpError;
   }
 
-  private degradedCompletion(
-    request: ChatRequest,
-    ctx: ChatContext,
-    error: AllTargetsFailed,
-  ): CompletionResult {
+  private logDegraded(ctx: ChatContext, error: AllTargetsFailed): void {
     this.logger.warn(
       { requestId: ctx.requestId, failures: error.failures },
       "every provider failed; degraded reply",
     );
-    return {
-      response: {
-        id: `chatcmpl-degraded-${ctx.requestId}`,
-        object: "chat.completion",
-        created: Math.floor(this.clock.now() / 1000),
-        model: request.model,
-        choices: [
-          { index: 0, message: { role: "assistant", content: DEGRADED_REPLY }, finish_reason: "stop" },
-        ],
-        usage: toOpenAIUsage({ inputTokens: 0, outputTokens: 0 }),
-      },
-      usage: { inputTokens: 0, outputTokens: 0 },
-      ...this.degradedOutcome(error),
-    };
-  }
-
-  private degradedStream(request: ChatRequest, ctx: ChatContext, error: AllTargetsFailed): StreamResult {
-    const completion = this.degradedCompletion(request, ctx, error);
-    const base = {
-      id: completion.response.id,
-      object: "chat.completion.chunk" as const,
-      created: completion.response.created,
-      model: request.model,
-    };
-    const includeUsage = request.stream_options?.include_usage === true;
-    async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
-      yield {
-        ...base,
-        choices: [{ index: 0, delta: { role: "assistant", content: DEGRADED_REPLY }, finish_reason: null }],
-      };
-      yield { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
-      if (includeUsage) yield { ...base, choices: [], usage: toOpenAIUsage(completion.usage) };
-    }
-    return { ...this.degradedOutcome(error), chunks: chunks(), usage: () => completion.usage };
   }
 
   // A degraded reply is a 200 to the client but a failure to operators: its own hook, so
@@ -773,18 +593,6 @@ export class ChatGateway {
       attempts: error.attempts,
       durationMs: this.clock.now() - ctx.startedAt,
     });
-  }
-
-  private degradedOutcome(error: AllTargetsFailed): ChatOutcome {
-    return {
-      provider: error.target.provider,
-      model: error.target.model,
-      attempts: error.attempts,
-      fallbackUsed: false,
-      upstreamMs: 0,
-      degraded: true,
-      failures: error.failures,
-    };
   }
 }
 
@@ -817,45 +625,4 @@ function usageChunk(
     choices: [],
     usage,
   };
-}
-
-function describeFailure(target: TargetSpec, error: unknown): TargetFailure {
-  if (isCircuitOpen(error)) {
-    return { ...target, kind: "circuit_open", message: `${target.provider}: circuit open` };
-  }
-  if (error instanceof ProviderError) {
-    return { ...target, kind: error.kind, status: error.status, message: error.message };
-  }
-  return { ...target, kind: "upstream", message: `${target.provider}: failed` };
-}
-
-function clientClosed(): HttpError {
-  return new HttpError(499, {
-    message: "Client closed the request",
-    type: "invalid_request_error",
-    code: "client_closed_request",
-  });
-}
-
-function badRequest(error: BadRequestError): HttpError {
-  if (error.status === 404) {
-    return new HttpError(404, { message: error.message, type: "not_found_error", code: "model_not_found" });
-  }
-  return new HttpError(400, {
-    message: error.message,
-    type: "invalid_request_error",
-    code: "upstream_bad_request",
-  });
-}
-
-function allFailed(failures: readonly TargetFailure[], attempts: number): HttpError {
-  const last = failures.at(-1);
-  const timedOut = last?.kind === "timeout";
-  const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
-  return new HttpError(timedOut ? 504 : 502, {
-    message: `All providers failed: ${tried}`,
-    type: timedOut ? "timeout_error" : "upstream_error",
-    code: timedOut ? "upstream_timeout" : "all_providers_failed",
-    headers: { "x-ai-attempts": String(attempts) },
-  });
 }

@@ -1,3 +1,5 @@
+import { cacheKey, canonicalJson } from "../cache/cache-key";
+import type { ChatRequest } from "../chat/schema";
 import { PROVIDER_NAMES, type ProviderName, type TargetSpec } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
 import { HttpError } from "../errors";
@@ -126,4 +128,24 @@ export class Router {
     }
     return [...plain.slice(first), ...plain.slice(0, first)];
   }
+}
+
+/**
+ * The target a request's answer is keyed by, resolved without side effects (a
+ * round-robin alias must not advance): an alias keys by its name and its route
+ * definition, `<provider>/<model>` by that target, anything else by the primary
+ * provider with that model.
+ */
+export function cacheTarget(model: string, config: GatewayConfig): { provider: string; model: string } {
+  const route = config.file.routes[model];
+  if (route) return { provider: "route", model: `${model}=${canonicalJson(route)}` };
+  const slash = model.indexOf("/");
+  if (slash > 0) return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
+  return { provider: config.provider, model };
+}
+
+/** The cache key of a request for this tenant, under the target it resolves to now. */
+export function requestCacheKey(request: ChatRequest, tenant: string, config: GatewayConfig): string {
+  const target = cacheTarget(request.model, config);
+  return cacheKey({ tenant, provider: target.provider, model: target.model, request });
 }

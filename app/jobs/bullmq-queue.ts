@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { HttpError } from "../errors";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 import { finishedView, type JobRunnerOptions, runJob } from "./run-job";
 import type { JobOutcome, JobQueue, JobSubmission, JobView } from "./types";
 

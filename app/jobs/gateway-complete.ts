@@ -1,13 +1,14 @@
 import type { Budget } from "../budget/budget";
 import type { ResponseCache } from "../cache/response-cache";
-import { completeCached } from "../cache/serve-chat";
+import { type ChatAnswer, runChat } from "../chat/pipeline";
 import { parseChatRequest } from "../chat/schema";
+import type { ChatCompletion } from "../chat/types";
 import type { ConfigStore } from "../config/config-store";
 import type { ChatGateway } from "../gateway/chat-gateway";
 import type { GatewayEvents } from "../observability/events";
 import type { ListModels, ProviderState, ProviderStatesSource } from "../observability/health";
+import type { Clock } from "../resilience/clock";
 import { checkPromptLimits, limitsOf } from "../security/limits";
-import type { Clock } from "../server";
 import type { CompleteFn } from "./types";
 
 /** The response cache jobs and batch share with chat, and the hooks a hit is reported on. */
@@ -36,18 +37,21 @@ export function gatewayComplete(
     const request = parseChatRequest(body);
     // The same check as at submit, with the limits in force now (a reload may have lowered them).
     checkPromptLimits(request.messages, limitsOf(config.get()));
-    return completeCached(
-      request,
-      {
-        requestId: ctx.requestId,
-        tenant: ctx.tenant,
-        signal: ctx.signal ?? new AbortController().signal,
-        startedAt: clock.now(),
-      },
-      options,
-    );
+    const chat = {
+      requestId: ctx.requestId,
+      tenant: ctx.tenant,
+      signal: ctx.signal ?? new AbortController().signal,
+      startedAt: clock.now(),
+    };
+    return runChat(options, { request, ctx: chat }, KEEP_COMPLETION);
   };
 }
+
+/** Jobs and batch keep the completion body (a streaming request is served whole). */
+const KEEP_COMPLETION: ChatAnswer<ChatCompletion> = {
+  completion: (result) => result.response,
+  hit: (entry) => entry.completion,
+};
 
 /** The router's breaker states keyed by provider, in the shape the health routes read. */
 export function gatewayProviderStates(gateway: ChatGateway): ProviderStatesSource {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { HttpError } from "../errors";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 import { finishedView, type JobRunnerOptions, runJob } from "./run-job";
 import type { JobOutcome, JobQueue, JobSubmission, JobView } from "./types";
 

@@ -11,15 +11,22 @@ export interface Alert {
   readonly details?: Readonly<Record<string, string | number | boolean>>;
 }
 
-/** Raises an alert: logs it, counts it, and POSTs it to the webhook when one is configured. */
+/**
+ * Raises an alert: logs it, counts it, and POSTs it to the webhook when one is
+ * configured. The one alert channel: the gateway's breaker and key alerts, the
+ * ledger's dead letters, secrets refresh and budget all send through it.
+ */
 export type AlertSink = (alert: Alert) => void;
 
 /** Options of {@link createAlertSink}. */
 export interface AlertSinkOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
-  /** `ALERT_WEBHOOK_URL`. */
-  readonly webhookUrl?: string;
+  /**
+   * `ALERT_WEBHOOK_URL`, or a function read at every send (so a config reload
+   * that sets, changes or clears it applies to the next alert).
+   */
+  readonly webhookUrl?: string | (() => string | undefined);
   readonly fetch?: typeof fetch;
 }
 
@@ -30,8 +37,9 @@ export function createAlertSink(options: AlertSinkOptions): AlertSink {
     options.metrics?.alert(alert.source);
     const log = alert.severity === "critical" ? options.logger.error : options.logger.warn;
     log.call(options.logger, { alert }, `alert: ${alert.message}`);
-    if (!options.webhookUrl) return;
-    fetchImpl(options.webhookUrl, {
+    const url = typeof options.webhookUrl === "function" ? options.webhookUrl() : options.webhookUrl;
+    if (!url) return;
+    fetchImpl(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ ...alert, timestamp: new Date().toISOString(), service: "ai-gateway" }),

@@ -1,6 +1,6 @@
 import { access, constants, mkdir } from "node:fs/promises";
 import type { ProviderName } from "../config/defaults";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 
 /** One check's outcome as `/health` and `/health/ready` report it. */
 export interface CheckResult {

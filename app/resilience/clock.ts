@@ -1,7 +1,14 @@
-/** Time as the resilience layer sees it; tests inject a controllable one. */
-export interface ResilienceClock {
+/** A source of the current time, injected so tests control it. */
+export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+}
+
+/** The system clock. */
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Time as the resilience layer sees it; tests inject a controllable one. */
+export interface ResilienceClock extends Clock {
   /** Resolves after `ms`, or rejects with `signal.reason` once the signal aborts. */
   sleep(ms: number, signal: AbortSignal): Promise<void>;
 }

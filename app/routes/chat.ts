@@ -1,15 +1,17 @@
 import type { Request, Response } from "express";
 import { Router } from "express";
 import type { Budget } from "../budget/budget";
+import { CACHE_STATUS_HEADER, CACHE_TTL_HEADER } from "../cache/directives";
 import type { ResponseCache } from "../cache/response-cache";
-import { type ChatSenders, serveChat } from "../cache/serve-chat";
-import { parseChatRequest } from "../chat/schema";
-import type { ChatCompletionChunk } from "../chat/types";
+import { completionToSse, SSE_DONE, sseFrame } from "../cache/sse";
+import type { CachedResponse } from "../cache/store";
+import { type CacheStatus, type ChatAnswer, runChat } from "../chat/pipeline";
+import { type ChatRequest, parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
 import type { ChatContext, ChatGateway, ChatOutcome, StreamResult } from "../gateway/chat-gateway";
 import type { GatewayEvents } from "../observability/events";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 
 /** Options of {@link chatRoutes}. */
 export interface ChatRoutesOptions {
@@ -24,8 +26,7 @@ export interface ChatRoutesOptions {
   readonly budget?: Budget;
 }
 
-/** `x-ai-cache` values (docs/design.md section 3). */
-export type CacheStatus = "hit" | "miss" | "bypass";
+export type { CacheStatus } from "../chat/pipeline";
 
 /**
  * `POST /v1/chat/completions`, OpenAI's shape, JSON or Server-Sent Events.
@@ -43,9 +44,9 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
     const request = validated(req, res, startedAt, options);
     // 2. Who is asking, and abort upstream work when they hang up.
     const ctx = chatContext(req, res, startedAt);
-    // 3-4. Cache lookup, budget check on a miss, then the gateway (routing, retry,
-    // breakers, failover) under single-flight: app/cache/serve-chat.ts.
-    await serveChat(req, res, request, ctx, options, SENDERS);
+    // 3-6. Cache, budget reservation, gateway, bill, answer: app/chat/pipeline.ts.
+    const cacheHeaders = { cacheControl: header(req, "cache-control"), ttl: header(req, CACHE_TTL_HEADER) };
+    await runChat(options, { request, ctx, cacheHeaders }, httpAnswer(res, request));
   });
 
   return router;
@@ -73,12 +74,40 @@ function validated(req: Request, res: Response, startedAt: number, options: Chat
   }
 }
 
-/** How serveChat writes gateway answers: this route's headers, JSON and SSE. */
-const SENDERS: ChatSenders = {
-  headers: setChatHeaders,
-  json: sendJson,
-  stream: sendStream,
-};
+/** The one writer of chat answers over HTTP: JSON or SSE, live or from the cache. */
+export function httpAnswer(res: Response, request: ChatRequest): ChatAnswer<void> {
+  return {
+    completion(result, cache) {
+      setChatHeaders(res, result, cache);
+      sendJson(res, result.response);
+    },
+    stream: (result, cache) => sendStream(res, result, cache),
+    hit: (entry) => sendHit(res, request, entry),
+  };
+}
+
+/** Serves a cached (or shared in-flight) answer as JSON, or as SSE when the request streams. */
+function sendHit(res: Response, request: ChatRequest, entry: CachedResponse): void {
+  res.setHeader("x-ai-provider", entry.provider);
+  res.setHeader(CACHE_STATUS_HEADER, "hit");
+  res.setHeader("x-ai-attempts", "0");
+  if (!request.stream) {
+    sendJson(res, entry.completion);
+    return;
+  }
+  res.status(200);
+  res.setHeader("content-type", "text/event-stream; charset=utf-8");
+  res.setHeader("cache-control", "no-cache");
+  res.setHeader("x-accel-buffering", "no");
+  res.end(
+    completionToSse(entry.completion, { includeUsage: request.stream_options?.include_usage === true }),
+  );
+}
+
+function header(req: Request, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(",") : value;
+}
 
 /** Builds the gateway context of a request; aborts its signal when the client disconnects. */
 export function chatContext(req: Request, res: Response, startedAt: number): ChatContext {
@@ -123,9 +152,9 @@ export async function sendStream(res: Response, result: StreamResult, cache: Cac
   try {
     for await (const chunk of result.chunks) {
       if (res.destroyed) return;
-      await write(res, sseData(chunk));
+      await write(res, sseFrame(chunk));
     }
-    await write(res, "data: [DONE]\n\n");
+    await write(res, SSE_DONE);
   } catch (error) {
     if (res.destroyed) return;
     const message = error instanceof Error ? error.message : "stream failed";
@@ -145,10 +174,6 @@ export function sendJson(res: Response, value: unknown): void {
   res.setHeader("content-type", "application/json; charset=utf-8");
   res.setHeader("content-length", Buffer.byteLength(body));
   res.end(body);
-}
-
-function sseData(chunk: ChatCompletionChunk): string {
-  return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
 // Chunks parsed from one upstream read leave in one socket write: cork on the

@@ -9,7 +9,7 @@ import {
   type ProviderStatesSource,
   runChecks,
 } from "../observability/health";
-import type { Clock } from "../server";
+import type { Clock } from "../resilience/clock";
 
 /** What the health routes check; everything is injected so each subsystem wires its own check. */
 export interface HealthRouteOptions {

@@ -1,5 +1,5 @@
-import type { ChatCompletion } from "openai/resources/chat/completions";
 import type { CachedResponse } from "../../app/cache/store";
+import type { ChatCompletion } from "../../app/chat/types";
 
 /** An OpenAI chat completion as a vendor would answer it. */
 export function completion(content: string, overrides: Partial<ChatCompletion> = {}): ChatCompletion {

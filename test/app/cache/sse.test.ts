@@ -1,8 +1,9 @@
 import express from "express";
 import OpenAI from "openai";
-import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { ChatCompletionChunk as SdkChatCompletionChunk } from "openai/resources/chat/completions";
 import { afterEach, describe, expect, it } from "vitest";
 import { accumulateChunks, completionToChunks, completionToSse } from "../../../app/cache/sse";
+import type { ChatCompletion, ChatCompletionChunk } from "../../../app/chat/types";
 import { completion } from "../../helpers/completions";
 import { type Listening, listen } from "../../helpers/http";
 
@@ -114,7 +115,7 @@ describe("SSE replay of cached completions", () => {
       stream: true,
       stream_options: { include_usage: true },
     });
-    const received: ChatCompletionChunk[] = [];
+    const received: SdkChatCompletionChunk[] = [];
     for await (const chunk of stream) received.push(chunk);
     expect(received.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("")).toBe(
       "The capital of France is Paris.",
