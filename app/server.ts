@@ -6,6 +6,7 @@ import type { ConfigStore } from "./config/config-store";
 import type { ChatGateway } from "./gateway/chat-gateway";
 import type { CostLedger } from "./ledger/ledger";
 import { errorHandler, notFound } from "./middleware/error-handler";
+import { maintenanceMode } from "./middleware/maintenance";
 import { requestId } from "./middleware/request-id";
 import type { GatewayEvents } from "./observability/events";
 import {
@@ -18,6 +19,7 @@ import {
 } from "./ops";
 import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
+import { metricsAuth } from "./routes/metrics";
 import { modelRoutes } from "./routes/models";
 import { usageRoutes } from "./routes/usage";
 
@@ -60,10 +62,12 @@ export function createApp(deps: AppDeps): Express {
   const ops = resolveOps(deps);
   app.use(requestId());
   securityHeaders(app);
-  app.use(healthRoutes(ops.health));
+  app.use(healthRoutes({ ...ops.health, config: deps.config }));
+  app.use("/metrics", metricsAuth({ config: deps.config }));
   // Client auth, rate limit and the JSON body limit (read per request, so a
   // reload applies) for every /v1 route; then prompt checks on chat.
   mountClientGuards(app, deps, ops);
+  app.use(maintenanceMode({ config: deps.config, logger: deps.logger }));
   mountPromptChecks(app, deps, ops);
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));
   // With the other /v1 routes, so client auth in front of them covers usage too.

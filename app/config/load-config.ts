@@ -76,6 +76,17 @@ export interface GatewayConfig {
   readonly jobsQueue: string;
   /** `AI_JOBS_POLL_QUEUES`: other slots' queues a poll also looks in, so a job stays pollable across a flip. */
   readonly jobsPollQueues: readonly string[];
+  /**
+   * `GATEWAY_MAX_CONNECTIONS`: open sockets the HTTP server accepts; further
+   * connections are closed at once (docs/design.md section 4).
+   */
+  readonly maxConnections: number;
+  /** `GATEWAY_HEADERS_TIMEOUT_SECONDS`: a request's headers must arrive within this (slowloris). */
+  readonly headersTimeoutSeconds: number;
+  /** `GATEWAY_REQUEST_TIMEOUT_SECONDS`: a whole request (headers and body) must arrive within this. */
+  readonly requestTimeoutSeconds: number;
+  /** `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
   /** Routing, prices and limits from `AI_CONFIG_FILE`. */
   readonly file: FileConfig;
 }
@@ -109,6 +120,7 @@ const SECRET_VARIABLES = new Set([
   "ALERT_WEBHOOK_URL",
   "GATEWAY_API_KEYS",
   "GATEWAY_ADMIN_KEYS",
+  "METRICS_TOKEN",
 ]);
 
 // Every schema below sees the trimmed string or undefined (unset and empty are the same).
@@ -275,6 +287,22 @@ const envSchema = z.object({
     min: 0,
     what: "a number of seconds, 0 or more",
   }),
+  GATEWAY_MAX_CONNECTIONS: number("GATEWAY_MAX_CONNECTIONS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of connections, 1 or more",
+  }),
+  GATEWAY_HEADERS_TIMEOUT_SECONDS: number("GATEWAY_HEADERS_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 3600,
+    what: "a number of seconds from 0.1 to 3600",
+  }),
+  GATEWAY_REQUEST_TIMEOUT_SECONDS: number("GATEWAY_REQUEST_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 3600,
+    what: "a number of seconds from 0.1 to 3600",
+  }),
+  METRICS_TOKEN: z.string().optional(),
   ...Object.fromEntries(
     PROVIDER_NAMES.map((name) => [
       `${KEY_PREFIXES[name][0]}_BASE_URL`,
@@ -418,6 +446,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
     jobsQueue: good("AI_JOBS_QUEUE") ?? "ai-gateway-jobs",
     jobsPollQueues: good("AI_JOBS_POLL_QUEUES") ?? [],
+    maxConnections: good("GATEWAY_MAX_CONNECTIONS") ?? 4096,
+    headersTimeoutSeconds: good("GATEWAY_HEADERS_TIMEOUT_SECONDS") ?? 20,
+    // Never shorter than the headers' own deadline, which it includes.
+    requestTimeoutSeconds: Math.max(
+      good("GATEWAY_REQUEST_TIMEOUT_SECONDS") ?? 60,
+      good("GATEWAY_HEADERS_TIMEOUT_SECONDS") ?? 20,
+    ),
+    metricsToken: trimmed["METRICS_TOKEN"],
     file,
   };
 }
