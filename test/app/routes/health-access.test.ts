@@ -33,7 +33,7 @@ describe("who sees health detail and metrics", () => {
       body: JSON.stringify({ model: "gpt-4o", messages: [{ role: "user", content: "hi" }] }),
     });
 
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: "Bearer client-key" },
       { "x-api-key": "client-key" },
@@ -47,7 +47,10 @@ describe("who sees health detail and metrics", () => {
       });
     }
 
-    for (const headers of [{ authorization: "Bearer admin-key" }, { "x-api-key": "admin-key" }]) {
+    for (const headers of <Record<string, string>[]>[
+      { authorization: "Bearer admin-key" },
+      { "x-api-key": "admin-key" },
+    ]) {
       const full = await get("/health", headers);
       const body = JSON.parse(full.text) as {
         status: string;
@@ -77,7 +80,7 @@ describe("who sees health detail and metrics", () => {
 
   it("fails /metrics with 401 without the METRICS_TOKEN bearer token and serves it with the token", async () => {
     h = await startHarness({ env: { ...KEYS, METRICS_TOKEN: "scrape-secret-1" } });
-    for (const headers of [
+    for (const headers of <Record<string, string>[]>[
       {},
       { authorization: "Bearer scrape-secret-2" },
       { authorization: "Bearer admin-key" },
