@@ -5,6 +5,7 @@ import {
   type RequestListener,
   type Server,
   type ServerResponse,
+  STATUS_CODES,
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -61,6 +62,45 @@ const SHUTTING_DOWN_BODY = JSON.stringify({
     code: "shutting_down",
   },
 });
+
+/** How long a socket that sent a malformed request is read from after its 4xx before it is closed. */
+const LINGER_MS = 2_000;
+
+/** The status a protocol-level error is answered with. */
+function clientErrorStatus(code: string | undefined): number {
+  if (code === "ERR_HTTP_REQUEST_TIMEOUT") return 408;
+  if (code === "HPE_HEADER_OVERFLOW") return 431;
+  return 400;
+}
+
+/**
+ * Answers a request Node's parser refused (malformed, headers too large, headers too slow) with an
+ * OpenAI-shaped 4xx, then keeps reading what the client still sends for a moment before closing
+ * (a lingering close). Node's default writes its 400 and destroys the socket at once: with the
+ * client's body still arriving, the kernel resets the connection and the client never reads the answer.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket, answered: WeakSet<Socket>): void {
+  if (answered.has(socket)) return;
+  answered.add(socket);
+  if (error.code === "ECONNRESET" || !socket.writable || socket.bytesWritten > 0) {
+    socket.destroy();
+    return;
+  }
+  const status = clientErrorStatus(error.code);
+  const body = JSON.stringify({
+    error: {
+      message: status === 408 ? "Request headers arrived too slowly" : "Malformed HTTP request",
+      type: "invalid_request_error",
+      code: status === 408 ? "request_timeout" : "malformed_request",
+    },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+  socket.resume();
+  setTimeout(() => socket.destroy(), LINGER_MS).unref();
+}
 
 /** Answers a request that arrived on an open socket after shutdown began, and closes the socket after it. */
 function refuseWhileDraining(req: IncomingMessage, res: ServerResponse): void {
@@ -127,6 +167,10 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
     socket.once("close", () => sockets.delete(socket));
   });
   if (options.onRefused) server.on("drop", options.onRefused);
+  const answered = new WeakSet<Socket>();
+  server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
+    answerClientError(error, socket, answered),
+  );
 
   const closeIdle = (now: number): void => {
     for (const [socket, state] of sockets) {

@@ -3,6 +3,7 @@ import { once } from "node:events";
 import { Agent, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createHttpServer } from "../../app/http-server";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
 import { type BuiltGateway, ensureBuilt, startBuiltGateway } from "../helpers/built";
 import { tempDir } from "../helpers/real-services";
@@ -251,4 +252,41 @@ describe("socket-level limits", () => {
     expect(served).toBe(true);
     for (const socket of held) socket.destroy();
   }, 60_000);
+});
+
+describe("malformed requests", () => {
+  it("answers an OpenAI-shaped 400 that the client reads even while its body is still arriving", async () => {
+    // In process: the server alone, with an app that would answer 200 to anything well formed.
+    const http = createHttpServer((_req, res) => res.end("ok"));
+    const port = await http.listen(0, "127.0.0.1");
+    try {
+      const socket = await rawSocket(`http://127.0.0.1:${port}`);
+      const answer = closed(socket);
+      // A Latin-1 byte in the request target is not HTTP; the body keeps coming after the headers.
+      socket.write(
+        Buffer.from(
+          "GET /v1/usage?date=\u00a0 HTTP/1.1\r\nHost: g\r\nContent-Length: 3000000\r\n\r\n",
+          "latin1",
+        ),
+      );
+      for (let sent = 0; sent < 3_000_000 && !socket.destroyed; sent += 100_000) {
+        socket.write(Buffer.alloc(100_000, 91));
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      socket.end();
+      // Node's own handler wrote a bodiless 400 and destroyed the socket, resetting it under the client.
+      const text = await answer;
+      expect(text).toMatch(/^HTTP\/1.1 400 Bad Request\r\n/);
+      expect(JSON.parse(text.slice(text.indexOf("\r\n\r\n") + 4))).toEqual({
+        error: {
+          message: "Malformed HTTP request",
+          type: "invalid_request_error",
+          code: "malformed_request",
+        },
+      });
+    } finally {
+      http.server.closeAllConnections();
+      http.server.close();
+    }
+  }, 30_000);
 });
