@@ -94,9 +94,13 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket, answere
       code: status === 408 ? "request_timeout" : "malformed_request",
     },
   });
+  // A HEAD request's answer has no body (the parser keeps the bytes it refused in rawPacket).
+  const raw = (error as { rawPacket?: Buffer }).rawPacket;
+  const head = raw?.subarray(0, 5).toString("latin1") === "HEAD ";
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      (head ? "" : body),
   );
   socket.resume();
   setTimeout(() => socket.destroy(), LINGER_MS).unref();

@@ -284,6 +284,11 @@ describe("malformed requests", () => {
           code: "malformed_request",
         },
       });
+      // A HEAD request's answer carries no body, or its client would read the body as garbage.
+      const head = await rawSocket(`http://127.0.0.1:${port}`);
+      const headAnswer = closed(head);
+      head.end(Buffer.from("HEAD /v1/usage?date=\u00a0 HTTP/1.1\r\nHost: g\r\n\r\n", "latin1"));
+      expect(await headAnswer).toMatch(/^HTTP\/1.1 400 Bad Request\r\n[\s\S]*\r\n\r\n$/);
     } finally {
       http.server.closeAllConnections();
       http.server.close();
