@@ -65,7 +65,9 @@ function send(probe: Probe): Promise<{ status: number | string; body: string }> 
         method: probe.method,
         path: probe.path,
         // Framed as HTTP requires: Node's client sends a GET's body without a length, which is not a body.
-        headers: probe.body ? { ...probe.headers, "content-length": String(probe.body.length) } : probe.headers,
+        headers: probe.body
+          ? { ...probe.headers, "content-length": String(probe.body.length) }
+          : probe.headers,
         agent: false,
         timeout: REQUEST_TIMEOUT_MS,
       });
