@@ -1,6 +1,4 @@
-import { once } from "node:events";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { createBudget } from "./budget";
 import { createResponseCache } from "./cache";
@@ -9,6 +7,7 @@ import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-confi
 import type { ConfigReloader } from "./config/reload";
 import type { AppDeps } from "./deps";
 import { ChatGateway } from "./gateway/chat-gateway";
+import { createHttpServer } from "./http-server";
 import { gatewayOps } from "./jobs/gateway-complete";
 import { openCostLedger } from "./ledger/ledger";
 import { LedgerMaintenance } from "./ledger/maintenance";
@@ -16,6 +15,7 @@ import type { ShutdownHook } from "./lifecycle";
 import { createAlertSink } from "./observability/alerts";
 import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
+import { METRIC } from "./observability/metric-names";
 import { createMetrics } from "./observability/metrics";
 import { buildOps } from "./ops-build";
 import { systemClock } from "./resilience/clock";
@@ -130,13 +130,15 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const { deps, hooks, reloader } = await buildDeps(config, logger);
   const app = createApp(deps);
-  const server = app.listen(config.port, config.host);
-  await once(server, "listening");
-  // Upstream load balancers keep connections open for 60 s or more; outlive them
-  // so the gateway never closes a socket a client is about to reuse.
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  const port = (server.address() as AddressInfo).port;
+  // Socket-level limits and the keep-alive-safe drain live in app/http-server.ts (issue 14, findings 5 and 6).
+  const http = createHttpServer(app, {
+    maxConnections: config.maxConnections,
+    headersTimeoutMs: config.headersTimeoutSeconds * 1000,
+    requestTimeoutMs: config.requestTimeoutSeconds * 1000,
+    onRefused: () => deps.ops?.metrics?.inc(METRIC.connectionsRefused),
+  });
+  const { server } = http;
+  const port = await http.listen(config.port, config.host);
   logger.info({ port, host: config.host, environment: config.environment }, "gateway listening");
 
   let closing: Promise<void> | undefined;
@@ -149,19 +151,9 @@ export async function startGateway(
       const budgetMs = config.shutdownTimeoutSeconds * 1000;
       deps.ops?.lifecycle?.beginShutdown(started + budgetMs);
       const deadline = drainDeadlineMs(budgetMs);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      // Keep-alive connections turn idle as their last response ends; close them as they do.
-      const idle = setInterval(() => server.closeIdleConnections(), 100);
-      idle.unref();
-      void closed.then(() => clearInterval(idle));
-      const timer = setTimeout(() => {
-        logger.warn({ deadlineMs: deadline }, "shutdown deadline reached; closing remaining connections");
-        server.closeAllConnections();
-      }, deadline);
-      timer.unref();
-      await closed;
-      clearTimeout(timer);
+      await http.drain(deadline, () =>
+        logger.warn({ deadlineMs: deadline }, "shutdown deadline reached; closing remaining connections"),
+      );
       for (const hook of hooks.reverse()) {
         try {
           await hook();

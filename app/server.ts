@@ -2,12 +2,14 @@ import express, { type Express } from "express";
 import type { AppDeps } from "./deps";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { jsonDepth } from "./middleware/json-depth";
+import { maintenanceMode } from "./middleware/maintenance";
 import { pathEncoding } from "./middleware/path-encoding";
 import { requestId } from "./middleware/request-id";
 import { mountClientGuards, mountJobRoutes, mountPromptChecks, resolveOps, securityHeaders } from "./ops";
 import { systemClock } from "./resilience/clock";
 import { chatRoutes } from "./routes/chat";
 import { healthRoutes } from "./routes/health";
+import { metricsAuth } from "./routes/metrics";
 import { modelRoutes } from "./routes/models";
 import { usageRoutes } from "./routes/usage";
 
@@ -26,10 +28,12 @@ export function createApp(deps: AppDeps): Express {
   const ops = resolveOps(deps);
   app.use(requestId(), pathEncoding());
   securityHeaders(app);
-  app.use(healthRoutes(ops.health));
+  app.use(healthRoutes({ ...ops.health, config: deps.config }));
+  app.use("/metrics", metricsAuth({ config: deps.config }));
   // Client auth, rate limit and the JSON body limit (read per request, so a
   // reload applies) for every /v1 route; then prompt checks on chat.
   mountClientGuards(app, deps, ops);
+  app.use(maintenanceMode({ config: deps.config, logger: deps.logger }));
   app.use("/v1", jsonDepth());
   mountPromptChecks(app, deps, ops);
   app.use(modelRoutes({ gateway: deps.gateway, config: deps.config }));

@@ -101,6 +101,31 @@ export const fileConfigSchema = z.strictObject({
     })
     .default({})
     .describe("Prompt-injection checks."),
+  /**
+   * Maintenance mode (docs/design.md section 4): while enabled, chat, job submissions and batch
+   * answer 503 with `message` and `Retry-After`; health, metrics, usage, models and job polls keep working.
+   */
+  maintenance: z
+    .strictObject({
+      enabled: z.boolean({ error: "must be true or false" }),
+      message: z
+        .string({ error: "must be a string" })
+        .min(1, { error: "must not be empty" })
+        .max(1000, { error: "must be at most 1000 characters" })
+        .optional(),
+      retryAfterSeconds: z
+        .number({ error: "must be a whole number of seconds" })
+        .int({ error: "must be a whole number of seconds" })
+        .min(1, { error: "must be at least 1" })
+        .max(86_400, { error: "must be at most 86400 (one day)" })
+        .optional(),
+    })
+    .optional()
+    .meta({
+      description:
+        "Maintenance mode: `{ enabled, message, retryAfterSeconds }`; while enabled, chat, job submissions and batch answer 503 with the message and `Retry-After`.",
+      default: "off",
+    }),
 });
 
 /** The validated content of `AI_CONFIG_FILE`. */

@@ -85,6 +85,17 @@ export interface GatewayConfig {
   readonly jobsQueue: string;
   /** `AI_JOBS_POLL_QUEUES`: other slots' queues a poll also looks in, so a job stays pollable across a flip. */
   readonly jobsPollQueues: readonly string[];
+  /**
+   * `GATEWAY_MAX_CONNECTIONS`: open sockets the HTTP server accepts; further
+   * connections are closed at once (docs/design.md section 4).
+   */
+  readonly maxConnections: number;
+  /** `GATEWAY_HEADERS_TIMEOUT_SECONDS`: a request's headers must arrive within this (slowloris). */
+  readonly headersTimeoutSeconds: number;
+  /** `GATEWAY_REQUEST_TIMEOUT_SECONDS`: a whole request (headers and body) must arrive within this. */
+  readonly requestTimeoutSeconds: number;
+  /** `METRICS_TOKEN`: when set, `/metrics` needs `Authorization: Bearer <token>`. */
+  readonly metricsToken: string | undefined;
   /** Routing, prices and limits from `AI_CONFIG_FILE`. */
   readonly file: FileConfig;
 }
@@ -121,6 +132,7 @@ const SECRET_VARIABLES = new Set([
   "ALERT_WEBHOOK_URL",
   "GATEWAY_API_KEYS",
   "GATEWAY_ADMIN_KEYS",
+  "METRICS_TOKEN",
 ]);
 
 // Every schema below sees the trimmed string or undefined (unset and empty are the same).
@@ -462,6 +474,29 @@ export const envSchema = z.object({
       "The one shutdown deadline after SIGTERM: HTTP drain, queue close, ledger flush; the Kubernetes construct derives it.",
     default: "25",
   }),
+  GATEWAY_MAX_CONNECTIONS: number("GATEWAY_MAX_CONNECTIONS", {
+    min: 1,
+    integer: true,
+    what: "a whole number of connections, 1 or more",
+  }).meta({
+    description: "Open sockets the HTTP server accepts; further connections are closed and counted.",
+    default: "4096",
+  }),
+  GATEWAY_HEADERS_TIMEOUT_SECONDS: number("GATEWAY_HEADERS_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 3600,
+    what: "a number of seconds from 0.1 to 3600",
+  }).meta({ description: "A request's headers must arrive within this (slowloris).", default: "20" }),
+  GATEWAY_REQUEST_TIMEOUT_SECONDS: number("GATEWAY_REQUEST_TIMEOUT_SECONDS", {
+    min: 0.1,
+    max: 3600,
+    what: "a number of seconds from 0.1 to 3600",
+  }).meta({ description: "A whole request (headers and body) must arrive within this.", default: "60" }),
+  METRICS_TOKEN: z.string().optional().meta({
+    description:
+      "When set, `/metrics` answers only with `Authorization: Bearer <token>` (constant-time compare).",
+    default: "unset: open",
+  }),
   ...Object.fromEntries(
     PROVIDER_NAMES.map((name) => [
       `${KEY_PREFIXES[name][0]}_BASE_URL`,
@@ -613,6 +648,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     callbackAllowHosts: good("AI_CALLBACK_ALLOW_HOSTS") ?? [],
     jobsQueue: good("AI_JOBS_QUEUE") ?? "ai-gateway-jobs",
     jobsPollQueues: good("AI_JOBS_POLL_QUEUES") ?? [],
+    maxConnections: good("GATEWAY_MAX_CONNECTIONS") ?? 4096,
+    headersTimeoutSeconds: good("GATEWAY_HEADERS_TIMEOUT_SECONDS") ?? 20,
+    // Never shorter than the headers' own deadline, which it includes.
+    requestTimeoutSeconds: Math.max(
+      good("GATEWAY_REQUEST_TIMEOUT_SECONDS") ?? 60,
+      good("GATEWAY_HEADERS_TIMEOUT_SECONDS") ?? 20,
+    ),
+    metricsToken: trimmed["METRICS_TOKEN"],
     file,
   };
 }

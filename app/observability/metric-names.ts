@@ -71,6 +71,10 @@ export const METRIC = {
    * check at scrape time, else 0. Readiness never depends on these (the request path serves without them).
    */
   dependencyUp: "ai_gateway_dependency_up",
+  /** counter: connections closed on arrival because `GATEWAY_MAX_CONNECTIONS` sockets were open. */
+  connectionsRefused: "ai_gateway_connections_refused_total",
+  /** gauge: 1 while maintenance mode (`maintenance.enabled` in `AI_CONFIG_FILE`) refuses chat, jobs and batch, else 0. */
+  maintenanceMode: "ai_gateway_maintenance_mode",
 } as const;
 
 /** Default process metrics prom-client exports that alert rules use. */

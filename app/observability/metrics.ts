@@ -297,6 +297,21 @@ export function createMetrics(options: MetricsOptions): Metrics {
     registers,
   });
 
+  new Counter({
+    name: METRIC.connectionsRefused,
+    help: "Connections closed on arrival because GATEWAY_MAX_CONNECTIONS sockets were open",
+    registers,
+  });
+  new Gauge({
+    name: METRIC.maintenanceMode,
+    help: "1 while maintenance mode refuses chat, jobs and batch (AI_CONFIG_FILE maintenance.enabled), else 0",
+    registers,
+    collect() {
+      // Read at scrape time from the configuration in force, so a reload shows at once.
+      this.set(options.config.get().file.maintenance?.enabled ? 1 : 0);
+    },
+  });
+
   budgetLimit.set(options.config.get().dailyBudgetUsd);
   for (const name of PROVIDER_NAMES) circuitState.set({ provider: name }, 0);
 

@@ -1,7 +1,9 @@
-import { Router } from "express";
+import { type Request, Router } from "express";
+import type { ConfigStore } from "../config/config-store";
 import type { ProviderName } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
 import type { Lifecycle } from "../lifecycle";
+import { mayReadDetail } from "../middleware/admin-access";
 import {
   type CheckResult,
   type HealthCheck,
@@ -32,6 +34,12 @@ export interface HealthRouteOptions {
   };
   /** Readiness answers 503 once shutdown begins. */
   readonly lifecycle?: Lifecycle;
+  /**
+   * Decides who sees check detail (key-pool positions, dependency errors): an
+   * admin key (`GATEWAY_ADMIN_KEYS`), or anyone on a gateway without keys.
+   * Others get the status alone. @default - everyone sees detail (tests of the routes alone)
+   */
+  readonly config?: ConfigStore;
 }
 
 /** The providers a configuration routes to: primary, fallbacks and every route target. */
@@ -56,25 +64,31 @@ export function healthRoutes(options: HealthRouteOptions = {}): Router {
   const clock = options.clock ?? { now: () => Date.now() };
   const timeoutMs = options.timeoutMs ?? 2_000;
   const router = Router();
+  const detail = (req: Request): boolean =>
+    options.config === undefined || mayReadDetail(options.config.get(), req.headers);
 
   router.get("/health/live", function live(_req, res) {
     res.setHeader("cache-control", "no-store");
     res.status(200).json({ status: "ok" });
   });
 
-  router.get("/health/ready", async function ready(_req, res) {
+  router.get("/health/ready", async function ready(req, res) {
     res.setHeader("cache-control", "no-store");
     const checks: Record<string, CheckResult> = await runChecks(options.ready ?? {}, timeoutMs, clock);
     if (options.lifecycle?.shuttingDown) checks["shutdown"] = { status: "down", error: "shutting down" };
     const failing = Object.entries(checks)
       .filter(([, result]) => result.status === "down")
       .map(([name]) => name);
+    // Open to probes: the failing check names, and their error text only for detail readers.
+    const shown = detail(req) ? { checks } : {};
     res
       .status(failing.length === 0 ? 200 : 503)
-      .json(failing.length === 0 ? { status: "ready", checks } : { status: "not_ready", failing, checks });
+      .json(
+        failing.length === 0 ? { status: "ready", ...shown } : { status: "not_ready", failing, ...shown },
+      );
   });
 
-  router.get("/health", async function health(_req, res) {
+  router.get("/health", async function health(req, res) {
     res.setHeader("cache-control", "no-store");
     const [readyChecks, detailChecks, providers] = await Promise.all([
       runChecks(options.ready ?? {}, timeoutMs, clock),
@@ -89,8 +103,14 @@ export function healthRoutes(options: HealthRouteOptions = {}): Router {
       checks["providers"] = providers;
       healthy &&= Object.values(providers).every((c) => c.status === "up");
     }
+    const status = healthy ? "healthy" : "degraded";
+    // Key-pool positions and dependency error text are for operators (issue 14 finding 8).
+    if (!detail(req)) {
+      res.status(healthy ? 200 : 503).json({ status });
+      return;
+    }
     res.status(healthy ? 200 : 503).json({
-      status: healthy ? "healthy" : "degraded",
+      status,
       timestamp: new Date(clock.now()).toISOString(),
       version: options.version ?? "0.0.0",
       checks,
