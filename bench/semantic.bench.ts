@@ -10,11 +10,20 @@ import { hnswIndexSql, openPgvectorStore, type PgvectorStore } from "../app/cach
 // and the entries spread over 100 scopes, which makes pgvector's filtered
 // (iterative) index scan do the work. Queries are stored vectors plus noise,
 // so each should find its own entry: the hit rate doubles as recall.
-// BENCH_ENTRIES (default 100000), BENCH_DIMS (default 256), BENCH_LOOKUPS (default 1000).
+// BENCH_ENTRIES (default 100000), BENCH_DIMS (default 256), BENCH_LOOKUPS
+// (default 1000), BENCH_SCOPES (layouts to run, default "1,100").
 
 const entries = Number(process.env["BENCH_ENTRIES"] ?? 100_000);
 const dims = Number(process.env["BENCH_DIMS"] ?? 256);
 const lookups = Number(process.env["BENCH_LOOKUPS"] ?? 1000);
+const layouts = (process.env["BENCH_SCOPES"] ?? "1,100").split(",").map(Number);
+
+/** Progress on stderr, so the table on stdout stays clean. */
+function progress(message: string): void {
+  process.stderr.write(
+    `  [${new Date().toISOString().slice(11, 19)}] ${message} (load ${loadavg().split(" ")[0]})\n`,
+  );
+}
 
 const ENTRY: SemanticEntry = {
   completion: {
@@ -50,6 +59,7 @@ async function fill(store: PgvectorStore, scopes: number): Promise<number> {
   for (let start = 0; start < entries; start += batch) {
     const end = Math.min(entries, start + batch);
     // Unit vectors generated in SQL (the subquery is correlated on g, so it runs per row).
+    progress(`inserting entries ${start}..${end - 1}`);
     await store.query(
       `INSERT INTO semantic_cache (scope_key, dims, embedding, entry, created_at, expires_at)
        SELECT 'scope-' || (g % $1), $2, l2_normalize(
@@ -59,6 +69,7 @@ async function fill(store: PgvectorStore, scopes: number): Promise<number> {
       [scopes, dims, JSON.stringify(ENTRY), start, end - 1],
     );
   }
+  progress("building the HNSW index");
   await store.query("SET maintenance_work_mem = '512MB'");
   await store.query(hnswIndexSql(dims));
   await store.query("ANALYZE semantic_cache");
@@ -75,6 +86,7 @@ async function measure(store: PgvectorStore, scopes: number): Promise<void> {
     const vector = (JSON.parse(row.v) as number[]).map((x) => x + (Math.random() - 0.5) * 0.01);
     return { scope: row.scope_key, vector };
   });
+  progress(`${queries.length} lookups`);
   for (const query of queries.slice(0, 50)) await store.lookup(query.scope, query.vector, 0.95);
   const times: number[] = [];
   let hits = 0;
@@ -116,8 +128,7 @@ async function main(): Promise<void> {
   console.log("| layout | lookup p50 ms | p99 ms | max ms | hits (recall) | load + index build |");
   console.log("| --- | --- | --- | --- | --- | --- |");
   await baseline(store);
-  await measure(store, 1);
-  await measure(store, 100);
+  for (const scopes of layouts) await measure(store, scopes);
   await store.close();
   console.log(`loadavg after: ${loadavg()}`);
 }
