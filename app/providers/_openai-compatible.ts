@@ -1,12 +1,17 @@
+import { estimateTextTokens } from "../budget/estimate";
 import type { ChatRequest } from "../chat/schema";
 import { type ChatCompletion, type ChatCompletionChunk, fromOpenAIUsage, type Usage } from "../chat/types";
 import type { ProviderName } from "../config/defaults";
+import { type EmbeddingsRequest, embeddingInputs } from "../embeddings/schema";
 import { UpstreamError } from "../errors";
+import { checkVectors, decodeEmbeddingBase64, toEmbeddingsResponse } from "./_embeddings";
 import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
+  EmbeddingAdapter,
   ListModelsOptions,
   ProviderAdapter,
   ProviderCallOptions,
+  ProviderEmbeddings,
   ProviderResponse,
   ProviderStream,
 } from "./types";
@@ -33,7 +38,7 @@ const GATEWAY_ONLY = new Set(["metadata"]);
  * (`/v1/chat/completions`). The request passes through nearly as-is: only the
  * model is replaced and streaming asks for usage so it can be priced.
  */
-export class OpenAICompatibleAdapter implements ProviderAdapter {
+export class OpenAICompatibleAdapter implements ProviderAdapter, EmbeddingAdapter {
   readonly name: ProviderName;
   private readonly http: UpstreamHttp;
   private readonly prefix: string;
@@ -144,6 +149,65 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     });
     const body = await response.json<{ data?: { id?: unknown }[] }>();
     return (body.data ?? []).map((model) => model.id).filter((id): id is string => typeof id === "string");
+  }
+
+  /** Ollama's `/v1/embeddings` takes text only; OpenAI also takes token-id arrays. */
+  unsupportedEmbeddingInput(request: EmbeddingsRequest): string | undefined {
+    if (this.name === "openai") return undefined;
+    const inputs = embeddingInputs(request);
+    return typeof inputs[0] === "string" ? undefined : `${this.name} embeds text only, not token-id arrays`;
+  }
+
+  /**
+   * `POST /embeddings` (OpenAI's, and Ollama's under `/v1`). Base64 is asked of
+   * OpenAI only (a quarter of the bytes); other upstreams are asked for floats
+   * and the gateway encodes, so every vendor answers in the format asked for.
+   */
+  async embed(request: EmbeddingsRequest, options: ProviderCallOptions): Promise<ProviderEmbeddings> {
+    const upstreamBase64 = this.name === "openai" && request.encoding_format === "base64";
+    const body: Record<string, unknown> = { model: options.model, input: request.input };
+    if (upstreamBase64) body["encoding_format"] = "base64";
+    if (request.dimensions !== undefined) body["dimensions"] = request.dimensions;
+    if (request.user !== undefined && this.name === "openai") body["user"] = request.user;
+    const response = await this.http.request({
+      method: "POST",
+      path: `${this.prefix}/embeddings`,
+      headers: this.headers(options.apiKey, options.requestId),
+      body: JSON.stringify(body),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const reply = await response.json<{
+      data?: { index?: number; embedding?: unknown }[];
+      model?: string;
+      usage?: { prompt_tokens?: number };
+    }>();
+    const inputs = embeddingInputs(request);
+    const items = Array.isArray(reply?.data) ? [...reply.data] : undefined;
+    items?.sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+    // An upstream may answer floats even when asked for base64 (or the reverse): decode whatever came.
+    const vectors = items?.map((item) =>
+      typeof item.embedding === "string" ? Array.from(decodeEmbeddingBase64(item.embedding)) : item.embedding,
+    );
+    checkVectors(this.name, vectors, inputs.length, response.status);
+    const reported = reply.usage?.prompt_tokens;
+    const estimated = typeof reported !== "number";
+    const promptTokens = estimated
+      ? inputs.reduce<number>(
+          (sum, item) => sum + (typeof item === "string" ? estimateTextTokens(item) : item.length),
+          0,
+        )
+      : reported;
+    return {
+      response: toEmbeddingsResponse({
+        model: typeof reply.model === "string" ? reply.model : options.model,
+        vectors,
+        promptTokens,
+        encodingFormat: request.encoding_format,
+      }),
+      usage: { inputTokens: promptTokens, outputTokens: 0 },
+      estimatedUsage: estimated,
+    };
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { estimateTextTokens } from "../budget/estimate";
 import { type ChatRequest, contentText, maxOutputTokens, stopSequences } from "../chat/schema";
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, ToolCall, Usage } from "../chat/types";
 import { toOpenAIUsage } from "../chat/types";
+import { type EmbeddingsRequest, embeddingInputs } from "../embeddings/schema";
 import { UpstreamError } from "../errors";
 import {
   firstUnsupportedPart,
@@ -10,11 +12,14 @@ import {
   translateParts,
   type UserPart,
 } from "./_content";
+import { checkVectors, toEmbeddingsResponse } from "./_embeddings";
 import { idleOption, parseEventJson, providerStream, UpstreamHttp } from "./_http";
 import type {
+  EmbeddingAdapter,
   ListModelsOptions,
   ProviderAdapter,
   ProviderCallOptions,
+  ProviderEmbeddings,
   ProviderResponse,
   ProviderStream,
 } from "./types";
@@ -270,8 +275,25 @@ export function fromGeminiResponse(
   return { completion, usage };
 }
 
+/** A Gemini batchEmbedContents body: one request per text, each naming the model. */
+export function toGeminiEmbedRequest(
+  texts: readonly string[],
+  model: string,
+  dimensions: number | undefined,
+): {
+  requests: { model: string; content: { parts: { text: string }[] }; outputDimensionality?: number }[];
+} {
+  return {
+    requests: texts.map((text) => ({
+      model,
+      content: { parts: [{ text }] },
+      ...(dimensions === undefined ? {} : { outputDimensionality: dimensions }),
+    })),
+  };
+}
+
 /** Google's Gemini API, generateContent / streamGenerateContent (`GEMINI_BASE_URL`). */
-export class GeminiAdapter implements ProviderAdapter {
+export class GeminiAdapter implements ProviderAdapter, EmbeddingAdapter {
   readonly name = "gemini" as const;
   private readonly http: UpstreamHttp;
   private readonly now: () => number;
@@ -368,6 +390,52 @@ export class GeminiAdapter implements ProviderAdapter {
       if (!finished) throw new UpstreamError("gemini: stream ended without a finishReason", "gemini");
     }
     return providerStream(chunks(), () => usage, [options.apiKey]);
+  }
+
+  /** Gemini embeds text only. */
+  unsupportedEmbeddingInput(request: EmbeddingsRequest): string | undefined {
+    return typeof embeddingInputs(request)[0] === "string"
+      ? undefined
+      : "gemini embeds text only, not token-id arrays";
+  }
+
+  /**
+   * `models/<m>:batchEmbedContents`, one request per input, `dimensions` as
+   * `outputDimensionality`. Gemini reports no token count for embeddings, so
+   * usage is the gateway's o200k estimate (flagged as estimated).
+   */
+  async embed(request: EmbeddingsRequest, options: ProviderCallOptions): Promise<ProviderEmbeddings> {
+    const texts = embeddingInputs(request).map((item) => (typeof item === "string" ? item : ""));
+    const model = options.model.startsWith("models/") ? options.model : `models/${options.model}`;
+    const response = await this.http.request({
+      method: "POST",
+      path: `${this.modelPath(options.model)}:batchEmbedContents`,
+      headers: this.headers(options.apiKey),
+      body: JSON.stringify(toGeminiEmbedRequest(texts, model, request.dimensions)),
+      signal: options.signal,
+      secrets: [options.apiKey],
+    });
+    const reply = await response.json<{
+      embeddings?: { values?: number[] }[];
+      usageMetadata?: { promptTokenCount?: number };
+    }>();
+    const vectors = Array.isArray(reply?.embeddings) ? reply.embeddings.map((e) => e?.values) : undefined;
+    checkVectors("gemini", vectors, texts.length, response.status);
+    const reported = reply.usageMetadata?.promptTokenCount;
+    const estimated = typeof reported !== "number";
+    const promptTokens = estimated
+      ? texts.reduce((sum, text) => sum + estimateTextTokens(text), 0)
+      : reported;
+    return {
+      response: toEmbeddingsResponse({
+        model: options.model.replace(/^models\//, ""),
+        vectors,
+        promptTokens,
+        encodingFormat: request.encoding_format,
+      }),
+      usage: { inputTokens: promptTokens, outputTokens: 0 },
+      estimatedUsage: estimated,
+    };
   }
 
   async listModels(options: ListModelsOptions): Promise<string[]> {

@@ -1,6 +1,7 @@
 import type { ChatRequest } from "../chat/schema";
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../chat/types";
 import type { ProviderName } from "../config/defaults";
+import type { EmbeddingsRequest } from "../embeddings/schema";
 
 /** What one upstream call needs besides the request. */
 export interface ProviderCallOptions {
@@ -59,4 +60,41 @@ export interface ProviderAdapter {
   listModels(options: ListModelsOptions): Promise<string[]>;
   /** Closes pooled connections. */
   close(): Promise<void>;
+}
+
+/** One vector of an embeddings response: floats, or base64 of little-endian float32 (`encoding_format`). */
+export interface EmbeddingItem {
+  readonly object: "embedding";
+  readonly index: number;
+  readonly embedding: number[] | string;
+}
+
+/** An embeddings response in OpenAI's shape, whatever the vendor (`POST /v1/embeddings`). */
+export interface EmbeddingsResponse {
+  readonly object: "list";
+  readonly data: EmbeddingItem[];
+  readonly model: string;
+  readonly usage: { readonly prompt_tokens: number; readonly total_tokens: number };
+}
+
+/** A completed upstream embeddings call. */
+export interface ProviderEmbeddings {
+  readonly response: EmbeddingsResponse;
+  /** Input tokens (embeddings have no output tokens). */
+  readonly usage: Usage;
+  /** True when the vendor reports no token count (Gemini) and `usage` is the gateway's estimate. */
+  readonly estimatedUsage: boolean;
+}
+
+/**
+ * A vendor that embeds text (OpenAI, Gemini, Ollama; Groq has no embedding
+ * models). Like {@link ProviderAdapter} it raises the domain errors of
+ * app/errors.ts and never retries.
+ */
+export interface EmbeddingAdapter {
+  readonly name: ProviderName;
+  /** Embeds the request's inputs with `options.model`; the answer honours `encoding_format`. */
+  embed(request: EmbeddingsRequest, options: ProviderCallOptions): Promise<ProviderEmbeddings>;
+  /** Why the vendor cannot take the request (token-id input where only text is accepted); undefined when it can. */
+  unsupportedEmbeddingInput(request: EmbeddingsRequest): string | undefined;
 }

@@ -69,7 +69,7 @@ export interface RecordedRequest {
 
 /** What a request is, in vendor terms. */
 export interface VendorOperation {
-  readonly op: "chat" | "models";
+  readonly op: "chat" | "models" | "embeddings";
   readonly stream: boolean;
   readonly model: string;
 }
@@ -93,6 +93,12 @@ export interface VendorFormat {
   /** The SSE frame the vendor sends when a stream fails after it started. */
   streamErrorFrame(message: string): string;
   models(): unknown;
+  /**
+   * The answer to an embeddings request: vectors, or the error the vendor
+   * gives for this body (a `dimensions` its model cannot produce). Formats
+   * without embeddings omit it.
+   */
+  embeddings?(options: { model: string; body: unknown; id: string }): { status: number; body: unknown };
 }
 
 /** Options of a fake upstream. */
@@ -153,6 +159,11 @@ export class FakeUpstream {
   /** Chat requests received (model listings excluded). */
   chatRequests(): RecordedRequest[] {
     return this.requests.filter((r) => this.format.operation(r.method, r.path, r.body)?.op === "chat");
+  }
+
+  /** Embeddings requests received. */
+  embeddingRequests(): RecordedRequest[] {
+    return this.requests.filter((r) => this.format.operation(r.method, r.path, r.body)?.op === "embeddings");
   }
 
   /** Resolves once `count` requests in total have been received. */
@@ -219,6 +230,10 @@ export class FakeUpstream {
     const id = `${this.format.name}-${++this.counter}`;
     switch (step.kind) {
       case "answer": {
+        if (operation.op === "embeddings" && this.format.embeddings) {
+          const answer = this.format.embeddings({ model: operation.model, body, id });
+          return this.json(res, answer.status, answer.body);
+        }
         const text = step.text ?? `Hello from ${this.format.name}`;
         const usage = step.usage ?? DEFAULT_USAGE;
         if (!operation.stream) {

@@ -13,4 +13,5 @@
 export { type FakeOptions, type FakeStep, FakeUpstream, type RecordedRequest } from "./_fake-server";
 export { anthropicFormat, anthropicToolUse, startAnthropicFake } from "./anthropic-fake";
 export { geminiFormat, startGeminiFake } from "./gemini-fake";
+export { ollamaFormat, startOllamaFake } from "./ollama-fake";
 export { openAIFormat, startOpenAIFake } from "./openai-fake";

@@ -1,3 +1,4 @@
+import { fakeEmbedding, normalize } from "./_embedding-vectors";
 import { type FakeOptions, FakeUpstream, type VendorFormat } from "./_fake-server";
 
 const sse = (data: unknown) => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`;
@@ -16,6 +17,13 @@ export const openAIFormat: VendorFormat = {
   operation(method, path, body) {
     const pathname = path.split("?")[0] ?? path;
     if (method === "GET" && pathname.endsWith("/models")) return { op: "models", stream: false, model: "" };
+    if (method === "POST" && pathname.endsWith("/embeddings")) {
+      return {
+        op: "embeddings",
+        stream: false,
+        model: (body as { model?: string } | undefined)?.model ?? "",
+      };
+    }
     if (method === "POST" && pathname.endsWith("/chat/completions")) {
       const request = (body ?? {}) as { model?: string; stream?: boolean };
       return { op: "chat", stream: request.stream === true, model: request.model ?? "" };
@@ -96,6 +104,9 @@ export const openAIFormat: VendorFormat = {
     // What OpenAI (and Groq) send when a stream fails after it started: a data frame with an error object.
     return sse({ error: { message, type: "server_error", param: null, code: null } });
   },
+  embeddings({ model, body }) {
+    return openAIEmbeddings(model, body, (status, message) => openAIFormat.errorBody(status, message));
+  },
   models() {
     return {
       object: "list",
@@ -106,6 +117,82 @@ export const openAIFormat: VendorFormat = {
     };
   },
 };
+
+/** Native widths of OpenAI's embedding models; ada-002 cannot be shortened. */
+const OPENAI_EMBEDDING_MODELS: Record<string, { width: number; shortens: boolean }> = {
+  "text-embedding-3-small": { width: 1536, shortens: true },
+  "text-embedding-3-large": { width: 3072, shortens: true },
+  "text-embedding-ada-002": { width: 1536, shortens: false },
+};
+
+/** Whitespace-separated words, the fakes' stand-in for a token count. */
+export function fakeTokenCount(input: string | readonly number[]): number {
+  return typeof input === "string" ? input.split(/\s+/).filter(Boolean).length : input.length;
+}
+
+/** The inputs of an OpenAI embeddings body, as a list. */
+export function embeddingInputsOf(input: unknown): (string | number[])[] | undefined {
+  if (typeof input === "string") return [input];
+  if (!Array.isArray(input) || input.length === 0) return undefined;
+  if (input.every((x) => typeof x === "number")) return [input as number[]];
+  if (input.every((x) => typeof x === "string" || Array.isArray(x))) return input as (string | number[])[];
+  return undefined;
+}
+
+/**
+ * OpenAI's `/v1/embeddings`: deterministic vectors per text, shortened and
+ * re-normalized to `dimensions` as OpenAI does, base64 as little-endian
+ * float32 when asked, and OpenAI's 400s for bad input and dimensions.
+ */
+export function openAIEmbeddings(
+  model: string,
+  body: unknown,
+  errorBody: (status: number, message: string) => unknown,
+  models: Record<string, { width: number; shortens: boolean }> = OPENAI_EMBEDDING_MODELS,
+  options: { base64?: boolean } = {},
+): { status: number; body: unknown } {
+  const request = (body ?? {}) as { input?: unknown; dimensions?: unknown; encoding_format?: unknown };
+  const inputs = embeddingInputsOf(request.input);
+  if (!inputs) {
+    return { status: 400, body: errorBody(400, "'input' : input must be a string or an array of strings") };
+  }
+  const known = models[model] ?? { width: 1536, shortens: true };
+  let width = known.width;
+  if (request.dimensions !== undefined) {
+    if (!known.shortens) {
+      return { status: 400, body: errorBody(400, "This model does not support specifying dimensions.") };
+    }
+    const asked = request.dimensions;
+    if (typeof asked !== "number" || !Number.isInteger(asked) || asked < 1 || asked > known.width) {
+      return {
+        status: 400,
+        body: errorBody(
+          400,
+          `Invalid value for 'dimensions' = ${String(asked)}. Must be between 1 and ${known.width}.`,
+        ),
+      };
+    }
+    width = asked;
+  }
+  const base64 = (options.base64 ?? true) && request.encoding_format === "base64";
+  let tokens = 0;
+  const data = inputs.map((input, index) => {
+    tokens += fakeTokenCount(input);
+    const vector = normalize(fakeEmbedding(input, known.width).slice(0, width));
+    const embedding = base64 ? float32Base64(vector) : vector;
+    return { object: "embedding", index, embedding };
+  });
+  return {
+    status: 200,
+    body: { object: "list", data, model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+  };
+}
+
+function float32Base64(vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  for (const [i, x] of vector.entries()) bytes.writeFloatLE(x, i * 4);
+  return bytes.toString("base64");
+}
 
 /**
  * Starts a fake OpenAI-compatible upstream. Point `OPENAI_BASE_URL` at
