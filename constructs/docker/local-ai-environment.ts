@@ -223,14 +223,24 @@ export class LocalAiEnvironment extends Construct {
     };
   }
 
+  /**
+   * What a data-service container starts from: named `<prefix>-<alias>`, reachable as `alias`, and
+   * waited on until healthy (so the gateway, which depends on it, starts after).
+   */
+  private dataService(alias: string, image: string, memoryMiB: number): ContainerConfig {
+    return {
+      ...HEALTHY,
+      ...this.common(alias),
+      name: `${this.namePrefix}-${alias}`,
+      image,
+      memory: memoryMiB,
+    };
+  }
+
   /** pgvector with the `vector` extension created on first start. */
   private addPostgres(credentials: Credentials): Container {
     return new Container(this, "Postgres", {
-      ...HEALTHY,
-      ...this.common("postgres"),
-      name: `${this.namePrefix}-postgres`,
-      image: this.pull("PostgresImage", this.postgresImage).imageId,
-      memory: 1024,
+      ...this.dataService("postgres", this.pull("PostgresImage", this.postgresImage).imageId, 1024),
       shmSize: 256,
       env: [
         `POSTGRES_USER=${POSTGRES_USER}`,
@@ -259,19 +269,8 @@ export class LocalAiEnvironment extends Construct {
    */
   private addRedis(image: Image, credentials: Credentials): Container {
     return new Container(this, "Redis", {
-      ...HEALTHY,
-      ...this.common("redis"),
-      name: `${this.namePrefix}-redis`,
-      image: image.imageId,
-      memory: 512,
-      ...redisServer(credentials.redisPassword, [
-        "--appendonly",
-        "yes",
-        "--dir",
-        "/data",
-        "--maxmemory-policy",
-        "noeviction",
-      ]),
+      ...this.dataService("redis", image.imageId, 512),
+      ...redisServer(credentials.redisPassword, QUEUE_REDIS_OPTIONS),
       volumes: [{ volumeName: this.volume("RedisData", "redis-data").name, containerPath: "/data" }],
       healthcheck: REDIS_HEALTH,
     });
@@ -283,21 +282,8 @@ export class LocalAiEnvironment extends Construct {
    */
   private addRedisCache(image: Image, credentials: Credentials): Container {
     return new Container(this, "RedisCache", {
-      ...HEALTHY,
-      ...this.common("redis-cache"),
-      name: `${this.namePrefix}-redis-cache`,
-      image: image.imageId,
-      memory: 320,
-      ...redisServer(credentials.redisPassword, [
-        "--appendonly",
-        "no",
-        "--save",
-        "",
-        "--maxmemory",
-        "256mb",
-        "--maxmemory-policy",
-        "allkeys-lru",
-      ]),
+      ...this.dataService("redis-cache", image.imageId, 320),
+      ...redisServer(credentials.redisPassword, CACHE_REDIS_OPTIONS),
       healthcheck: REDIS_HEALTH,
     });
   }
@@ -305,11 +291,7 @@ export class LocalAiEnvironment extends Construct {
   /** Chroma, persistent, behind token authentication. */
   private addChroma(credentials: Credentials): Container {
     return new Container(this, "Chroma", {
-      ...HEALTHY,
-      ...this.common("chroma"),
-      name: `${this.namePrefix}-chroma`,
-      image: this.pull("ChromaImage", this.chromaImage).imageId,
-      memory: 2048,
+      ...this.dataService("chroma", this.pull("ChromaImage", this.chromaImage).imageId, 2048),
       env: [
         "IS_PERSISTENT=TRUE",
         "PERSIST_DIRECTORY=/chroma/chroma",
@@ -392,13 +374,27 @@ interface Credentials {
   readonly chromaToken: string;
 }
 
-/** Terraform waits for the data services to be healthy, so the gateway (which depends on them) starts after. */
+/** Terraform waits for a container to be healthy before it creates what depends on it. */
 const HEALTHY = { wait: true, waitTimeout: 180 };
 
 /** A Docker health check: every 10 s, 5 retries, after `startPeriod`. */
 function health(test: string[], startPeriod = "30s") {
   return { test, interval: "10s", timeout: "5s", retries: 5, startPeriod };
 }
+
+/** The queue's redis-server: append-only on its volume; noeviction refuses writes instead of dropping jobs. */
+const QUEUE_REDIS_OPTIONS = ["--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"];
+/** The response cache's redis-server: nothing persisted, 256 MB, least recently used keys evicted. */
+const CACHE_REDIS_OPTIONS = [
+  "--appendonly",
+  "no",
+  "--save",
+  "",
+  "--maxmemory",
+  "256mb",
+  "--maxmemory-policy",
+  "allkeys-lru",
+];
 
 const REDIS_HEALTH = health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s");
 

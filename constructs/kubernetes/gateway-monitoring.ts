@@ -89,13 +89,13 @@ export class GatewayMonitoring extends Construct {
   public readonly memoryPercent: number;
   public readonly tokenSpikeFactor: number;
   public readonly runbookBaseUrl: string;
-  /** The rules, also when the operator is off (export them to another Prometheus). */
-  public readonly alerts: readonly GatewayAlert[];
   public readonly dashboardEnabled: boolean;
   public readonly dashboardLabels: Readonly<Record<string, string>>;
   public readonly dashboardNamespace: string;
   /** The Grafana dashboard's JSON, also when the ConfigMap is off (import it by hand). */
   public readonly dashboardJson: string;
+  /** The rules, also when the operator is off (export them to another Prometheus). */
+  public readonly alerts: readonly GatewayAlert[];
 
   constructor(scope: Construct, id: string, props: GatewayMonitoringProps) {
     super(scope, id);
