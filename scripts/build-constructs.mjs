@@ -1,7 +1,8 @@
 // Builds the library surface `ai-deploy-kit/constructs`: a CommonJS bundle of
-// constructs/index.ts in dist/constructs/index.js (every npm package stays
-// external: cdktf, constructs and the two provider packages are peer
-// dependencies) and its declarations in dist/types via tsc.
+// constructs/index.ts in dist/constructs/index.js (npm packages stay external:
+// cdktf, constructs and the two provider packages are peer dependencies; the
+// Grafana Foundation SDK, a build-time devDependency, is bundled so a user's
+// install needs nothing more) and its declarations in dist/types via tsc.
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { build } from "esbuild";
@@ -14,7 +15,20 @@ await build({
   platform: "node",
   target: "node20",
   format: "cjs",
-  packages: "external",
+  plugins: [
+    {
+      name: "external-but-grafana-sdk",
+      setup(build) {
+        // The SDK and what it imports (tslib) are bundled; every other package stays external.
+        const bundled = (args) =>
+          args.path.startsWith("@grafana/grafana-foundation-sdk") ||
+          args.importer.includes("/node_modules/@grafana/grafana-foundation-sdk/");
+        build.onResolve({ filter: /^[^./]/ }, (args) =>
+          bundled(args) ? undefined : { path: args.path, external: true },
+        );
+      },
+    },
+  ],
   sourcemap: "linked",
   legalComments: "none",
   logLevel: "warning",

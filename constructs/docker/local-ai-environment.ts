@@ -58,7 +58,18 @@ export interface LocalAiEnvironmentProps {
   readonly gatewayMemoryMiB?: number;
 }
 
+const OWNER = "LocalAiEnvironment";
 const POSTGRES_USER = "ai_gateway";
+/** Settings the construct wires to its own containers. */
+const WIRED_SETTINGS = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "REDIS_CACHE_URL",
+  "CHROMA_URL",
+  "PORT",
+  "HOST",
+  "DATA_DIR",
+];
 
 /**
  * The development environment on one Docker engine: a network, named volumes,
@@ -101,54 +112,7 @@ export class LocalAiEnvironment extends Construct {
       ...(props.gatewaySettings ?? { ENVIRONMENT: "development" }),
     };
     this.gatewayMemoryMiB = props.gatewayMemoryMiB ?? 1024;
-    const owner = "LocalAiEnvironment";
-    if (!/^[a-z0-9][a-z0-9-]*$/.test(this.namePrefix)) {
-      throw new Error(
-        `${owner}: namePrefix ("${this.namePrefix}") must be lower-case letters, digits and "-"`,
-      );
-    }
-    if (!Number.isInteger(this.gatewayPort) || this.gatewayPort < 1 || this.gatewayPort > 65535) {
-      throw new Error(
-        `${owner}: gatewayPort (${this.gatewayPort}) must be a port from 1 to 65535, for example 8080`,
-      );
-    }
-    if (!Number.isInteger(this.gatewayMemoryMiB) || this.gatewayMemoryMiB < 128) {
-      throw new Error(
-        `${owner}: gatewayMemoryMiB (${this.gatewayMemoryMiB}) must be a whole number of at least 128`,
-      );
-    }
-    for (const [prop, image] of [
-      ["gatewayImage", this.gatewayImage],
-      ["postgresImage", this.postgresImage],
-      ["redisImage", this.redisImage],
-      ["chromaImage", this.chromaImage],
-    ] as const) {
-      const last = image.slice(image.lastIndexOf("/") + 1);
-      if (!last.includes(":") && !image.includes("@sha256:")) {
-        throw new Error(
-          `${owner}: ${prop} ("${image}") has no tag; pin an immutable tag such as "${image}:1.0.0"`,
-        );
-      }
-    }
-    for (const key of [
-      "DATABASE_URL",
-      "REDIS_URL",
-      "REDIS_CACHE_URL",
-      "CHROMA_URL",
-      "PORT",
-      "HOST",
-      "DATA_DIR",
-    ]) {
-      if (key in this.gatewaySettings) {
-        throw new Error(`${owner}: gatewaySettings.${key} is wired by the construct; remove it`);
-      }
-    }
-    checkPlainSettings(
-      owner,
-      "gatewaySettings",
-      this.gatewaySettings,
-      "keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
-    );
+    this.checkProps();
     this.gatewayUrl = `http://127.0.0.1:${this.gatewayPort}`;
     this.sourceHash = hashSources(
       resolve(props.sourceRoot ?? "."),
@@ -162,65 +126,130 @@ export class LocalAiEnvironment extends Construct {
       ],
     );
 
-    const prefix = this.namePrefix;
-    const password = (variableId: string, suffix: string, what: string) => {
-      const name = `${prefix.replace(/-/g, "_")}_${suffix}`;
-      const variable = new TerraformVariable(this, variableId, {
-        type: "string",
-        sensitive: true,
-        nullable: false,
-        description: `${what} of the local environment (sensitive)`,
-        validation: [
-          {
-            condition: `\${can(regex("^[A-Za-z0-9._~-]{16,}$", var.${name}))}`,
-            errorMessage: `${name} must be at least 16 URL-safe characters (letters, digits, . _ ~ -).`,
-          },
-        ],
-      });
-      variable.overrideLogicalId(name);
-      return variable.stringValue;
+    const credentials: Credentials = {
+      postgresPassword: this.password("PostgresPassword", "postgres_password", "Postgres password"),
+      redisPassword: this.password("RedisPassword", "redis_password", "Redis password"),
+      chromaToken: this.password("ChromaToken", "chroma_token", "Chroma auth token"),
     };
-    const postgresPassword = password("PostgresPassword", "postgres_password", "Postgres password");
-    const redisPassword = password("RedisPassword", "redis_password", "Redis password");
-    const chromaToken = password("ChromaToken", "chroma_token", "Chroma auth token");
+    this.network = new Network(this, "Network", { name: `${this.namePrefix}-net`, driver: "bridge" });
+    const postgres = this.addPostgres(credentials);
+    const redisImage = this.pull("RedisImage", this.redisImage);
+    const redis = this.addRedis(redisImage, credentials);
+    const redisCache = this.addRedisCache(redisImage, credentials);
+    const chroma = this.addChroma(credentials);
+    this.gateway = this.addGateway(credentials, [postgres, redis, redisCache, chroma]);
+  }
 
-    this.network = new Network(this, "Network", { name: `${prefix}-net`, driver: "bridge" });
-    const volume = (volumeId: string, name: string) =>
-      new Volume(this, volumeId, { name: `${prefix}-${name}` });
-    const pull = (imageId: string, name: string) => new Image(this, imageId, { name, keepLocally: true });
+  /** Names, ports, memory and image tags; no setting the construct wires, no secret in plain settings. */
+  private checkProps(): void {
+    if (!/^[a-z0-9][a-z0-9-]*$/.test(this.namePrefix)) {
+      throw new Error(
+        `${OWNER}: namePrefix ("${this.namePrefix}") must be lower-case letters, digits and "-"`,
+      );
+    }
+    if (!Number.isInteger(this.gatewayPort) || this.gatewayPort < 1 || this.gatewayPort > 65535) {
+      throw new Error(
+        `${OWNER}: gatewayPort (${this.gatewayPort}) must be a port from 1 to 65535, for example 8080`,
+      );
+    }
+    if (!Number.isInteger(this.gatewayMemoryMiB) || this.gatewayMemoryMiB < 128) {
+      throw new Error(
+        `${OWNER}: gatewayMemoryMiB (${this.gatewayMemoryMiB}) must be a whole number of at least 128`,
+      );
+    }
+    for (const [prop, image] of [
+      ["gatewayImage", this.gatewayImage],
+      ["postgresImage", this.postgresImage],
+      ["redisImage", this.redisImage],
+      ["chromaImage", this.chromaImage],
+    ] as const) {
+      const last = image.slice(image.lastIndexOf("/") + 1);
+      if (!last.includes(":") && !image.includes("@sha256:")) {
+        throw new Error(
+          `${OWNER}: ${prop} ("${image}") has no tag; pin an immutable tag such as "${image}:1.0.0"`,
+        );
+      }
+    }
+    for (const key of WIRED_SETTINGS) {
+      if (key in this.gatewaySettings) {
+        throw new Error(`${OWNER}: gatewaySettings.${key} is wired by the construct; remove it`);
+      }
+    }
+    checkPlainSettings(
+      OWNER,
+      "gatewaySettings",
+      this.gatewaySettings,
+      "keep keys and passwords out of it (the data-service passwords are sensitive Terraform variables)",
+    );
+  }
 
-    const common = (alias: string): Partial<ContainerConfig> => ({
+  /** A sensitive Terraform variable `<prefix>_<suffix>` (URL-safe, at least 16 characters); returns its value. */
+  private password(variableId: string, suffix: string, what: string): string {
+    const name = `${this.namePrefix.replace(/-/g, "_")}_${suffix}`;
+    const variable = new TerraformVariable(this, variableId, {
+      type: "string",
+      sensitive: true,
+      nullable: false,
+      description: `${what} of the local environment (sensitive)`,
+      validation: [
+        {
+          condition: `\${can(regex("^[A-Za-z0-9._~-]{16,}$", var.${name}))}`,
+          errorMessage: `${name} must be at least 16 URL-safe characters (letters, digits, . _ ~ -).`,
+        },
+      ],
+    });
+    variable.overrideLogicalId(name);
+    return variable.stringValue;
+  }
+
+  /** A named volume `<prefix>-<name>`. */
+  private volume(volumeId: string, name: string): Volume {
+    return new Volume(this, volumeId, { name: `${this.namePrefix}-${name}` });
+  }
+
+  /** A pulled image, kept when the environment is destroyed. */
+  private pull(imageId: string, name: string): Image {
+    return new Image(this, imageId, { name, keepLocally: true });
+  }
+
+  /** What every container shares: restart policy, the network under `alias`, no new privileges, rotated logs. */
+  private common(alias: string): Partial<ContainerConfig> {
+    return {
       restart: "unless-stopped",
       networksAdvanced: [{ name: this.network.name, aliases: [alias] }],
       securityOpts: ["no-new-privileges:true"],
       logDriver: "json-file",
       logOpts: { "max-size": "10m", "max-file": "3" },
-    });
-    // Terraform waits for the data services to be healthy, so the gateway (which depends on them) starts after.
-    const healthy = { wait: true, waitTimeout: 180 };
-    const health = (test: string[], startPeriod = "30s") => ({
-      test,
-      interval: "10s",
-      timeout: "5s",
-      retries: 5,
-      startPeriod,
-    });
+    };
+  }
 
-    const postgres = new Container(this, "Postgres", {
-      ...healthy,
-      ...common("postgres"),
-      name: `${prefix}-postgres`,
-      image: pull("PostgresImage", this.postgresImage).imageId,
-      memory: 1024,
+  /**
+   * What a data-service container starts from: named `<prefix>-<alias>`, reachable as `alias`, and
+   * waited on until healthy (so the gateway, which depends on it, starts after).
+   */
+  private dataService(alias: string, image: string, memoryMiB: number): ContainerConfig {
+    return {
+      ...HEALTHY,
+      ...this.common(alias),
+      name: `${this.namePrefix}-${alias}`,
+      image,
+      memory: memoryMiB,
+    };
+  }
+
+  /** pgvector with the `vector` extension created on first start. */
+  private addPostgres(credentials: Credentials): Container {
+    return new Container(this, "Postgres", {
+      ...this.dataService("postgres", this.pull("PostgresImage", this.postgresImage).imageId, 1024),
       shmSize: 256,
       env: [
         `POSTGRES_USER=${POSTGRES_USER}`,
         `POSTGRES_DB=${POSTGRES_USER}`,
-        `POSTGRES_PASSWORD=${postgresPassword}`,
+        `POSTGRES_PASSWORD=${credentials.postgresPassword}`,
       ],
       volumes: [
         {
-          volumeName: volume("PostgresData", "postgres-data").name,
+          volumeName: this.volume("PostgresData", "postgres-data").name,
           containerPath: "/var/lib/postgresql/data",
         },
       ],
@@ -232,65 +261,48 @@ export class LocalAiEnvironment extends Construct {
       ],
       healthcheck: health(["CMD", "pg_isready", "-h", "127.0.0.1", "-U", POSTGRES_USER, "-d", POSTGRES_USER]),
     });
+  }
 
-    const redisImage = pull("RedisImage", this.redisImage);
-    // Both Redis containers: the launch that keeps the password out of argv, as the redis user
-    // (`sh -c` bypasses the image entrypoint that drops root with gosu/su-exec).
-    const redisServer = (...options: string[]): Partial<ContainerConfig> => ({
-      command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server", ...options],
-      user: "redis",
-      env: [`REDIS_PASSWORD=${redisPassword}`, `REDISCLI_AUTH=${redisPassword}`],
+  /**
+   * The queue's Redis: the guide's `redis-server --appendonly yes`. Queue, budgets and rate limits
+   * live here: noeviction refuses writes instead of dropping them.
+   */
+  private addRedis(image: Image, credentials: Credentials): Container {
+    return new Container(this, "Redis", {
+      ...this.dataService("redis", image.imageId, 512),
+      ...redisServer(credentials.redisPassword, QUEUE_REDIS_OPTIONS),
+      volumes: [{ volumeName: this.volume("RedisData", "redis-data").name, containerPath: "/data" }],
+      healthcheck: REDIS_HEALTH,
     });
-    const redis = new Container(this, "Redis", {
-      ...healthy,
-      ...common("redis"),
-      name: `${prefix}-redis`,
-      image: redisImage.imageId,
-      memory: 512,
-      // The guide's `redis-server --appendonly yes`; the password stays out of `docker inspect`'s
-      // command and out of redis-server's argv (configuration on stdin). Queue, budgets and rate
-      // limits live here: noeviction refuses writes instead of dropping them.
-      ...redisServer("--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"),
-      volumes: [{ volumeName: volume("RedisData", "redis-data").name, containerPath: "/data" }],
-      healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
-    });
+  }
 
-    // The response cache on its own instance: allkeys-lru evicts (a policy is per server), so a
-    // full cache never blocks the queue; nothing to persist.
-    const redisCache = new Container(this, "RedisCache", {
-      ...healthy,
-      ...common("redis-cache"),
-      name: `${prefix}-redis-cache`,
-      image: redisImage.imageId,
-      memory: 320,
-      ...redisServer(
-        "--appendonly",
-        "no",
-        "--save",
-        "",
-        "--maxmemory",
-        "256mb",
-        "--maxmemory-policy",
-        "allkeys-lru",
-      ),
-      healthcheck: health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s"),
+  /**
+   * The response cache on its own instance: allkeys-lru evicts (a policy is per server), so a
+   * full cache never blocks the queue; nothing to persist.
+   */
+  private addRedisCache(image: Image, credentials: Credentials): Container {
+    return new Container(this, "RedisCache", {
+      ...this.dataService("redis-cache", image.imageId, 320),
+      ...redisServer(credentials.redisPassword, CACHE_REDIS_OPTIONS),
+      healthcheck: REDIS_HEALTH,
     });
+  }
 
-    const chroma = new Container(this, "Chroma", {
-      ...healthy,
-      ...common("chroma"),
-      name: `${prefix}-chroma`,
-      image: pull("ChromaImage", this.chromaImage).imageId,
-      memory: 2048,
+  /** Chroma, persistent, behind token authentication. */
+  private addChroma(credentials: Credentials): Container {
+    return new Container(this, "Chroma", {
+      ...this.dataService("chroma", this.pull("ChromaImage", this.chromaImage).imageId, 2048),
       env: [
         "IS_PERSISTENT=TRUE",
         "PERSIST_DIRECTORY=/chroma/chroma",
         "ANONYMIZED_TELEMETRY=FALSE",
         "CHROMA_SERVER_AUTHN_PROVIDER=chromadb.auth.token_authn.TokenAuthenticationServerProvider",
         "CHROMA_AUTH_TOKEN_TRANSPORT_HEADER=Authorization",
-        `CHROMA_SERVER_AUTHN_CREDENTIALS=${chromaToken}`,
+        `CHROMA_SERVER_AUTHN_CREDENTIALS=${credentials.chromaToken}`,
       ],
-      volumes: [{ volumeName: volume("ChromaData", "chroma-data").name, containerPath: "/chroma/chroma" }],
+      volumes: [
+        { volumeName: this.volume("ChromaData", "chroma-data").name, containerPath: "/chroma/chroma" },
+      ],
       healthcheck: health([
         "CMD",
         "python",
@@ -298,8 +310,14 @@ export class LocalAiEnvironment extends Construct {
         "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/api/v2/heartbeat', timeout=4)",
       ]),
     });
+  }
 
-    const gatewayImage = new Image(this, "GatewayImage", {
+  /**
+   * The gateway, built from the repository (rebuilt when `sourceHash` changes), read-only with all
+   * capabilities dropped, published on 127.0.0.1 only, started after the data services are healthy.
+   */
+  private addGateway(credentials: Credentials, dataServices: Container[]): Container {
+    const image = new Image(this, "GatewayImage", {
       name: this.gatewayImage,
       keepLocally: true,
       buildAttribute: { context: this.buildContext, dockerfile: this.dockerfile, tag: [this.gatewayImage] },
@@ -311,16 +329,16 @@ export class LocalAiEnvironment extends Construct {
       PORT: "8080",
       HOST: "0.0.0.0",
       DATA_DIR: "/var/lib/ai-gateway",
-      DATABASE_URL: `postgres://${POSTGRES_USER}:${postgresPassword}@postgres:5432/${POSTGRES_USER}`,
-      REDIS_URL: `redis://:${redisPassword}@redis:6379`,
-      REDIS_CACHE_URL: `redis://:${redisPassword}@redis-cache:6379`,
+      DATABASE_URL: `postgres://${POSTGRES_USER}:${credentials.postgresPassword}@postgres:5432/${POSTGRES_USER}`,
+      REDIS_URL: `redis://:${credentials.redisPassword}@redis:6379`,
+      REDIS_CACHE_URL: `redis://:${credentials.redisPassword}@redis-cache:6379`,
       CHROMA_URL: "http://chroma:8000",
-      CHROMA_TOKEN: chromaToken,
+      CHROMA_TOKEN: credentials.chromaToken,
     };
-    this.gateway = new Container(this, "Resource", {
-      ...common("gateway"),
-      name: `${prefix}-gateway`,
-      image: gatewayImage.imageId,
+    return new Container(this, "Resource", {
+      ...this.common("gateway"),
+      name: `${this.namePrefix}-gateway`,
+      image: image.imageId,
       memory: this.gatewayMemoryMiB,
       readOnly: true,
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
@@ -329,7 +347,10 @@ export class LocalAiEnvironment extends Construct {
       // Ollama on the developer's machine is reachable as host.docker.internal.
       host: [{ host: "host.docker.internal", ip: "host-gateway" }],
       volumes: [
-        { volumeName: volume("GatewayData", "gateway-data").name, containerPath: "/var/lib/ai-gateway" },
+        {
+          volumeName: this.volume("GatewayData", "gateway-data").name,
+          containerPath: "/var/lib/ai-gateway",
+        },
       ],
       ports: [{ internal: 8080, external: this.gatewayPort, ip: "127.0.0.1" }],
       healthcheck: health(
@@ -341,9 +362,53 @@ export class LocalAiEnvironment extends Construct {
         ],
         "20s",
       ),
-      dependsOn: [postgres, redis, redisCache, chroma],
+      dependsOn: dataServices,
     });
   }
+}
+
+/** The data services' secrets, as references to the sensitive Terraform variables. */
+interface Credentials {
+  readonly postgresPassword: string;
+  readonly redisPassword: string;
+  readonly chromaToken: string;
+}
+
+/** Terraform waits for a container to be healthy before it creates what depends on it. */
+const HEALTHY = { wait: true, waitTimeout: 180 };
+
+/** A Docker health check: every 10 s, 5 retries, after `startPeriod`. */
+function health(test: string[], startPeriod = "30s") {
+  return { test, interval: "10s", timeout: "5s", retries: 5, startPeriod };
+}
+
+/** The queue's redis-server: append-only on its volume; noeviction refuses writes instead of dropping jobs. */
+const QUEUE_REDIS_OPTIONS = ["--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"];
+/** The response cache's redis-server: nothing persisted, 256 MB, least recently used keys evicted. */
+const CACHE_REDIS_OPTIONS = [
+  "--appendonly",
+  "no",
+  "--save",
+  "",
+  "--maxmemory",
+  "256mb",
+  "--maxmemory-policy",
+  "allkeys-lru",
+];
+
+const REDIS_HEALTH = health(["CMD-SHELL", "redis-cli -h 127.0.0.1 ping | grep -q PONG"], "10s");
+
+/**
+ * Both Redis containers: the launch that keeps the password out of `docker inspect`'s command and
+ * redis-server's argv (configuration on stdin), as the redis user (`sh -c` bypasses the image
+ * entrypoint that drops root with gosu/su-exec).
+ */
+function redisServer(password: string, options: readonly string[]): Partial<ContainerConfig> {
+  return {
+    command: ["sh", "-c", REDIS_SERVER_LAUNCH, "redis-server", ...options],
+    user: "redis",
+    env: [`REDIS_PASSWORD=${password}`, `REDISCLI_AUTH=${password}`],
+  };
 }
 
 /** sha256 over the paths and contents of every file under `paths` (sorted, so stable across machines). */

@@ -140,7 +140,7 @@ export function checkName(owner: string, prop: string, name: string): void {
  * Throws unless `namespace` is a valid namespace name (RFC 1123 label, at most 63
  * characters). A token (`namespace.metadata.name`) is left to Terraform.
  */
-export function checkNamespace(owner: string, namespace: string): void {
+export function checkNamespace(owner: string, namespace: string, prop = "namespace"): void {
   if (typeof namespace === "string" && Token.isUnresolved(namespace)) return;
   if (
     typeof namespace !== "string" ||
@@ -148,7 +148,7 @@ export function checkNamespace(owner: string, namespace: string): void {
     namespace.length > 63
   ) {
     throw new Error(
-      `${owner}: namespace (${typeof namespace === "string" ? `"${namespace}"` : String(namespace)}) must be an RFC 1123 label: lower-case letters, digits and "-", at most 63 characters, starting and ending alphanumeric (pass the name, e.g. "ai", or namespaceResource.metadata.name)`,
+      `${owner}: ${prop} (${typeof namespace === "string" ? `"${namespace}"` : String(namespace)}) must be an RFC 1123 label: lower-case letters, digits and "-", at most 63 characters, starting and ending alphanumeric (pass the name, e.g. "ai", or namespaceResource.metadata.name)`,
     );
   }
 }

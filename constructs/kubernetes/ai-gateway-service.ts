@@ -1,10 +1,15 @@
 import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import {
   DeploymentV1,
+  type DeploymentV1SpecTemplate,
+  type DeploymentV1SpecTemplateSpecContainer,
   type DeploymentV1SpecTemplateSpecContainerEnv,
 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2";
-import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
+import {
+  NetworkPolicyV1,
+  type NetworkPolicyV1SpecEgress,
+} from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { PodDisruptionBudgetV1 } from "@cdktf/provider-kubernetes/lib/pod-disruption-budget-v1";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
@@ -41,6 +46,15 @@ import type { IPostgres, IRedis, IVectorStore } from "./data-services";
 export const SLOT_LABEL = "ai-deploy-kit.io/slot";
 /** Label on Services a ServiceMonitor scrapes; its value is the gateway's base name. */
 export const METRICS_LABEL = "ai-deploy-kit.io/metrics";
+
+const OWNER = "AiGatewayService";
+
+/** The metadata every resource of one gateway deployment shares. */
+interface Metadata {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Record<string, string>;
+}
 
 /** Variables the construct wires itself from secrets and data services; not settable as plain settings. */
 const MANAGED_VARIABLES = new Set([
@@ -245,80 +259,145 @@ export class AiGatewayService extends Construct {
     );
     this.shutdownTimeoutSeconds = this.shutdownBudget.shutdownTimeoutSeconds;
 
-    const owner = "AiGatewayService";
-    checkName(owner, "name", this.resourceName);
+    this.checkPod(where);
+    this.memoryLimitBytes = memoryBytes(this.memoryLimit);
+    this.checkScaling(props);
+    this.checkNetwork(props);
+    this.checkShutdown();
+    this.checkWiring(props);
+    this.settings = this.settingsFor(props);
+    this.requireSecretKeys(props, where);
+
+    const slotLabel: Record<string, string> = this.slot ? { [SLOT_LABEL]: this.slot } : {};
+    this.selectorLabels = {
+      "app.kubernetes.io/name": "ai-gateway",
+      "app.kubernetes.io/instance": this.name,
+      ...slotLabel,
+    };
+    this.podLabels = {
+      ...componentLabels(this.name, "ai-gateway"),
+      ...slotLabel,
+      ...props.database?.clientPodLabels,
+      ...props.cache?.clientPodLabels,
+      ...props.responseCache?.clientPodLabels,
+      ...props.vectorStore?.clientPodLabels,
+    };
+    const metadata: Metadata = {
+      name: this.resourceName,
+      namespace: this.namespace,
+      labels: { ...componentLabels(this.name, "ai-gateway"), ...slotLabel },
+    };
+    this.serviceName = this.resourceName;
+
+    const serviceAccount = new ServiceAccountV1(this, "ServiceAccount", {
+      metadata: { ...metadata, annotations: { ...props.secrets?.serviceAccountAnnotations } },
+      automountServiceAccountToken: false,
+    });
+    const config = new ConfigMapV1(this, "Config", {
+      metadata: { ...metadata, name: `${this.resourceName}-config` },
+      data: this.settings,
+    });
+    this.deployment = this.addDeployment(metadata, props, serviceAccount.metadata.name, config.metadata.name);
+    if (this.autoscalingEnabled) this.addAutoscaler(metadata);
+    new PodDisruptionBudgetV1(this, "DisruptionBudget", {
+      metadata,
+      spec: { maxUnavailable: "1", selector: { matchLabels: this.selectorLabels } },
+    });
+    this.addNetworkPolicy(metadata, props);
+    this.addService(metadata);
+  }
+
+  /** Name, namespace, image and resources; a second gateway of the same name is found at synth. */
+  private checkPod(where: string): void {
+    checkName(OWNER, "name", this.resourceName);
     checkNamespace(where, this.namespace);
     // Another gateway of the same name may be added after this one: checked at synth.
     this.node.addValidation({ validate: () => this.duplicates(where) });
-    checkImage(owner, "image", this.image);
-    checkResources(owner, this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit);
-    this.memoryLimitBytes = memoryBytes(this.memoryLimit);
-    checkInteger(owner, "port", this.port, 1, "use a port from 1 to 65535, for example 8080");
+    checkImage(OWNER, "image", this.image);
+    checkResources(OWNER, this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit);
+  }
+
+  /** Port, replica bounds and HPA targets. */
+  private checkScaling(props: AiGatewayServiceProps): void {
+    checkInteger(OWNER, "port", this.port, 1, "use a port from 1 to 65535, for example 8080");
     if (this.port > 65535)
-      throw new Error(`${owner}: port (${this.port}) must be at most 65535; use for example 8080`);
-    checkInteger(owner, "minReplicas", this.minReplicas, 1, "an HPA needs at least one replica");
-    checkInteger(owner, "maxReplicas", this.maxReplicas, 1, "an HPA needs at least one replica");
+      throw new Error(`${OWNER}: port (${this.port}) must be at most 65535; use for example 8080`);
+    checkInteger(OWNER, "minReplicas", this.minReplicas, 1, "an HPA needs at least one replica");
+    checkInteger(OWNER, "maxReplicas", this.maxReplicas, 1, "an HPA needs at least one replica");
     if (this.minReplicas > this.maxReplicas) {
       throw new Error(
-        `${owner}: minReplicas (${this.minReplicas}) must not exceed maxReplicas (${this.maxReplicas})`,
+        `${OWNER}: minReplicas (${this.minReplicas}) must not exceed maxReplicas (${this.maxReplicas})`,
       );
     }
     if (props.replicas !== undefined && this.autoscalingEnabled) {
       throw new Error(
-        `${owner}: replicas (${props.replicas}) is set while autoscalingEnabled is true; the HPA owns the count, so set minReplicas/maxReplicas or autoscalingEnabled: false`,
+        `${OWNER}: replicas (${props.replicas}) is set while autoscalingEnabled is true; the HPA owns the count, so set minReplicas/maxReplicas or autoscalingEnabled: false`,
       );
     }
     if (this.replicas !== undefined)
-      checkInteger(owner, "replicas", this.replicas, 0, "use 0 to park the deployment");
-    checkCidrs(owner, "egressAllowedCidrs", props.egressAllowedCidrs ?? []);
+      checkInteger(OWNER, "replicas", this.replicas, 0, "use 0 to park the deployment");
+    checkInteger(OWNER, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
+    checkInteger(OWNER, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
+  }
+
+  /** Egress CIDRs and extra ports. */
+  private checkNetwork(props: AiGatewayServiceProps): void {
+    checkCidrs(OWNER, "egressAllowedCidrs", props.egressAllowedCidrs ?? []);
     for (const port of props.egressExtraPorts ?? []) {
       if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new Error(
-          `${owner}: egressExtraPorts contains ${port}; each must be a TCP port from 1 to 65535, for example 11434 for Ollama`,
+          `${OWNER}: egressExtraPorts contains ${port}; each must be a TCP port from 1 to 65535, for example 11434 for Ollama`,
         );
       }
     }
-    checkInteger(owner, "targetCpuPercent", this.targetCpuPercent, 1, "use for example 70");
-    checkInteger(owner, "targetMemoryPercent", this.targetMemoryPercent, 1, "use for example 80");
-    checkInteger(owner, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
-    if (this.shutdownBudget.httpDrainSeconds < this.shutdownBudget.longestRequestSeconds) {
-      const needed =
-        this.shutdownBudget.longestRequestSeconds +
-        this.shutdownBudget.queueCloseSeconds +
-        this.shutdownBudget.ledgerFlushSeconds;
+  }
+
+  /** The shutdown deadline must let the longest request finish (app/shutdown-budget.ts). */
+  private checkShutdown(): void {
+    const budget = this.shutdownBudget;
+    checkInteger(OWNER, "shutdownTimeoutSeconds", this.shutdownTimeoutSeconds, 0, "use for example 25");
+    if (budget.httpDrainSeconds < budget.longestRequestSeconds) {
+      const needed = budget.longestRequestSeconds + budget.queueCloseSeconds + budget.ledgerFlushSeconds;
       throw new Error(
-        `${owner}: shutdownTimeoutSeconds (${this.shutdownTimeoutSeconds}) leaves ${this.shutdownBudget.httpDrainSeconds} s to drain requests, but the longest request takes ${this.shutdownBudget.longestRequestSeconds} s (timeout × attempts plus backoffs, per target); use at least ${needed}, leave it unset to derive it, or lower aiTimeoutSeconds / aiMaxRetries`,
+        `${OWNER}: shutdownTimeoutSeconds (${this.shutdownTimeoutSeconds}) leaves ${budget.httpDrainSeconds} s to drain requests, but the longest request takes ${budget.longestRequestSeconds} s (timeout × attempts plus backoffs, per target); use at least ${needed}, leave it unset to derive it, or lower aiTimeoutSeconds / aiMaxRetries`,
       );
     }
+  }
+
+  /** Plain settings stay plain, and every Secret the pods read sits in their namespace. */
+  private checkWiring(props: AiGatewayServiceProps): void {
     for (const key of Object.keys(props.extraSettings ?? {})) {
       if (MANAGED_VARIABLES.has(key)) {
         throw new Error(
-          `${owner}: extraSettings.${key} is wired by the construct; pass database, cache, vectorStore or secrets instead`,
+          `${OWNER}: extraSettings.${key} is wired by the construct; pass database, cache, vectorStore or secrets instead`,
         );
       }
     }
     checkPlainSettings(
-      owner,
+      OWNER,
       "extraSettings",
       props.extraSettings ?? {},
       "pass it through secrets (AppSecrets) instead",
     );
     if (props.secrets?.secretName && props.secrets.namespace !== this.namespace) {
       throw new Error(
-        `${owner}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
+        `${OWNER}: secrets namespace ("${props.secrets.namespace}") differs from namespace ("${this.namespace}"); pods can only read Secrets in their own namespace`,
       );
     }
-    for (const service of [props.database, props.cache, props.responseCache, props.vectorStore]) {
-      if (service && service.namespace !== this.namespace) {
+    for (const service of dataServices(props)) {
+      if (service.namespace !== this.namespace) {
         throw new Error(
-          `${owner}: ${service.node.id} is in namespace "${service.namespace}" but the gateway in "${this.namespace}"; its Secret must be readable by the gateway, so put both in one namespace`,
+          `${OWNER}: ${service.node.id} is in namespace "${service.namespace}" but the gateway in "${this.namespace}"; its Secret must be readable by the gateway, so put both in one namespace`,
         );
       }
     }
+  }
 
+  /** The ConfigMap: the gateway's non-secret settings, each set only when its prop is. */
+  private settingsFor(props: AiGatewayServiceProps): Record<string, string> {
     const optional = (variable: string, value: string | number | boolean | readonly string[] | undefined) =>
       value === undefined ? {} : { [variable]: Array.isArray(value) ? value.join(",") : String(value) };
-    this.settings = {
+    return {
       ENVIRONMENT: props.environment ?? "production",
       PORT: String(this.port),
       HOST: "0.0.0.0",
@@ -346,8 +425,13 @@ export class AiGatewayService extends Construct {
       ),
       ...props.extraSettings,
     };
-    // Fail at synth what the pod would fail at start: the gateway's own loader checks the
-    // settings, and the keys they route to become required by the plan.
+  }
+
+  /**
+   * Fail at synth what the pod would fail at start: the gateway's own loader checks the
+   * settings, and the keys they route to become required by the plan.
+   */
+  private requireSecretKeys(props: AiGatewayServiceProps, where: string): void {
     const gatewayConfig = checkGatewaySettings(where, this.settings);
     const needed = requiredSecretKeys(gatewayConfig, props.secrets?.keys ?? []);
     if (needed.length > 0 && !props.secrets) {
@@ -356,73 +440,16 @@ export class AiGatewayService extends Construct {
       );
     }
     if (props.secrets) props.secrets.requireKeys(needed, where);
+  }
 
-    const labels = componentLabels(this.name, "ai-gateway");
-    const slotLabel: Record<string, string> = this.slot ? { [SLOT_LABEL]: this.slot } : {};
-    this.selectorLabels = {
-      "app.kubernetes.io/name": "ai-gateway",
-      "app.kubernetes.io/instance": this.name,
-      ...slotLabel,
-    };
-    this.podLabels = {
-      ...labels,
-      ...slotLabel,
-      ...props.database?.clientPodLabels,
-      ...props.cache?.clientPodLabels,
-      ...props.responseCache?.clientPodLabels,
-      ...props.vectorStore?.clientPodLabels,
-    };
-    const metadata = {
-      name: this.resourceName,
-      namespace: this.namespace,
-      labels: { ...labels, ...slotLabel },
-    };
-    this.serviceName = this.resourceName;
-
-    const serviceAccount = new ServiceAccountV1(this, "ServiceAccount", {
-      metadata: { ...metadata, annotations: { ...props.secrets?.serviceAccountAnnotations } },
-      automountServiceAccountToken: false,
-    });
-    const config = new ConfigMapV1(this, "Config", {
-      metadata: { ...metadata, name: `${this.resourceName}-config` },
-      data: this.settings,
-    });
-
-    // Passwords never enter synthesized output: the Postgres password reaches the
-    // client as PGPASSWORD (node-postgres reads it when DATABASE_URL has none), so
-    // any character is safe. REDIS_URL embeds the password through the kubelet's
-    // $(VAR) expansion, unescaped: a Redis password must be URL-safe (the kit's own
-    // variables validate that; an existing Secret must hold letters, digits, . _ ~ -).
-    const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [];
-    if (props.database) {
-      const db = props.database;
-      env.push(
-        {
-          name: "PGPASSWORD",
-          valueFrom: { secretKeyRef: { name: db.secretName, key: db.passwordKey } },
-        },
-        {
-          name: "DATABASE_URL",
-          value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}${db.sslMode ? `?sslmode=${db.sslMode}` : ""}`,
-        },
-      );
-    }
-    if (props.cache) env.push(...redisEnv("REDIS", props.cache));
-    if (props.responseCache) env.push(...redisEnv("REDIS_CACHE", props.responseCache));
-    if (props.vectorStore) {
-      const chroma = props.vectorStore;
-      env.push({
-        name: "CHROMA_TOKEN",
-        valueFrom: { secretKeyRef: { name: chroma.secretName, key: chroma.tokenKey } },
-      });
-    }
-    const envFrom = [
-      { configMapRef: { name: config.metadata.name } },
-      ...(props.secrets?.secretName ? [{ secretRef: { name: props.secrets.secretName } }] : []),
-    ];
-
-    const http = (path: string) => ({ httpGet: { path, port: this.portName } });
-    this.deployment = new DeploymentV1(this, "Resource", {
+  /** The Deployment: rolling updates that never drop below the wanted count; the HPA owns the count when on. */
+  private addDeployment(
+    metadata: Metadata,
+    props: AiGatewayServiceProps,
+    serviceAccountName: string,
+    configMapName: string,
+  ): DeploymentV1 {
+    return new DeploymentV1(this, "Resource", {
       metadata,
       // The default wait_for_rollout stays on: a release whose pods never get ready fails the deploy.
       ...(this.autoscalingEnabled ? { lifecycle: { ignoreChanges: ["spec[0].replicas"] } } : {}),
@@ -431,122 +458,117 @@ export class AiGatewayService extends Construct {
         revisionHistoryLimit: 5,
         selector: { matchLabels: this.selectorLabels },
         strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: "25%", maxUnavailable: "0" } },
-        template: {
-          metadata: {
-            labels: this.podLabels,
-            // A settings change rolls the pods; the ConfigMap alone would not. So does a rotated key
-            // from Terraform variables: the hash of the Secret's contents (never the values) changes.
-            annotations: {
-              "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)),
-              ...secretsHashAnnotation(props.secrets),
-            },
-          },
-          spec: {
-            serviceAccountName: serviceAccount.metadata.name,
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            // preStop + HTTP drain + queue close + ledger flush + margin (app/shutdown-budget.ts).
-            terminationGracePeriodSeconds: this.shutdownBudget.terminationGracePeriodSeconds,
-            securityContext: podSecurityContext(10001),
-            ...(props.imagePullSecrets?.length
-              ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) }
-              : {}),
-            topologySpreadConstraint: [
-              {
-                maxSkew: 1,
-                topologyKey: "topology.kubernetes.io/zone",
-                whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: [{ matchLabels: this.selectorLabels }],
-              },
-              {
-                maxSkew: 1,
-                topologyKey: "kubernetes.io/hostname",
-                whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: [{ matchLabels: this.selectorLabels }],
-              },
-            ],
-            container: [
-              {
-                name: "gateway",
-                image: this.image,
-                imagePullPolicy: "IfNotPresent",
-                port: [{ name: this.portName, containerPort: this.port, protocol: "TCP" }],
-                envFrom,
-                env,
-                resources: resources(this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit),
-                securityContext: containerSecurityContext(10001),
-                startupProbe: {
-                  ...http("/health/live"),
-                  periodSeconds: 2,
-                  failureThreshold: 30,
-                  timeoutSeconds: 2,
-                },
-                livenessProbe: {
-                  ...http("/health/live"),
-                  periodSeconds: 10,
-                  failureThreshold: 3,
-                  timeoutSeconds: 3,
-                },
-                readinessProbe: {
-                  ...http("/health/ready"),
-                  periodSeconds: 5,
-                  failureThreshold: 3,
-                  timeoutSeconds: 3,
-                },
-                // Endpoints controllers need a moment to stop routing here before SIGTERM.
-                lifecycle: { preStop: [{ exec: { command: ["sleep", String(PRESTOP_SECONDS)] } }] },
-                volumeMount: [
-                  { name: "tmp", mountPath: "/tmp" },
-                  { name: "data", mountPath: "/var/lib/ai-gateway" },
-                ],
-              },
-            ],
-            volume: [scratchVolume("tmp"), scratchVolume("data", "1Gi")],
-          },
-        },
+        template: this.podTemplate(props, serviceAccountName, configMapName),
       },
     });
+  }
 
-    if (this.autoscalingEnabled) {
-      const target = (name: string, averageUtilization: number) => ({
-        type: "Resource",
-        resource: { name, target: { type: "Utilization", averageUtilization } },
-      });
-      new HorizontalPodAutoscalerV2(this, "Autoscaler", {
-        metadata,
-        spec: {
-          scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.resourceName },
-          minReplicas: this.minReplicas,
-          maxReplicas: this.maxReplicas,
-          metric: [target("cpu", this.targetCpuPercent), target("memory", this.targetMemoryPercent)],
-          behavior: {
-            scaleDown: [
-              {
-                stabilizationWindowSeconds: 300,
-                selectPolicy: "Max",
-                policy: [{ type: "Percent", value: 50, periodSeconds: 60 }],
-              },
-            ],
-            scaleUp: [
-              {
-                stabilizationWindowSeconds: 0,
-                selectPolicy: "Max",
-                policy: [{ type: "Percent", value: 100, periodSeconds: 30 }],
-              },
-            ],
-          },
-        },
-      });
-    }
-
-    new PodDisruptionBudgetV1(this, "DisruptionBudget", {
-      metadata,
-      spec: { maxUnavailable: "1", selector: { matchLabels: this.selectorLabels } },
+  /** The pod: non-root, no token, spread over zones and nodes, with the shutdown budget as its grace period. */
+  private podTemplate(
+    props: AiGatewayServiceProps,
+    serviceAccountName: string,
+    configMapName: string,
+  ): DeploymentV1SpecTemplate {
+    const spread = (topologyKey: string) => ({
+      maxSkew: 1,
+      topologyKey,
+      whenUnsatisfiable: "ScheduleAnyway",
+      labelSelector: [{ matchLabels: this.selectorLabels }],
     });
+    return {
+      metadata: {
+        labels: this.podLabels,
+        // A settings change rolls the pods; the ConfigMap alone would not. So does a rotated key
+        // from Terraform variables: the hash of the Secret's contents (never the values) changes.
+        annotations: {
+          "ai-deploy-kit.io/config-hash": hash(JSON.stringify(this.settings)),
+          ...secretsHashAnnotation(props.secrets),
+        },
+      },
+      spec: {
+        serviceAccountName,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        // preStop + HTTP drain + queue close + ledger flush + margin (app/shutdown-budget.ts).
+        terminationGracePeriodSeconds: this.shutdownBudget.terminationGracePeriodSeconds,
+        securityContext: podSecurityContext(10001),
+        ...(props.imagePullSecrets?.length
+          ? { imagePullSecrets: props.imagePullSecrets.map((name) => ({ name })) }
+          : {}),
+        topologySpreadConstraint: [spread("topology.kubernetes.io/zone"), spread("kubernetes.io/hostname")],
+        container: [this.gatewayContainer(props, configMapName)],
+        volume: [scratchVolume("tmp"), scratchVolume("data", "1Gi")],
+      },
+    };
+  }
 
-    const dataServices = [props.database, props.cache, props.responseCache, props.vectorStore].filter(
-      (service) => service !== undefined,
-    );
+  /** The gateway container: settings from the ConfigMap, keys from the Secret, data-service credentials as env. */
+  private gatewayContainer(
+    props: AiGatewayServiceProps,
+    configMapName: string,
+  ): DeploymentV1SpecTemplateSpecContainer {
+    return {
+      name: "gateway",
+      image: this.image,
+      imagePullPolicy: "IfNotPresent",
+      port: [{ name: this.portName, containerPort: this.port, protocol: "TCP" }],
+      envFrom: [
+        { configMapRef: { name: configMapName } },
+        ...(props.secrets?.secretName ? [{ secretRef: { name: props.secrets.secretName } }] : []),
+      ],
+      env: dataServiceEnv(props),
+      resources: resources(this.cpuRequest, this.memoryRequest, this.cpuLimit, this.memoryLimit),
+      securityContext: containerSecurityContext(10001),
+      ...this.probes(),
+      // Endpoints controllers need a moment to stop routing here before SIGTERM.
+      lifecycle: { preStop: [{ exec: { command: ["sleep", String(PRESTOP_SECONDS)] } }] },
+      volumeMount: [
+        { name: "tmp", mountPath: "/tmp" },
+        { name: "data", mountPath: "/var/lib/ai-gateway" },
+      ],
+    };
+  }
+
+  /** Startup and liveness on `/health/live` (the process answers), readiness on `/health/ready` (it can serve). */
+  private probes(): Pick<
+    DeploymentV1SpecTemplateSpecContainer,
+    "startupProbe" | "livenessProbe" | "readinessProbe"
+  > {
+    const http = (path: string) => ({ httpGet: { path, port: this.portName } });
+    return {
+      startupProbe: { ...http("/health/live"), periodSeconds: 2, failureThreshold: 30, timeoutSeconds: 2 },
+      livenessProbe: { ...http("/health/live"), periodSeconds: 10, failureThreshold: 3, timeoutSeconds: 3 },
+      readinessProbe: { ...http("/health/ready"), periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 3 },
+    };
+  }
+
+  /** The HPA: CPU and memory targets, quick to scale up, slow to scale down. */
+  private addAutoscaler(metadata: Metadata): void {
+    const target = (name: string, averageUtilization: number) => ({
+      type: "Resource",
+      resource: { name, target: { type: "Utilization", averageUtilization } },
+    });
+    const behaviour = (stabilizationWindowSeconds: number, value: number, periodSeconds: number) => [
+      {
+        stabilizationWindowSeconds,
+        selectPolicy: "Max",
+        policy: [{ type: "Percent", value, periodSeconds }],
+      },
+    ];
+    new HorizontalPodAutoscalerV2(this, "Autoscaler", {
+      metadata,
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: this.resourceName },
+        minReplicas: this.minReplicas,
+        maxReplicas: this.maxReplicas,
+        metric: [target("cpu", this.targetCpuPercent), target("memory", this.targetMemoryPercent)],
+        behavior: { scaleDown: behaviour(300, 50, 60), scaleUp: behaviour(0, 100, 30) },
+      },
+    });
+  }
+
+  /** Ingress from the ingress controller and the scrapers only; egress to DNS, the data services and 443. */
+  private addNetworkPolicy(metadata: Metadata, props: AiGatewayServiceProps): void {
     new NetworkPolicyV1(this, "NetworkPolicy", {
       metadata,
       spec: {
@@ -558,41 +580,13 @@ export class AiGatewayService extends Construct {
           fromPodLabels: props.ingressFromPodLabels,
           metricsFromNamespaces: props.metricsFromNamespaces ?? ["monitoring"],
         }),
-        egress: [
-          {
-            ports: [
-              { port: "53", protocol: "UDP" },
-              { port: "53", protocol: "TCP" },
-            ],
-          },
-          ...dataServices.map((service) => ({
-            to: service.egressPeers.map((peer) => ({ ...peer })),
-            ports: [{ port: String(service.port), protocol: "TCP" }],
-          })),
-          {
-            to: publicEgressTo(props.egressAllowedCidrs ?? []),
-            ports: [443, ...(props.egressExtraPorts ?? [])].map((port) => ({
-              port: String(port),
-              protocol: "TCP",
-            })),
-          },
-          // Without roleArn the AWS SDK gets credentials from EKS Pod Identity or the
-          // instance metadata service, both plain HTTP on link-local addresses.
-          ...(props.secrets?.source.kind === "aws-secrets-manager"
-            ? [
-                {
-                  to: [
-                    { ipBlock: { cidr: "169.254.170.23/32" } },
-                    { ipBlock: { cidr: "169.254.169.254/32" } },
-                  ],
-                  ports: [{ port: "80", protocol: "TCP" }],
-                },
-              ]
-            : []),
-        ],
+        egress: gatewayEgress(props),
       },
     });
+  }
 
+  /** The ClusterIP Service, labelled for the ServiceMonitor (METRICS_LABEL). */
+  private addService(metadata: Metadata): void {
     new ServiceV1(this, "Service", {
       metadata: { ...metadata, labels: { ...metadata.labels, [METRICS_LABEL]: this.name } },
       spec: {
@@ -621,6 +615,83 @@ export class AiGatewayService extends Construct {
           `${where}: a gateway named "${this.name}" already exists in namespace "${this.namespace}" (${other.node.path}); give one of them another name`,
       );
   }
+}
+
+/** The data services a gateway is given, in the order their env and egress rules are written. */
+function dataServices(props: AiGatewayServiceProps): (IPostgres | IRedis | IVectorStore)[] {
+  return [props.database, props.cache, props.responseCache, props.vectorStore].filter(
+    (service) => service !== undefined,
+  );
+}
+
+/**
+ * The data services' credentials as container env. Passwords never enter synthesized output: the
+ * Postgres password reaches the client as PGPASSWORD (node-postgres reads it when DATABASE_URL has
+ * none), so any character is safe. REDIS_URL embeds the password through the kubelet's $(VAR)
+ * expansion, unescaped: a Redis password must be URL-safe (the kit's own variables validate that;
+ * an existing Secret must hold letters, digits, . _ ~ -).
+ */
+function dataServiceEnv(props: AiGatewayServiceProps): DeploymentV1SpecTemplateSpecContainerEnv[] {
+  const env: DeploymentV1SpecTemplateSpecContainerEnv[] = [];
+  if (props.database) {
+    const db = props.database;
+    env.push(
+      {
+        name: "PGPASSWORD",
+        valueFrom: { secretKeyRef: { name: db.secretName, key: db.passwordKey } },
+      },
+      {
+        name: "DATABASE_URL",
+        value: `postgres://${db.username}@${db.host}:${db.port}/${db.databaseName}${db.sslMode ? `?sslmode=${db.sslMode}` : ""}`,
+      },
+    );
+  }
+  if (props.cache) env.push(...redisEnv("REDIS", props.cache));
+  if (props.responseCache) env.push(...redisEnv("REDIS_CACHE", props.responseCache));
+  if (props.vectorStore) {
+    const chroma = props.vectorStore;
+    env.push({
+      name: "CHROMA_TOKEN",
+      valueFrom: { secretKeyRef: { name: chroma.secretName, key: chroma.tokenKey } },
+    });
+  }
+  return env;
+}
+
+/**
+ * Egress: DNS, each data service on its port, 443 (and `egressExtraPorts`) to public addresses and
+ * `egressAllowedCidrs`, and the AWS credential endpoints when secrets come from Secrets Manager.
+ */
+function gatewayEgress(props: AiGatewayServiceProps): NetworkPolicyV1SpecEgress[] {
+  return [
+    {
+      ports: [
+        { port: "53", protocol: "UDP" },
+        { port: "53", protocol: "TCP" },
+      ],
+    },
+    ...dataServices(props).map((service) => ({
+      to: service.egressPeers.map((peer) => ({ ...peer })),
+      ports: [{ port: String(service.port), protocol: "TCP" }],
+    })),
+    {
+      to: publicEgressTo(props.egressAllowedCidrs ?? []),
+      ports: [443, ...(props.egressExtraPorts ?? [])].map((port) => ({
+        port: String(port),
+        protocol: "TCP",
+      })),
+    },
+    // Without roleArn the AWS SDK gets credentials from EKS Pod Identity or the
+    // instance metadata service, both plain HTTP on link-local addresses.
+    ...(props.secrets?.source.kind === "aws-secrets-manager"
+      ? [
+          {
+            to: [{ ipBlock: { cidr: "169.254.170.23/32" } }, { ipBlock: { cidr: "169.254.169.254/32" } }],
+            ports: [{ port: "80", protocol: "TCP" }],
+          },
+        ]
+      : []),
+  ];
 }
 
 /**

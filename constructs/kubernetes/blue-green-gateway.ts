@@ -1,6 +1,6 @@
 import { DataKubernetesResource } from "@cdktf/provider-kubernetes/lib/data-kubernetes-resource";
 import { ServiceV1 } from "@cdktf/provider-kubernetes/lib/service-v1";
-import { Annotations, dependable, Fn, Op } from "cdktf";
+import { Annotations, Fn, Op } from "cdktf";
 import { Construct } from "constructs";
 import { applyKitDefaults } from "../_kit-defaults";
 import { checkImage, checkInteger, componentLabels } from "./_pod";
@@ -47,27 +47,19 @@ export interface BlueGreenGatewayProps extends Omit<AiGatewayServiceProps, "imag
    */
   readonly activeSlot?: Slot;
   /**
-   * Legacy sizing by role: fixed replicas of the idle slot, the active one autoscales. A promotion
-   * then also resizes both slots; prefer `blueReplicas` / `greenReplicas`. Promotion keeps the
-   * promoted slot's current count and lets its HPA scale from there, so the idle slot should run at
-   * least `minReplicas` pods when `activeSlot` flips. 0 parks it (synth warns): raise it and apply
-   * before promoting, or the live Service has no pods. Ignored when `blueReplicas` or `greenReplicas` is set.
-   * @default 0
-   */
-  readonly idleSlotReplicas?: number;
-  /**
-   * Size of the blue slot whatever its role: `"autoscale"` (HPA between minReplicas and maxReplicas)
-   * or a fixed count (0 parks it). Setting `blueReplicas` or `greenReplicas` sizes slots by colour
-   * instead of by role, so a promotion changes nothing but the Services' selectors. To bring a
+   * Size of the blue slot whatever its role: `"autoscale"` (HPA between minReplicas and maxReplicas
+   * while live, idleMinReplicas and idleMaxReplicas while idle) or a fixed count (0 parks it). Slots
+   * are sized by colour, so a promotion changes nothing but the Services' selectors. To bring a
    * parked slot into service, give it a fixed count of at least minReplicas first, and switch it to
    * `"autoscale"` in a later change: from 0 straight to `"autoscale"`, Terraform leaves the
    * HPA-owned Deployment at 0 (replicas are ignored once the HPA owns them) and an HPA never scales up from 0.
-   * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only greenReplicas is
+   * (The 0.1 role-based `idleSlotReplicas` is gone: write the idle slot's count here instead.)
+   * @default "autoscale"
    */
   readonly blueReplicas?: SlotReplicas;
   /**
    * Size of the green slot whatever its role; see `blueReplicas`.
-   * @default - by role (idleSlotReplicas) when neither is set; `"autoscale"` when only blueReplicas is
+   * @default "autoscale"
    */
   readonly greenReplicas?: SlotReplicas;
   /**
@@ -95,16 +87,18 @@ export type SlotReplicas = number | "autoscale";
 /**
  * Two gateway slots (`Blue`, `Green`) and two Services: `Resource` (named
  * `<name>`) selects the active slot, `Preview` (`<name>-preview`) the idle one.
- * Sized by colour (`blueReplicas`, `greenReplicas`), a promotion is only the
- * selector switch; sized by role (legacy), the active slot autoscales and the
- * idle one runs `idleSlotReplicas`.
+ * Each slot is sized by colour (`blueReplicas`, `greenReplicas`), so a
+ * promotion is only the selector switch.
  */
 export class BlueGreenGateway extends Construct {
   public readonly name: string;
   public readonly namespace: string;
   public readonly activeSlot: Slot;
   public readonly idleSlot: Slot;
-  public readonly idleSlotReplicas: number;
+  /** The blue slot's size: `"autoscale"` or a fixed count. */
+  public readonly blueReplicas: SlotReplicas;
+  /** The green slot's size: `"autoscale"` or a fixed count. */
+  public readonly greenReplicas: SlotReplicas;
   public readonly idleMinReplicas: number;
   public readonly idleMaxReplicas: number;
   public readonly blue: AiGatewayService;
@@ -127,29 +121,20 @@ export class BlueGreenGateway extends Construct {
     this.namespace = props.namespace ?? "default";
     this.activeSlot = props.activeSlot ?? "blue";
     this.idleSlot = this.activeSlot === "blue" ? "green" : "blue";
-    this.idleSlotReplicas = props.idleSlotReplicas ?? 0;
     if (this.activeSlot !== "blue" && this.activeSlot !== "green") {
       throw new Error(
         `BlueGreenGateway: activeSlot ("${String(this.activeSlot)}") must be "blue" or "green"`,
       );
     }
+    refuseRoleSizing(props, this.activeSlot, this.idleSlot);
     if (props.imageRepository.includes("@") || /:[^/]*$/.test(props.imageRepository)) {
       throw new Error(
         `BlueGreenGateway: imageRepository ("${props.imageRepository}") must not carry a tag; put tags in blueImageTag and greenImageTag`,
       );
     }
-    checkInteger(
-      "BlueGreenGateway",
-      "idleSlotReplicas",
-      this.idleSlotReplicas,
-      0,
-      "use 0 to park the idle slot",
-    );
-    const bySlot = props.blueReplicas !== undefined || props.greenReplicas !== undefined;
-    const sizeOf = (which: Slot): SlotReplicas => {
-      if (bySlot) return (which === "blue" ? props.blueReplicas : props.greenReplicas) ?? "autoscale";
-      return which === this.activeSlot ? "autoscale" : this.idleSlotReplicas;
-    };
+    this.blueReplicas = props.blueReplicas ?? "autoscale";
+    this.greenReplicas = props.greenReplicas ?? "autoscale";
+    const sizeOf = (which: Slot): SlotReplicas => (which === "blue" ? this.blueReplicas : this.greenReplicas);
     for (const which of ["blue", "green"] as const) {
       const size = sizeOf(which);
       if (size !== "autoscale") {
@@ -204,7 +189,7 @@ export class BlueGreenGateway extends Construct {
       const size = sizeOf(which);
       // An autoscaled idle slot keeps its HPA with the idle bounds; promotion only swaps the bounds.
       const idleBounds =
-        bySlot && size === "autoscale" && which === this.idleSlot
+        size === "autoscale" && which === this.idleSlot
           ? { minReplicas: this.idleMinReplicas, maxReplicas: this.idleMaxReplicas }
           : {};
       return new AiGatewayService(this, which === "blue" ? "Blue" : "Green", {
@@ -276,33 +261,28 @@ export class BlueGreenGateway extends Construct {
         },
       ],
     };
-    const preview = service("Preview", this.previewServiceName, this.idleSlot, "preview");
+    service("Preview", this.previewServiceName, this.idleSlot, "preview");
+    // A promotion is the selector switch alone: no ordering (depends_on would change with the
+    // active slot) and nothing to resize.
     const minReplicas = this.active.minReplicas;
-    if (bySlot) {
-      // Sized by colour, a promotion is the selector switch alone: no ordering
-      // (depends_on would change with the active slot) and nothing to resize.
-      const activeSize = sizeOf(this.activeSlot);
-      if (activeSize !== "autoscale" && activeSize < minReplicas) {
-        Annotations.of(this).addWarning(
-          `BlueGreenGateway: the active slot "${this.activeSlot}" runs a fixed ${activeSize} replica(s), fewer than minReplicas (${minReplicas}); set ${this.activeSlot}Replicas to "autoscale" once it serves well (the HPA takes over from the running count)`,
-        );
-      }
-      return;
-    }
-    // Sized by role, a promotion resizes both slots. Order it: the Services switch
-    // only once the promoted slot's rollout is done, and the demoted slot scales
-    // down to idleSlotReplicas only after the Services stopped sending it traffic.
-    main.dependsOn = [dependable(this.active.deployment)];
-    preview.dependsOn = [dependable(this.active.deployment)];
-    this.idle.deployment.dependsOn = [dependable(main), dependable(preview)];
-    if (this.idleSlotReplicas === 0) {
+    const activeSize = sizeOf(this.activeSlot);
+    if (activeSize !== "autoscale" && activeSize < minReplicas) {
       Annotations.of(this).addWarning(
-        `BlueGreenGateway: the idle slot "${this.idleSlot}" is parked at 0 replicas; promotion keeps the promoted slot's replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (${minReplicas}) and apply, then flip activeSlot`,
-      );
-    } else if (this.idleSlotReplicas < minReplicas) {
-      Annotations.of(this).addWarning(
-        `BlueGreenGateway: the idle slot "${this.idleSlot}" runs ${this.idleSlotReplicas} replica(s), fewer than minReplicas (${minReplicas}); right after a promotion it serves all traffic with ${this.idleSlotReplicas} pod(s) until its HPA scales up`,
+        `BlueGreenGateway: the active slot "${this.activeSlot}" runs a fixed ${activeSize} replica(s), fewer than minReplicas (${minReplicas}); set ${this.activeSlot}Replicas to "autoscale" once it serves well (the HPA takes over from the running count)`,
       );
     }
   }
+}
+
+/**
+ * The 0.1 role-based sizing (`idleSlotReplicas`: the active slot autoscaled, the idle one ran a
+ * fixed count, and a promotion resized both) is gone; TypeScript no longer accepts the prop, and a
+ * JavaScript caller gets this instead of a silently different size.
+ */
+function refuseRoleSizing(props: BlueGreenGatewayProps, activeSlot: Slot, idleSlot: Slot): void {
+  const legacy = (props as { readonly idleSlotReplicas?: unknown }).idleSlotReplicas;
+  if (legacy === undefined) return;
+  throw new Error(
+    `BlueGreenGateway: idleSlotReplicas (${JSON.stringify(legacy)}) was removed; size each slot by colour instead: ${activeSlot}Replicas: "autoscale", ${idleSlot}Replicas: ${JSON.stringify(legacy)} (a fixed count; 0 parks it) or "autoscale" for both, so a promotion only switches the Services`,
+  );
 }

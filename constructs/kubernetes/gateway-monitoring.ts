@@ -1,9 +1,13 @@
+import { ConfigMapV1 } from "@cdktf/provider-kubernetes/lib/config-map-v1";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { Construct } from "constructs";
 import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
 import { applyKitDefaults } from "../_kit-defaults";
-import { PART_OF } from "./_pod";
+import { gatewayDashboardJson, gatewaySelector } from "./_gateway-dashboard";
+import { checkNamespace, PART_OF } from "./_pod";
 import { METRICS_LABEL } from "./ai-gateway-service";
+
+const OWNER = "GatewayMonitoring";
 
 /** What GatewayMonitoring reads from a gateway: an {@link AiGatewayService} or a BlueGreenGateway. */
 export interface MonitoredGateway {
@@ -58,9 +62,25 @@ export interface GatewayMonitoringProps {
   readonly runbookBaseUrl?: string;
   /** Labels the Prometheus instance selects rules and monitors by (kube-prometheus-stack: `release`). @default {} */
   readonly prometheusSelectorLabels?: Readonly<Record<string, string>>;
+  /**
+   * Ship the Grafana dashboard as a ConfigMap the Grafana sidecar loads (a plain ConfigMap: no CRD
+   * needed, so also without the Prometheus Operator).
+   * @default true
+   */
+  readonly dashboardEnabled?: boolean;
+  /** Labels the Grafana sidecar selects dashboard ConfigMaps by. @default { grafana_dashboard: "1" } */
+  readonly dashboardLabels?: Readonly<Record<string, string>>;
+  /**
+   * Namespace of the dashboard ConfigMap: one the sidecar searches (kube-prometheus-stack: Grafana's
+   * own unless `sidecar.dashboards.searchNamespace` is ALL). @default - the gateway's namespace
+   */
+  readonly dashboardNamespace?: string;
 }
 
-/** A ServiceMonitor and PrometheusRule with the guide's alerts, built only from metric names the gateway exports. */
+/**
+ * A ServiceMonitor and PrometheusRule with the guide's alerts, and a Grafana dashboard ConfigMap,
+ * built only from metric names the gateway exports.
+ */
 export class GatewayMonitoring extends Construct {
   public readonly prometheusOperatorEnabled: boolean;
   public readonly scrapeIntervalSeconds: number;
@@ -69,6 +89,11 @@ export class GatewayMonitoring extends Construct {
   public readonly memoryPercent: number;
   public readonly tokenSpikeFactor: number;
   public readonly runbookBaseUrl: string;
+  public readonly dashboardEnabled: boolean;
+  public readonly dashboardLabels: Readonly<Record<string, string>>;
+  public readonly dashboardNamespace: string;
+  /** The Grafana dashboard's JSON, also when the ConfigMap is off (import it by hand). */
+  public readonly dashboardJson: string;
   /** The rules, also when the operator is off (export them to another Prometheus). */
   public readonly alerts: readonly GatewayAlert[];
 
@@ -83,7 +108,24 @@ export class GatewayMonitoring extends Construct {
     this.tokenSpikeFactor = props.tokenSpikeFactor ?? 3;
     this.runbookBaseUrl =
       props.runbookBaseUrl ?? "https://github.com/ai-deploy-kit/ai-deploy-kit/blob/main/docs/runbooks.md";
-    const owner = "GatewayMonitoring";
+    this.dashboardEnabled = props.dashboardEnabled ?? true;
+    this.dashboardLabels = props.dashboardLabels ?? { grafana_dashboard: "1" };
+    this.dashboardNamespace = props.dashboardNamespace ?? props.gateway.namespace;
+    this.checkThresholds(props.gateway);
+    checkNamespace(OWNER, this.dashboardNamespace, "dashboardNamespace");
+    this.alerts = gatewayAlerts(this, props.gateway);
+    this.dashboardJson = gatewayDashboardJson(props.gateway);
+
+    const labels = { ...PART_OF, "app.kubernetes.io/name": "ai-gateway", ...props.prometheusSelectorLabels };
+    if (this.prometheusOperatorEnabled) {
+      this.addServiceMonitor(props.gateway, labels);
+      this.addRules(props.gateway, labels);
+    }
+    if (this.dashboardEnabled) this.addDashboard(props.gateway);
+  }
+
+  /** Thresholds in range, a scrape interval Prometheus can keep, a memory limit to alert against. */
+  private checkThresholds(gateway: MonitoredGateway): void {
     for (const [prop, value, max] of [
       ["errorRatePercent", this.errorRatePercent, 100],
       ["memoryPercent", this.memoryPercent, 100],
@@ -92,129 +134,31 @@ export class GatewayMonitoring extends Construct {
     ] as const) {
       if (!(value > 0 && value <= max)) {
         throw new Error(
-          `${owner}: ${prop} (${value}) must be above 0${max === 100 ? " and at most 100" : ""}`,
+          `${OWNER}: ${prop} (${value}) must be above 0${max === 100 ? " and at most 100" : ""}`,
         );
       }
     }
     const largestBucket = Math.max(...DURATION_BUCKETS_SECONDS);
     if (this.latencySeconds >= largestBucket) {
       throw new Error(
-        `${owner}: latencySeconds (${this.latencySeconds}) must be below ${largestBucket}, the largest bucket of ${METRIC.requestDuration}; a p95 past it cannot be measured`,
+        `${OWNER}: latencySeconds (${this.latencySeconds}) must be below ${largestBucket}, the largest bucket of ${METRIC.requestDuration}; a p95 past it cannot be measured`,
       );
     }
     if (!Number.isInteger(this.scrapeIntervalSeconds) || this.scrapeIntervalSeconds < 5) {
       throw new Error(
-        `${owner}: scrapeIntervalSeconds (${this.scrapeIntervalSeconds}) must be a whole number of at least 5`,
+        `${OWNER}: scrapeIntervalSeconds (${this.scrapeIntervalSeconds}) must be a whole number of at least 5`,
       );
     }
-    if (!(props.gateway.memoryLimitBytes > 0)) {
+    if (!(gateway.memoryLimitBytes > 0)) {
       throw new Error(
-        `${owner}: gateway.memoryLimitBytes (${props.gateway.memoryLimitBytes}) must be positive; give the gateway a memory limit`,
+        `${OWNER}: gateway.memoryLimitBytes (${gateway.memoryLimitBytes}) must be positive; give the gateway a memory limit`,
       );
     }
+  }
 
-    const { name, namespace } = props.gateway;
-    // Blue-green slot Services are `<name>-blue` / `<name>-green`; a plain gateway's is `<name>`.
-    const sel = `namespace="${namespace}",job=~"${name}(-blue|-green)?"`;
-    const rate = (metric: string, extra = "", window = "5m") =>
-      `sum(rate(${metric}{${sel}${extra ? `,${extra}` : ""}}[${window}]))`;
-    this.alerts = [
-      {
-        alert: "AiGatewayHighErrorRate",
-        // Degraded replies are 200s to the client but failures all the same. `or vector(0)`: a
-        // counter with labels has no series until first counted, and `x + nothing` is nothing.
-        expr: `((${rate(METRIC.requests, 'status=~"5.."')} or vector(0)) + (${rate(METRIC.degradedReplies)} or vector(0))) / clamp_min(${rate(METRIC.requests)}, 1e-9) > ${this.errorRatePercent / 100}`,
-        for: "5m",
-        severity: "critical",
-        summary: `More than ${this.errorRatePercent}% of chat requests fail (5xx or degraded reply)`,
-        runbook: "high-error-rate",
-      },
-      {
-        alert: "AiGatewayHighLatency",
-        expr: `histogram_quantile(0.95, sum by (le) (rate(${METRIC.requestDuration}_bucket{${sel}}[5m]))) > ${this.latencySeconds}`,
-        for: "10m",
-        severity: "critical",
-        summary: `p95 chat latency above ${this.latencySeconds} s`,
-        runbook: "high-latency",
-      },
-      {
-        alert: "AiGatewayBudgetExceeded",
-        expr: `max(${METRIC.budgetSpent}{${sel}}) >= max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
-        for: "1m",
-        severity: "critical",
-        summary: "Spend today reached the daily budget",
-        runbook: "budget-exceeded",
-      },
-      {
-        alert: "AiGatewayBudgetNearlySpent",
-        expr: `max(${METRIC.budgetSpent}{${sel}}) >= 0.8 * max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
-        for: "1m",
-        severity: "warning",
-        summary: "Spend today passed 80% of the daily budget",
-        runbook: "budget-exceeded",
-      },
-      {
-        alert: "AiGatewayCircuitBreakerOpen",
-        expr: `max by (provider) (${METRIC.circuitState}{${sel}}) == 2`,
-        for: "1m",
-        severity: "critical",
-        summary: "A provider's circuit breaker is open",
-        runbook: "circuit-breaker-open",
-      },
-      {
-        alert: "AiGatewayProviderFailover",
-        expr: `sum by (from, to) (increase(${METRIC.fallbacks}{${sel}}[5m])) > 0`,
-        for: "0m",
-        severity: "critical",
-        summary: "Requests are failing over to a backup provider",
-        runbook: "provider-failover",
-      },
-      {
-        alert: "AiGatewayHighMemory",
-        expr: `max by (pod) (${PROCESS_METRIC.residentMemory}{${sel}}) / ${props.gateway.memoryLimitBytes} > ${this.memoryPercent / 100}`,
-        for: "10m",
-        severity: "warning",
-        summary: `A gateway pod uses more than ${this.memoryPercent}% of its memory limit`,
-        runbook: "high-memory",
-      },
-      {
-        alert: "AiGatewayTokenUsageSpike",
-        expr: `${rate(METRIC.tokens, "", "15m")} > ${this.tokenSpikeFactor} * ${rate(METRIC.tokens, "", "1d")} and ${rate(METRIC.tokens, "", "15m")} > 10`,
-        for: "15m",
-        severity: "warning",
-        summary: `Token usage is more than ${this.tokenSpikeFactor}x the daily average`,
-        runbook: "token-usage-spike",
-      },
-      {
-        alert: "AiGatewayLedgerSpooling",
-        expr: `max(${METRIC.ledgerSpoolDepth}{${sel}}) > 0`,
-        for: "10m",
-        severity: "warning",
-        summary:
-          "Ledger rows have waited in a pod's local spool for 10 minutes (the ledger database is unreachable)",
-        runbook: "ledger-spooling",
-      },
-      {
-        alert: "AiGatewayLedgerDeadLetters",
-        expr: `sum(increase(${METRIC.ledgerDeadLetters}{${sel}}[15m])) > 0`,
-        for: "0m",
-        severity: "critical",
-        summary:
-          "The ledger database refused rows for their data; they are in the dead-letter file, unbilled",
-        runbook: "ledger-dead-letters",
-      },
-      {
-        alert: "AiGatewayLedgerWriteErrors",
-        expr: `sum(rate(${METRIC.ledgerWriteErrors}{${sel}}[5m])) > 0`,
-        for: "5m",
-        severity: "warning",
-        summary: "Ledger writes have been failing for 5 minutes",
-        runbook: "ledger-write-errors",
-      },
-    ];
-
-    if (!this.prometheusOperatorEnabled) return;
-    const labels = { ...PART_OF, "app.kubernetes.io/name": "ai-gateway", ...props.prometheusSelectorLabels };
+  /** The ServiceMonitor: every gateway Service labelled with METRICS_LABEL, on its `/metrics`. */
+  private addServiceMonitor(gateway: MonitoredGateway, labels: Record<string, string>): void {
+    const { name, namespace } = gateway;
     new Manifest(this, "ServiceMonitor", {
       manifest: {
         apiVersion: "monitoring.coreos.com/v1",
@@ -224,11 +168,16 @@ export class GatewayMonitoring extends Construct {
           selector: { matchLabels: { [METRICS_LABEL]: name } },
           namespaceSelector: { matchNames: [namespace] },
           endpoints: [
-            { port: props.gateway.portName, path: "/metrics", interval: `${this.scrapeIntervalSeconds}s` },
+            { port: gateway.portName, path: "/metrics", interval: `${this.scrapeIntervalSeconds}s` },
           ],
         },
       },
     });
+  }
+
+  /** The PrometheusRule: the alerts, each with its severity and runbook link. */
+  private addRules(gateway: MonitoredGateway, labels: Record<string, string>): void {
+    const { name, namespace } = gateway;
     new Manifest(this, "Resource", {
       manifest: {
         apiVersion: "monitoring.coreos.com/v1",
@@ -254,4 +203,116 @@ export class GatewayMonitoring extends Construct {
       },
     });
   }
+
+  /** The dashboard ConfigMap the Grafana sidecar loads, labelled with `dashboardLabels`. */
+  private addDashboard(gateway: MonitoredGateway): void {
+    new ConfigMapV1(this, "Dashboard", {
+      metadata: {
+        name: `${gateway.name}-dashboard`,
+        namespace: this.dashboardNamespace,
+        labels: { ...PART_OF, "app.kubernetes.io/name": "ai-gateway", ...this.dashboardLabels },
+      },
+      data: { [`${gateway.name}.json`]: this.dashboardJson },
+    });
+  }
+}
+
+/** The guide's alerts for `gateway`, with the thresholds `monitoring` resolved. */
+function gatewayAlerts(monitoring: GatewayMonitoring, gateway: MonitoredGateway): GatewayAlert[] {
+  const sel = gatewaySelector(gateway);
+  const rate = (metric: string, extra = "", window = "5m") =>
+    `sum(rate(${metric}{${sel}${extra ? `,${extra}` : ""}}[${window}]))`;
+  return [
+    {
+      alert: "AiGatewayHighErrorRate",
+      // Degraded replies are 200s to the client but failures all the same. `or vector(0)`: a
+      // counter with labels has no series until first counted, and `x + nothing` is nothing.
+      expr: `((${rate(METRIC.requests, 'status=~"5.."')} or vector(0)) + (${rate(METRIC.degradedReplies)} or vector(0))) / clamp_min(${rate(METRIC.requests)}, 1e-9) > ${monitoring.errorRatePercent / 100}`,
+      for: "5m",
+      severity: "critical",
+      summary: `More than ${monitoring.errorRatePercent}% of chat requests fail (5xx or degraded reply)`,
+      runbook: "high-error-rate",
+    },
+    {
+      alert: "AiGatewayHighLatency",
+      expr: `histogram_quantile(0.95, sum by (le) (rate(${METRIC.requestDuration}_bucket{${sel}}[5m]))) > ${monitoring.latencySeconds}`,
+      for: "10m",
+      severity: "critical",
+      summary: `p95 chat latency above ${monitoring.latencySeconds} s`,
+      runbook: "high-latency",
+    },
+    {
+      alert: "AiGatewayBudgetExceeded",
+      expr: `max(${METRIC.budgetSpent}{${sel}}) >= max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
+      for: "1m",
+      severity: "critical",
+      summary: "Spend today reached the daily budget",
+      runbook: "budget-exceeded",
+    },
+    {
+      alert: "AiGatewayBudgetNearlySpent",
+      expr: `max(${METRIC.budgetSpent}{${sel}}) >= 0.8 * max(${METRIC.budgetLimit}{${sel}}) and max(${METRIC.budgetLimit}{${sel}}) > 0`,
+      for: "1m",
+      severity: "warning",
+      summary: "Spend today passed 80% of the daily budget",
+      runbook: "budget-exceeded",
+    },
+    {
+      alert: "AiGatewayCircuitBreakerOpen",
+      expr: `max by (provider) (${METRIC.circuitState}{${sel}}) == 2`,
+      for: "1m",
+      severity: "critical",
+      summary: "A provider's circuit breaker is open",
+      runbook: "circuit-breaker-open",
+    },
+    {
+      alert: "AiGatewayProviderFailover",
+      expr: `sum by (from, to) (increase(${METRIC.fallbacks}{${sel}}[5m])) > 0`,
+      for: "0m",
+      severity: "critical",
+      summary: "Requests are failing over to a backup provider",
+      runbook: "provider-failover",
+    },
+    {
+      alert: "AiGatewayHighMemory",
+      expr: `max by (pod) (${PROCESS_METRIC.residentMemory}{${sel}}) / ${gateway.memoryLimitBytes} > ${monitoring.memoryPercent / 100}`,
+      for: "10m",
+      severity: "warning",
+      summary: `A gateway pod uses more than ${monitoring.memoryPercent}% of its memory limit`,
+      runbook: "high-memory",
+    },
+    {
+      alert: "AiGatewayTokenUsageSpike",
+      expr: `${rate(METRIC.tokens, "", "15m")} > ${monitoring.tokenSpikeFactor} * ${rate(METRIC.tokens, "", "1d")} and ${rate(METRIC.tokens, "", "15m")} > 10`,
+      for: "15m",
+      severity: "warning",
+      summary: `Token usage is more than ${monitoring.tokenSpikeFactor}x the daily average`,
+      runbook: "token-usage-spike",
+    },
+    {
+      alert: "AiGatewayLedgerSpooling",
+      expr: `max(${METRIC.ledgerSpoolDepth}{${sel}}) > 0`,
+      for: "10m",
+      severity: "warning",
+      summary:
+        "Ledger rows have waited in a pod's local spool for 10 minutes (the ledger database is unreachable)",
+      runbook: "ledger-spooling",
+    },
+    {
+      alert: "AiGatewayLedgerDeadLetters",
+      expr: `sum(increase(${METRIC.ledgerDeadLetters}{${sel}}[15m])) > 0`,
+      for: "0m",
+      severity: "critical",
+      summary: "The ledger database refused rows for their data; they are in the dead-letter file, unbilled",
+      runbook: "ledger-dead-letters",
+    },
+    {
+      alert: "AiGatewayLedgerWriteErrors",
+      expr: `sum(rate(${METRIC.ledgerWriteErrors}{${sel}}[5m])) > 0`,
+      for: "5m",
+      severity: "warning",
+      summary: "Ledger writes have been failing for 5 minutes",
+      runbook: "ledger-write-errors",
+    },
+  ];
 }

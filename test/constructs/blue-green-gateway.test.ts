@@ -35,21 +35,36 @@ describe("BlueGreenGateway", () => {
     expect(selector(json, "ai-gateway-preview")).toEqual({ ...base, "ai-deploy-kit.io/slot": "green" });
   });
 
-  it("switches only selectors, HPA ownership and the idle replica count when activeSlot flips", () => {
+  it("switches only selectors and the HPAs' bounds when activeSlot flips, keeping each slot's image", () => {
     const blue = synthWith({ activeSlot: "blue" }).json;
     const green = synthWith({ activeSlot: "green" }).json;
     expect((selector(green, "ai-gateway") as Body)["ai-deploy-kit.io/slot"]).toBe("green");
     expect((selector(green, "ai-gateway-preview") as Body)["ai-deploy-kit.io/slot"]).toBe("blue");
     // Same resources under the same logical ids: promotion updates in place, never replaces.
-    for (const type of ["kubernetes_deployment_v1", "kubernetes_service_v1", "kubernetes_config_map_v1"]) {
+    for (const type of [
+      "kubernetes_deployment_v1",
+      "kubernetes_service_v1",
+      "kubernetes_config_map_v1",
+      "kubernetes_horizontal_pod_autoscaler_v2",
+    ]) {
       expect(Object.keys(green.resource?.[type] ?? {})).toEqual(Object.keys(blue.resource?.[type] ?? {}));
     }
-    const hpaTargets = (json: typeof blue) =>
-      all(json, "kubernetes_horizontal_pod_autoscaler_v2").map(
-        (hpa) => ((hpa["spec"] as Body)["scale_target_ref"] as Body)["name"],
+    // Both slots autoscale by default; only the idle one's bounds are the idle bounds.
+    const bounds = (json: typeof blue) =>
+      Object.fromEntries(
+        all(json, "kubernetes_horizontal_pod_autoscaler_v2").map((hpa) => {
+          const spec = hpa["spec"] as Body;
+          return [(spec["scale_target_ref"] as Body)["name"], [spec["min_replicas"], spec["max_replicas"]]];
+        }),
       );
-    expect(hpaTargets(blue)).toEqual(["ai-gateway-blue"]);
-    expect(hpaTargets(green)).toEqual(["ai-gateway-green"]);
+    expect(bounds(synthWith({ activeSlot: "blue", idleMinReplicas: 1, idleMaxReplicas: 2 }).json)).toEqual({
+      "ai-gateway-blue": [3, 10],
+      "ai-gateway-green": [1, 2],
+    });
+    expect(bounds(synthWith({ activeSlot: "green", idleMinReplicas: 1, idleMaxReplicas: 2 }).json)).toEqual({
+      "ai-gateway-blue": [1, 2],
+      "ai-gateway-green": [3, 10],
+    });
     // Each slot keeps its own image: a promotion never moves or reverts a tag.
     for (const json of [blue, green]) {
       expect(container(named(json, "kubernetes_deployment_v1", "ai-gateway-blue"))["image"]).toBe(
@@ -61,62 +76,32 @@ describe("BlueGreenGateway", () => {
     }
   });
 
-  it("scales the idle slot to idleSlotReplicas (zero by default) without an HPA", () => {
-    const parked = synthWith().json;
-    expect((named(parked, "kubernetes_deployment_v1", "ai-gateway-green")["spec"] as Body)["replicas"]).toBe(
-      "0",
-    );
-    expect(
-      (named(parked, "kubernetes_deployment_v1", "ai-gateway-blue")["spec"] as Body)["replicas"],
-    ).toBeUndefined();
-    const warm = synthWith({ idleSlotReplicas: 2 }).json;
+  it("autoscales both slots by default and runs a slot given a fixed count without an HPA", () => {
+    const json = synthWith().json;
+    for (const name of ["ai-gateway-blue", "ai-gateway-green"]) {
+      expect(
+        (named(json, "kubernetes_deployment_v1", name)["spec"] as Body)["replicas"],
+        name,
+      ).toBeUndefined();
+    }
+    expect(all(json, "kubernetes_horizontal_pod_autoscaler_v2")).toHaveLength(2);
+    const warm = synthWith({ greenReplicas: 2 }).json;
     expect((named(warm, "kubernetes_deployment_v1", "ai-gateway-green")["spec"] as Body)["replicas"]).toBe(
       "2",
     );
+    expect(
+      all(warm, "kubernetes_horizontal_pod_autoscaler_v2").map(
+        (hpa) => ((hpa["spec"] as Body)["scale_target_ref"] as Body)["name"],
+      ),
+    ).toEqual(["ai-gateway-blue"]);
   });
 
-  it("promotes a warm idle slot to at least minReplicas and parks the demoted one", () => {
-    const before = synthWith({ activeSlot: "blue", idleSlotReplicas: 3 }).json;
-    const after = synthWith({ activeSlot: "green", idleSlotReplicas: 3 }).json;
-    expect(replicasAfterApply(before, after, "ai-gateway-green")).toBeGreaterThanOrEqual(3);
+  it("promotes an autoscaled idle slot to the live floor in the apply that flips it", () => {
+    const before = synthWith({ activeSlot: "blue", idleMinReplicas: 1, idleMaxReplicas: 2 }).json;
+    const after = synthWith({ activeSlot: "green", idleMinReplicas: 1, idleMaxReplicas: 2 }).json;
+    expect(replicasAfterApply(before, after, "ai-gateway-green")).toBe(3);
+    // The demoted slot keeps its pods (ignore_changes) and its HPA scales it down from there.
     expect(replicasAfterApply(before, after, "ai-gateway-blue")).toBe(3);
-    // A parked slot keeps 0 when promoted: what the synth warning is about.
-    const parked = synthWith({ activeSlot: "blue", idleSlotReplicas: 0 }).json;
-    expect(replicasAfterApply(parked, synthWith({ activeSlot: "green" }).json, "ai-gateway-green")).toBe(0);
-  });
-
-  it("orders a promotion: Services after the active rollout, the demoted slot after the Services", () => {
-    const { json } = synthWith({ activeSlot: "green", idleSlotReplicas: 3 });
-    const ref = (type: string, name: string) => {
-      const entry = Object.entries(json.resource?.[type] ?? {}).find(
-        ([, body]) => (body["metadata"] as Body)["name"] === name,
-      );
-      // A resource address, as Terraform requires in depends_on (an interpolation is rejected).
-      return `${type}.${entry?.[0]}`;
-    };
-    const active = ref("kubernetes_deployment_v1", "ai-gateway-green");
-    for (const service of ["ai-gateway", "ai-gateway-preview"]) {
-      expect(named(json, "kubernetes_service_v1", service)["depends_on"]).toEqual([active]);
-    }
-    expect(named(json, "kubernetes_deployment_v1", "ai-gateway-blue")["depends_on"]).toEqual([
-      ref("kubernetes_service_v1", "ai-gateway"),
-      ref("kubernetes_service_v1", "ai-gateway-preview"),
-    ]);
-  });
-
-  it("warns when the idle slot is parked at 0 (promotion would need two applies)", () => {
-    const warnings = (props: Partial<BlueGreenGatewayProps>) => {
-      const stack = new TerraformStack(Testing.app(), "test");
-      const gateway = new BlueGreenGateway(stack, "Gateway", { ...BASE, ...props });
-      return gateway.node.metadata.filter((entry) => entry.type === "@cdktf/warn").map((entry) => entry.data);
-    };
-    expect(warnings({ idleSlotReplicas: 0 })).toEqual([
-      'BlueGreenGateway: the idle slot "green" is parked at 0 replicas; promotion keeps the promoted slot\'s replica count and an HPA never scales up from 0, so promoting needs two applies: first raise idleSlotReplicas to at least minReplicas (3) and apply, then flip activeSlot',
-    ]);
-    expect(warnings({ idleSlotReplicas: 1 })).toEqual([
-      'BlueGreenGateway: the idle slot "green" runs 1 replica(s), fewer than minReplicas (3); right after a promotion it serves all traffic with 1 pod(s) until its HPA scales up',
-    ]);
-    expect(warnings({ idleSlotReplicas: 3 })).toEqual([]);
   });
 
   it("keeps stable construct ids (a public contract)", () => {
@@ -170,10 +155,11 @@ describe("BlueGreenGateway", () => {
     );
   });
 
-  it("fails when idleSlotReplicas is negative", () => {
+  it("fails when a JavaScript caller passes the removed idleSlotReplicas, naming the replacement", () => {
     const stack = new TerraformStack(Testing.app(), "test");
-    expect(() => new BlueGreenGateway(stack, "Gateway", { ...BASE, idleSlotReplicas: -1 })).toThrow(
-      "BlueGreenGateway: idleSlotReplicas (-1) must be a whole number of at least 0; use 0 to park the idle slot",
+    const legacy = { ...BASE, activeSlot: "green", idleSlotReplicas: 2 } as BlueGreenGatewayProps;
+    expect(() => new BlueGreenGateway(stack, "Gateway", legacy)).toThrow(
+      'BlueGreenGateway: idleSlotReplicas (2) was removed; size each slot by colour instead: greenReplicas: "autoscale", blueReplicas: 2 (a fixed count; 0 parks it) or "autoscale" for both, so a promotion only switches the Services',
     );
   });
 

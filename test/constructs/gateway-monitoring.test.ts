@@ -5,6 +5,7 @@ import { ConfigStore } from "../../app/config/config-store";
 import { GatewayEvents } from "../../app/observability/events";
 import { DURATION_BUCKETS_SECONDS, METRIC, PROCESS_METRIC } from "../../app/observability/metric-names";
 import { createMetrics } from "../../app/observability/metrics";
+import { dashboardQueries } from "../../constructs/kubernetes/_gateway-dashboard";
 import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
 import { BlueGreenGateway } from "../../constructs/kubernetes/blue-green-gateway";
 import {
@@ -13,7 +14,7 @@ import {
 } from "../../constructs/kubernetes/gateway-monitoring";
 import { testConfig } from "../helpers/deps";
 import { all, type Body, synth } from "../helpers/synth";
-import { type DeclaredSeries, declaredSeries, undeclaredUses } from "./_promql";
+import { type DeclaredSeries, declaredSeries, promqlUses, undeclaredUses } from "./_promql";
 
 /** The series the gateway's real registry declares (default process metrics on), as Prometheus scrapes them. */
 async function gatewaySeries(): Promise<DeclaredSeries> {
@@ -160,6 +161,92 @@ describe("GatewayMonitoring", () => {
     });
     expect(all(json, "kubernetes_manifest")).toEqual([]);
     expect(build({ prometheusOperatorEnabled: false }).alerts).toHaveLength(11);
+  });
+
+  it("builds a dashboard whose every query reads only series and labels the registry declares", async () => {
+    const declared = await gatewaySeries();
+    const queries = dashboardQueries(monitoring.dashboardJson);
+    expect([...new Set(queries.map((query) => query.panel))]).toEqual([
+      "Requests by provider",
+      "Error ratio by provider (5xx)",
+      "Latency by provider",
+      "Upstream errors and failovers",
+      "Cache hit ratio",
+      "Cost per hour by provider",
+      "Daily budget used",
+      "Tokens by direction",
+      "Circuit breaker state",
+      "Key pool health",
+      "Job queue depth",
+      "Ledger spool and write errors",
+      "Ledger dead letters (time range)",
+    ]);
+    for (const { panel, expr } of queries) {
+      expect(undeclaredUses(expr, declared), `${panel}: ${expr}`).toEqual([]);
+      expect(expr, panel).toContain('namespace="ai",job=~"ai-gateway(-blue|-green)?"');
+    }
+    const read = new Set(queries.flatMap(({ expr }) => promqlUses(expr).selectors.map((use) => use.metric)));
+    for (const metric of [
+      METRIC.requests,
+      `${METRIC.requestDuration}_bucket`,
+      METRIC.cacheHits,
+      METRIC.cacheMisses,
+      METRIC.cost,
+      METRIC.budgetSpent,
+      METRIC.budgetLimit,
+      METRIC.circuitState,
+      METRIC.keyRotations,
+      METRIC.jobsQueued,
+      METRIC.ledgerDeadLetters,
+    ]) {
+      expect(read, metric).toContain(metric);
+    }
+  });
+
+  it("ships the dashboard as a ConfigMap the Grafana sidecar loads, also without the Prometheus Operator", () => {
+    const configMaps = (props: Partial<GatewayMonitoringProps>) => {
+      const { json } = synth((scope) => {
+        const gateway = new AiGatewayService(scope, "Gateway", {
+          image: "ghcr.io/acme/ai-gateway:1.0.0",
+          namespace: "ai",
+          environment: "development",
+        });
+        new GatewayMonitoring(scope, "Monitoring", { gateway, ...props });
+      });
+      return all(json, "kubernetes_config_map_v1").filter((body) =>
+        String((body["metadata"] as Body)["name"]).endsWith("-dashboard"),
+      );
+    };
+    const [shipped] = configMaps({ prometheusOperatorEnabled: false });
+    expect(shipped?.["metadata"]).toEqual({
+      name: "ai-gateway-dashboard",
+      namespace: "ai",
+      labels: {
+        "app.kubernetes.io/part-of": "ai-deploy-kit",
+        "app.kubernetes.io/name": "ai-gateway",
+        grafana_dashboard: "1",
+      },
+    });
+    expect(shipped?.["data"]).toEqual({ "ai-gateway.json": monitoring.dashboardJson });
+    expect(JSON.parse(monitoring.dashboardJson)).toMatchObject({
+      uid: "ai-gateway-ai-ai-gateway",
+      templating: { list: [{ type: "datasource", name: "datasource", query: "prometheus" }] },
+    });
+    const [elsewhere] = configMaps({
+      dashboardLabels: { grafana_dashboard: "ai" },
+      dashboardNamespace: "monitoring",
+    });
+    expect(elsewhere?.["metadata"]).toMatchObject({
+      namespace: "monitoring",
+      labels: { grafana_dashboard: "ai" },
+    });
+    expect(configMaps({ dashboardEnabled: false })).toEqual([]);
+  });
+
+  it("fails when the dashboard namespace is not a namespace name", () => {
+    expect(() => build({ dashboardNamespace: "Monitoring" })).toThrow(
+      'GatewayMonitoring: dashboardNamespace ("Monitoring") must be an RFC 1123 label',
+    );
   });
 
   it("fails when the error-rate threshold is above 100 percent", () => {
