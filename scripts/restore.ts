@@ -118,7 +118,7 @@ async function main(): Promise<number> {
     return 1;
   }
   if (from !== "-" && !existsSync(from)) {
-    console.error(`--from ${from}: no such file; copy the dump here first (README, "Restore")`);
+    console.error(`--from ${from}: no such file; copy the dump here first (docs/operations.md, "Restore")`);
     return 1;
   }
   let plan: RestorePlan;
@@ -138,7 +138,7 @@ async function main(): Promise<number> {
   if (values["dry-run"]) return 0;
   if (!values["yes"]) {
     console.error(
-      "restore: this replaces the database's ledger with the dump; add --yes to go ahead (scale the gateway to 0 first, README)",
+      "restore: this replaces the database's ledger with the dump; add --yes to go ahead (scale the gateway to 0 first, docs/operations.md, Restore)",
     );
     return 1;
   }

@@ -93,12 +93,12 @@ export interface EnvironmentConfig {
   readonly stateBackend?: ConfiguredStateBackend;
   /**
    * `lifecycle.prevent_destroy` on the namespace, StatefulSets, PVCs and Secrets (DestroyProtection).
-   * Lift it with a reviewed change to false, or `AI_ALLOW_DESTROY=<stack>` for one run (README). @default false
+   * Lift it with a reviewed change to false, or `AI_ALLOW_DESTROY=<stack>` for one run (docs/operations.md "Destroy protection and how to lift it"). @default false
    */
   readonly protectFromDestroy?: boolean;
   /**
    * Storage class of the data services' volumes; choose one with `allowVolumeExpansion: true`
-   * so volumes can grow (README "Growing a volume"). @default - the cluster's default class
+   * so volumes can grow (docs/operations.md "Growing a volume"). @default - the cluster's default class
    */
   readonly storageClassName?: string;
   /** Namespaces whose pods may reach the gateway (the ingress controller's). @default ["ingress-nginx"] */

@@ -16,7 +16,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** How to give a stack remote state; every refusal ends with it. */
 export const REMOTE_STATE_HOWTO =
-  "set TF_BACKEND=s3 and TF_STATE_BUCKET (TF_STATE_REGION, TF_STATE_KEY_PREFIX; locking uses an S3 lockfile, TF_STATE_DYNAMODB_TABLE adds a DynamoDB lock) or configure stateBackend in stacks/environments.ts; README section 'Terraform state'";
+  "set TF_BACKEND=s3 and TF_STATE_BUCKET (TF_STATE_REGION, TF_STATE_KEY_PREFIX; locking uses an S3 lockfile, TF_STATE_DYNAMODB_TABLE adds a DynamoDB lock) or configure stateBackend in stacks/environments.ts; docs/operations.md section 'Terraform state'";
 
 /** Whether `TF_BACKEND` was chosen explicitly (an empty value counts as unset, as GitHub passes unset vars). */
 export function backendChosenInEnv(env: Env): boolean {

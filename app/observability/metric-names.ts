@@ -1,5 +1,5 @@
 /**
- * The Prometheus metric names the gateway exports (README "Metrics"). Alert
+ * The Prometheus metric names the gateway exports (docs/gateway.md "Metrics"). Alert
  * rules, dashboards and tests refer to these constants so a rename cannot
  * silently break an alert. Label sets are listed beside each; label values are
  * bounded (providers, models from config, statuses, reasons), never request ids

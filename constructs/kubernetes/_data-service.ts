@@ -75,7 +75,7 @@ export function statefulDataService(scope: Construct, spec: DataServiceSpec): St
 
   const statefulSet = new StatefulSetV1(scope, "Resource", {
     // Volume claim templates are immutable: a new storageGiB sizes volumes created from now on and
-    // existing ones grow by PVC expansion (README "Growing a volume"), never by replacing the StatefulSet.
+    // existing ones grow by PVC expansion (docs/operations.md "Growing a volume"), never by replacing the StatefulSet.
     lifecycle: { ignoreChanges: ["spec[0].volume_claim_template"] },
     metadata,
     spec: {

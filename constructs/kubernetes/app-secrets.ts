@@ -5,7 +5,7 @@ import { applyKitDefaults } from "../_kit-defaults";
 import { checkName, checkNamespace } from "./_pod";
 import { requiredValidation, requireSecretKeys, SecretSource } from "./secret-source";
 
-/** The gateway's secret variables (README "Run the gateway"): provider keys, client keys, the alert webhook. */
+/** The gateway's secret variables (docs/gateway.md "Run it"): provider keys, client keys, the alert webhook. */
 export const GATEWAY_SECRET_KEYS = [
   "OPENAI_API_KEY",
   "CLAUDE_API_KEY",

@@ -29,8 +29,8 @@ export interface DestroyProtectionProps {
 /**
  * An Aspect that sets `lifecycle.prevent_destroy` on every stateful resource
  * it visits, so `terraform apply` and `cdktf destroy` stop with an error
- * instead of deleting data. Lift it deliberately (README "Lifting destroy
- * protection"): a reviewed change of `protectFromDestroy` in
+ * instead of deleting data. Lift it deliberately (docs/operations.md "Destroy
+ * protection and how to lift it"): a reviewed change of `protectFromDestroy` in
  * stacks/environments.ts, or `AI_ALLOW_DESTROY=<stack>` for one run.
  */
 export class DestroyProtection implements IAspect {

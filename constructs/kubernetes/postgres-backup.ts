@@ -43,7 +43,7 @@ echo "backup $file: $(wc -c < "$file") bytes"
 /**
  * The upload step of an S3 target (aws-cli image, IRSA credentials): copies
  * the new dump to `s3://$BACKUP_S3_BUCKET/$BACKUP_S3_PREFIX/` and keeps the
- * `$BACKUP_KEEP_COUNT` newest; age is the bucket's lifecycle rule (README).
+ * `$BACKUP_KEEP_COUNT` newest; age is the bucket's lifecycle rule (docs/operations.md "Backups").
  */
 export const POSTGRES_BACKUP_UPLOAD_SCRIPT = `set -eu
 for file in "\${BACKUP_DIR:?}"/*.dump; do
@@ -133,7 +133,7 @@ export interface PostgresBackupProps {
  * {@link POSTGRES_BACKUP_SCRIPT} into a PVC (or an S3 bucket through IRSA),
  * retention by count and age, and an alert when the last successful run
  * (kube-state-metrics' `kube_cronjob_status_last_successful_time`) is older
- * than `maxAgeHours`. Restore: `npm run restore` (README, "Restore").
+ * than `maxAgeHours`. Restore: `npm run restore` (docs/operations.md, "Restore").
  */
 export class PostgresBackup extends Construct {
   public readonly name: string;
@@ -335,7 +335,7 @@ export class PostgresBackup extends Construct {
                   annotations: {
                     summary: `No good Postgres backup of ${database.name} in ${this.maxAgeHours}h`,
                     runbook:
-                      "README, Operations: Backups (kubectl -n <namespace> logs job/<last backup job>)",
+                      "docs/operations.md, Backups (kubectl -n <namespace> logs job/<last backup job>)",
                   },
                 })),
               },

@@ -74,7 +74,7 @@ function ignoredNote(change: AttributeChange): string {
   if (!change.ignoredBy) return "";
   const note = ` **ignored by terraform** (\`lifecycle.ignore_changes\`: ${code(change.ignoredBy)}), nothing is replaced`;
   if (!/volume_claim_template\[\d+\]\.spec\.resources\.requests\.storage$/.test(change.path)) return note;
-  return `${note}. The new size applies to volumes created from now on; grow the existing volume by PVC expansion (the storage class needs \`allowVolumeExpansion: true\`): \`kubectl -n <namespace> patch pvc data-<name>-0 --type merge -p '{"spec":{"resources":{"requests":{"storage":"<size>"}}}}'\` (README, "Growing a volume")`;
+  return `${note}. The new size applies to volumes created from now on; grow the existing volume by PVC expansion (the storage class needs \`allowVolumeExpansion: true\`): \`kubectl -n <namespace> patch pvc data-<name>-0 --type merge -p '{"spec":{"resources":{"requests":{"storage":"<size>"}}}}'\` (docs/operations.md, "Growing a volume")`;
 }
 
 function identityNote(entry: BlockChange): string {
@@ -187,7 +187,7 @@ function statefulDestroyLines(plans: readonly StackPlan[], limit = Number.POSITI
     ...shown.map((line) => `> ${line}`),
     ...(destroys.length > shown.length ? [`> - … and ${destroys.length - shown.length} more`] : []),
     ">",
-    '> Where destroy protection is on (staging, production), terraform refuses this apply. Take a backup and lift the protection deliberately (README, "Lifting destroy protection") only if the loss is intended; a storage size change is made by PVC expansion instead (README, "Growing a volume").',
+    '> Where destroy protection is on (staging, production), terraform refuses this apply. Take a backup and lift the protection deliberately (docs/operations.md, "Destroy protection and how to lift it") only if the loss is intended; a storage size change is made by PVC expansion instead (docs/operations.md, "Growing a volume").',
     "",
   ];
 }

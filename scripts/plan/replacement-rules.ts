@@ -25,7 +25,7 @@ export interface ReplacementRule {
  * The attributes that force a new resource, after the ForceNew flags and
  * CustomizeDiff functions of the hashicorp/kubernetes (2.x) and
  * kreuzwerker/docker (3.x) providers, for the resources this kit and its users
- * create. The README shows this table; extend it when a stack starts using a
+ * create. docs/operations.md ("Review a change") shows this table; extend it when a stack starts using a
  * new resource type. A change the table misses shows as an in-place change,
  * so keep it conservative: `cdktf diff` (plan.yml's terraform job) is the
  * authority when terraform and a cluster are at hand.

@@ -576,7 +576,7 @@ describe("preflight refuses local Terraform state for staging and production", (
     async (name) => {
       for (const extra of [{}, { TF_BACKEND: "local" }, { TF_BACKEND: "" }] as Record<string, string>[]) {
         expect(line(await run(name, extra), "Terraform state is remote")).toBe(
-          `FAIL  Terraform state is remote: ${name} keeps its Terraform state remotely (it holds every secret value and every object the stack owns; a local file on a CI runner is thrown away and the next deploy starts from nothing): set TF_BACKEND=s3 and TF_STATE_BUCKET (TF_STATE_REGION, TF_STATE_KEY_PREFIX; locking uses an S3 lockfile, TF_STATE_DYNAMODB_TABLE adds a DynamoDB lock) or configure stateBackend in stacks/environments.ts; README section 'Terraform state'`,
+          `FAIL  Terraform state is remote: ${name} keeps its Terraform state remotely (it holds every secret value and every object the stack owns; a local file on a CI runner is thrown away and the next deploy starts from nothing): set TF_BACKEND=s3 and TF_STATE_BUCKET (TF_STATE_REGION, TF_STATE_KEY_PREFIX; locking uses an S3 lockfile, TF_STATE_DYNAMODB_TABLE adds a DynamoDB lock) or configure stateBackend in stacks/environments.ts; docs/operations.md section 'Terraform state'`,
         );
       }
     },

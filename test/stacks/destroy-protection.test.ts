@@ -162,7 +162,7 @@ describe("plan review of stateful resources", () => {
     expect(report).not.toContain("[!CAUTION]");
     expect(report).not.toContain("forces replacement");
     expect(report).toContain(
-      '  - `spec.volume_claim_template[0].spec.resources.requests.storage`: `"20Gi"` → `"40Gi"` **ignored by terraform** (`lifecycle.ignore_changes`: `spec[0].volume_claim_template`), nothing is replaced. The new size applies to volumes created from now on; grow the existing volume by PVC expansion (the storage class needs `allowVolumeExpansion: true`): `kubectl -n <namespace> patch pvc data-<name>-0 --type merge -p \'{"spec":{"resources":{"requests":{"storage":"<size>"}}}}\'` (README, "Growing a volume")',
+      '  - `spec.volume_claim_template[0].spec.resources.requests.storage`: `"20Gi"` → `"40Gi"` **ignored by terraform** (`lifecycle.ignore_changes`: `spec[0].volume_claim_template`), nothing is replaced. The new size applies to volumes created from now on; grow the existing volume by PVC expansion (the storage class needs `allowVolumeExpansion: true`): `kubectl -n <namespace> patch pvc data-<name>-0 --type merge -p \'{"spec":{"resources":{"requests":{"storage":"<size>"}}}}\'` (docs/operations.md, "Growing a volume")',
     );
   });
 
