@@ -14,7 +14,7 @@ describe("Chroma semantic store on a real Chroma server", () => {
       embeddingModel: "openai/text-embedding-3-small",
       now: () => clock.now,
     });
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await store?.close();
     await chroma?.stop();

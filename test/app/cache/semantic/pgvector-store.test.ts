@@ -11,7 +11,8 @@ describe("pgvector semantic store on PGlite with pgvector", () => {
   let store: PgvectorStore;
   beforeAll(async () => {
     store = await openPgvectorStore({ dimensions: DIMS, now: () => clock.now });
-  }, 60_000);
+    // Starting PGlite with the pgvector extension takes a minute or more on the shared, loaded machine.
+  }, 180_000);
   afterAll(async () => {
     await store?.close();
   });
@@ -46,7 +47,7 @@ describe("pgvector semantic store on PGlite with pgvector", () => {
 });
 
 describe("pgvector semantic store on a Postgres without pgvector", () => {
-  it("fails at startup saying the database lacks the vector extension", async () => {
+  it("fails at startup saying the database lacks the vector extension", { timeout: 60_000 }, async () => {
     const databaseUrl = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
     const error = await openPgvectorStore({ databaseUrl, dimensions: DIMS }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MissingVectorExtensionError);
