@@ -52,6 +52,10 @@ interface LedgerFacts {
   readonly outputTokens: string;
   /** md5 of every row in request id order: any changed or lost column shows. */
   readonly digest: string;
+  /** The same rows as the day partitions hold them (migration 3), and which partitions exist. */
+  readonly partitioned: { readonly rows: number; readonly digest: string; readonly partitions: string };
+  /** md5 of every `ledger_daily` rollup row: what /v1/usage and the budget reseed read. */
+  readonly rollups: { readonly rows: number; readonly digest: string };
 }
 
 function ledgerFacts(url: string): Promise<LedgerFacts> {
@@ -67,12 +71,30 @@ function ledgerFacts(url: string): Promise<LedgerFacts> {
               md5(coalesce(string_agg(t::text, '|' ORDER BY request_id), '')) AS digest
          FROM ledger_requests t`);
     const row = rows[0]!;
+    const byDay = await client.query<{ rows: string; digest: string; partitions: string }>(
+      `SELECT (SELECT count(*) FROM ledger_requests_by_day)::text AS rows,
+              (SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY request_id), '')) FROM ledger_requests_by_day t) AS digest,
+              (SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i
+                 JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+                WHERE p.relname = 'ledger_requests_by_day') AS partitions`,
+    );
+    const daily = await client.query<{ rows: string; digest: string }>(
+      `SELECT count(*)::text AS rows,
+              md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) AS digest
+         FROM ledger_daily t`,
+    );
     return {
       rows: Number(row.rows),
       costUsd: row.cost,
       inputTokens: row.input,
       outputTokens: row.output,
       digest: row.digest,
+      partitioned: {
+        rows: Number(byDay.rows[0]!.rows),
+        digest: byDay.rows[0]!.digest,
+        partitions: byDay.rows[0]!.partitions,
+      },
+      rollups: { rows: Number(daily.rows[0]!.rows), digest: daily.rows[0]!.digest },
     };
   }, url);
 }
@@ -217,6 +239,10 @@ describe("restore drill (real Postgres)", () => {
     const before = await ledgerFacts(urlOf(source, role));
     const after = await ledgerFacts(urlOf(target, role));
     expect(before.rows).toBe(250);
+    // Partitions and rollups come back too (issue 18): the trigger copied every row into its day's
+    // partition and the rollups hold one row per day, tenant, provider and model.
+    expect(before.partitioned.rows).toBe(250);
+    expect(before.rollups.rows).toBeGreaterThan(0);
     expect(after).toEqual(before);
     // The migrations' own record survives too, so the gateway does not re-run them.
     const versions = await admin(
