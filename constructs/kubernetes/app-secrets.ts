@@ -5,7 +5,10 @@ import { applyKitDefaults } from "../_kit-defaults";
 import { checkName, checkNamespace } from "./_pod";
 import { requiredValidation, requireSecretKeys, SecretSource } from "./secret-source";
 
-/** The gateway's secret variables (docs/gateway.md "Run it"): provider keys, client keys, the alert webhook. */
+/**
+ * The gateway's secret variables (docs/gateway.md "Run it"): provider keys, client keys, the alert
+ * webhook, and the bearer token `/metrics` requires when set (`GatewayMonitoring.metricsTokenSecret`).
+ */
 export const GATEWAY_SECRET_KEYS = [
   "OPENAI_API_KEY",
   "CLAUDE_API_KEY",
@@ -14,6 +17,7 @@ export const GATEWAY_SECRET_KEYS = [
   "GATEWAY_API_KEYS",
   "GATEWAY_ADMIN_KEYS",
   "ALERT_WEBHOOK_URL",
+  "METRICS_TOKEN",
 ] as const;
 
 /** Props of {@link AppSecrets}. */

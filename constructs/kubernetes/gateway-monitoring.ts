@@ -75,6 +75,14 @@ export interface GatewayMonitoringProps {
    * own unless `sidecar.dashboards.searchNamespace` is ALL). @default - the gateway's namespace
    */
   readonly dashboardNamespace?: string;
+  /**
+   * The Secret key holding the gateway's `METRICS_TOKEN`, for clusters without network policies in
+   * front of `/metrics`: the ServiceMonitor then scrapes with `Authorization: Bearer <token>`. The
+   * Secret must be in the gateway's namespace and must hold the key (with `AppSecrets`:
+   * `{ name: secrets.secretName, key: "METRICS_TOKEN" }`).
+   * @default - no token: `/metrics` is scraped without one (set no `METRICS_TOKEN` then)
+   */
+  readonly metricsTokenSecret?: { readonly name: string; readonly key: string };
 }
 
 /**
@@ -118,7 +126,7 @@ export class GatewayMonitoring extends Construct {
 
     const labels = { ...PART_OF, "app.kubernetes.io/name": "ai-gateway", ...props.prometheusSelectorLabels };
     if (this.prometheusOperatorEnabled) {
-      this.addServiceMonitor(props.gateway, labels);
+      this.addServiceMonitor(props.gateway, labels, props.metricsTokenSecret);
       this.addRules(props.gateway, labels);
     }
     if (this.dashboardEnabled) this.addDashboard(props.gateway);
@@ -157,7 +165,11 @@ export class GatewayMonitoring extends Construct {
   }
 
   /** The ServiceMonitor: every gateway Service labelled with METRICS_LABEL, on its `/metrics`. */
-  private addServiceMonitor(gateway: MonitoredGateway, labels: Record<string, string>): void {
+  private addServiceMonitor(
+    gateway: MonitoredGateway,
+    labels: Record<string, string>,
+    token: GatewayMonitoringProps["metricsTokenSecret"],
+  ): void {
     const { name, namespace } = gateway;
     new Manifest(this, "ServiceMonitor", {
       manifest: {
@@ -168,7 +180,14 @@ export class GatewayMonitoring extends Construct {
           selector: { matchLabels: { [METRICS_LABEL]: name } },
           namespaceSelector: { matchNames: [namespace] },
           endpoints: [
-            { port: gateway.portName, path: "/metrics", interval: `${this.scrapeIntervalSeconds}s` },
+            {
+              port: gateway.portName,
+              path: "/metrics",
+              interval: `${this.scrapeIntervalSeconds}s`,
+              ...(token
+                ? { authorization: { type: "Bearer", credentials: { name: token.name, key: token.key } } }
+                : {}),
+            },
           ],
         },
       },

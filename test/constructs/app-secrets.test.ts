@@ -27,12 +27,13 @@ describe("AppSecrets", () => {
         GATEWAY_API_KEYS: tfVar("gateway_api_keys"),
         GATEWAY_ADMIN_KEYS: tfVar("gateway_admin_keys"),
         ALERT_WEBHOOK_URL: tfVar("alert_webhook_url"),
+        METRICS_TOKEN: tfVar("metrics_token"),
       },
     });
     for (const variable of Object.values(json.variable ?? {})) {
       expect(variable).toMatchObject({ sensitive: true, type: "string", default: "" });
     }
-    expect(Object.keys(json.variable ?? {})).toHaveLength(7);
+    expect(Object.keys(json.variable ?? {})).toHaveLength(8);
   });
 
   it("gives required keys no default and a non-empty validation", () => {

@@ -13,6 +13,7 @@ import {
   type GatewayMonitoringProps,
 } from "../../constructs/kubernetes/gateway-monitoring";
 import { testConfig } from "../helpers/deps";
+import { kubernetesSchemaProblems, type StackJson } from "../helpers/kubernetes-schema";
 import { all, type Body, synth } from "../helpers/synth";
 import { type DeclaredSeries, declaredSeries, promqlUses, undeclaredUses } from "./_promql";
 
@@ -110,6 +111,41 @@ describe("GatewayMonitoring", () => {
     expect(() =>
       undeclaredUses("predict_linear(ai_gateway_budget_spent_usd[1h], 3600) > 1", declared),
     ).toThrow("unknown PromQL function predict_linear");
+  });
+
+  it("scrapes with the METRICS_TOKEN bearer token from a Secret when metricsTokenSecret is set, and the ServiceMonitor passes the operator's schema", () => {
+    const { text, json } = synth((scope) => {
+      const gateway = new BlueGreenGateway(scope, "Gateway", {
+        namespace: "ai",
+        environment: "development",
+        imageRepository: "ghcr.io/acme/ai-gateway",
+        blueImageTag: "1.0.0",
+        greenImageTag: "1.0.0",
+      });
+      new GatewayMonitoring(scope, "Monitoring", {
+        gateway,
+        metricsTokenSecret: { name: "ai-gateway-secrets", key: "METRICS_TOKEN" },
+      });
+    });
+    expect(text).toHaveResourceWithProperties(Manifest, {
+      manifest: expect.objectContaining({
+        kind: "ServiceMonitor",
+        spec: expect.objectContaining({
+          endpoints: [
+            {
+              port: "http",
+              path: "/metrics",
+              interval: "30s",
+              authorization: {
+                type: "Bearer",
+                credentials: { name: "ai-gateway-secrets", key: "METRICS_TOKEN" },
+              },
+            },
+          ],
+        }),
+      }),
+    });
+    expect(kubernetesSchemaProblems({ monitoring: json as StackJson })).toEqual([]);
   });
 
   it("synthesizes a ServiceMonitor and a PrometheusRule with runbook annotations", () => {
