@@ -8,6 +8,7 @@ import { requestId } from "./middleware/request-id";
 import { mountClientGuards, mountJobRoutes, mountPromptChecks, resolveOps, securityHeaders } from "./ops";
 import { systemClock } from "./resilience/clock";
 import { chatRoutes } from "./routes/chat";
+import { embeddingRoutes } from "./routes/embeddings";
 import { healthRoutes } from "./routes/health";
 import { metricsAuth } from "./routes/metrics";
 import { modelRoutes } from "./routes/models";
@@ -50,6 +51,7 @@ export function createApp(deps: AppDeps): Express {
       budget: deps.budget,
     }),
   );
+  app.use(embeddingRoutes({ ...deps, clock: deps.clock ?? systemClock }));
   mountJobRoutes(app, deps, ops);
 
   app.use(notFound());
