@@ -12,6 +12,7 @@ import { embeddingRoutes } from "./routes/embeddings";
 import { healthRoutes } from "./routes/health";
 import { metricsAuth } from "./routes/metrics";
 import { modelRoutes } from "./routes/models";
+import { responsesRoutes } from "./routes/responses";
 import { usageRoutes } from "./routes/usage";
 
 export type { AppDeps, OpsDeps } from "./deps";
@@ -51,6 +52,7 @@ export function createApp(deps: AppDeps): Express {
       budget: deps.budget,
     }),
   );
+  app.use(responsesRoutes({ ...deps, clock: deps.clock ?? systemClock }));
   app.use(embeddingRoutes({ ...deps, clock: deps.clock ?? systemClock }));
   mountJobRoutes(app, deps, ops);
 
