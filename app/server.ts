@@ -8,9 +8,11 @@ import { requestId } from "./middleware/request-id";
 import { mountClientGuards, mountJobRoutes, mountPromptChecks, resolveOps, securityHeaders } from "./ops";
 import { systemClock } from "./resilience/clock";
 import { chatRoutes } from "./routes/chat";
+import { embeddingRoutes } from "./routes/embeddings";
 import { healthRoutes } from "./routes/health";
 import { metricsAuth } from "./routes/metrics";
 import { modelRoutes } from "./routes/models";
+import { responsesRoutes } from "./routes/responses";
 import { usageRoutes } from "./routes/usage";
 
 export type { AppDeps, OpsDeps } from "./deps";
@@ -50,6 +52,8 @@ export function createApp(deps: AppDeps): Express {
       budget: deps.budget,
     }),
   );
+  app.use(responsesRoutes({ ...deps, clock: deps.clock ?? systemClock }));
+  app.use(embeddingRoutes({ ...deps, clock: deps.clock ?? systemClock }));
   mountJobRoutes(app, deps, ops);
 
   app.use(notFound());

@@ -156,7 +156,8 @@ export const chatRequestSchema = z.looseObject({
     })
     .nullable()
     .optional(),
-  n: z.literal(1, { error: "only 1 is supported" }).nullable().optional(),
+  // More than one choice: passed through or fanned out by app/chat/fan-out.ts (OpenAI's limit is 128).
+  n: positiveInt.max(128, { error: "must be at most 128" }).nullable().optional(),
   presence_penalty: bounded(-2, 2).nullable().optional(),
   frequency_penalty: bounded(-2, 2).nullable().optional(),
   seed: z.number({ error: "must be an integer" }).int({ error: "must be an integer" }).nullable().optional(),

@@ -31,6 +31,10 @@ export interface GatewayDefaults {
   readonly cacheTtlSeconds: number;
   readonly monitoringEnabled: boolean;
   readonly dailyBudgetUsd: number;
+  /** Where `POST /v1/embeddings` sends a bare model name (`AI_EMBEDDING_PROVIDER`). */
+  readonly embeddingProvider: ProviderName;
+  /** The embedding model of the gateway's own embeddings (semantic cache) (`AI_EMBEDDING_MODEL`). */
+  readonly embeddingModel: string;
 }
 
 /** The model a provider uses when a fallback names only the provider. */
@@ -68,6 +72,8 @@ export const ENVIRONMENT_DEFAULTS: Readonly<Record<EnvironmentName, GatewayDefau
     cacheTtlSeconds: 3600,
     monitoringEnabled: false,
     dailyBudgetUsd: 100,
+    embeddingProvider: "ollama",
+    embeddingModel: "nomic-embed-text",
   },
   staging: {
     provider: "openai",
@@ -80,6 +86,8 @@ export const ENVIRONMENT_DEFAULTS: Readonly<Record<EnvironmentName, GatewayDefau
     cacheTtlSeconds: 3600,
     monitoringEnabled: true,
     dailyBudgetUsd: 100,
+    embeddingProvider: "openai",
+    embeddingModel: "text-embedding-3-small",
   },
   production: {
     provider: "openai",
@@ -92,6 +100,8 @@ export const ENVIRONMENT_DEFAULTS: Readonly<Record<EnvironmentName, GatewayDefau
     cacheTtlSeconds: 3600,
     monitoringEnabled: true,
     dailyBudgetUsd: 100,
+    embeddingProvider: "openai",
+    embeddingModel: "text-embedding-3-small",
   },
 };
 

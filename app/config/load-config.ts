@@ -31,6 +31,10 @@ export interface GatewayConfig {
   readonly provider: ProviderName;
   readonly model: string;
   readonly fallbacks: readonly TargetSpec[];
+  /** `AI_EMBEDDING_PROVIDER`: where an embeddings request's bare model name goes. Absent: the environment's default. */
+  readonly embeddingProvider?: ProviderName;
+  /** `AI_EMBEDDING_MODEL`: the gateway's own embedding model (semantic cache). Absent: the environment's default. */
+  readonly embeddingModel?: string;
   readonly timeoutSeconds: number;
   /**
    * `AI_STREAM_IDLE_TIMEOUT_SECONDS`: the longest silence between two chunks of
@@ -299,6 +303,16 @@ export const envSchema = z.object({
   AI_MODEL: z.string().optional().meta({
     description: "Primary model; with only `AI_PROVIDER` set, that provider's default model.",
     defaultPerEnvironment: "model",
+  }),
+  AI_EMBEDDING_PROVIDER: oneOf(PROVIDER_NAMES, "a provider").optional().meta({
+    description:
+      "Provider of `POST /v1/embeddings` for a model name that is neither a route alias nor `<provider>/<model>` (openai, gemini or ollama; groq has no embeddings).",
+    defaultPerEnvironment: "embeddingProvider",
+  }),
+  AI_EMBEDDING_MODEL: z.string().optional().meta({
+    description:
+      "Embedding model of the gateway's own embeddings (the semantic cache), on `AI_EMBEDDING_PROVIDER`.",
+    defaultPerEnvironment: "embeddingModel",
   }),
   AI_FALLBACK_PROVIDERS: fallbackList.meta({
     description:
@@ -618,6 +632,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     provider,
     model: good("AI_MODEL") ?? (good("AI_PROVIDER") ? DEFAULT_MODELS[provider] : defaults.model),
     fallbacks,
+    embeddingProvider: good("AI_EMBEDDING_PROVIDER") ?? defaults.embeddingProvider,
+    embeddingModel: good("AI_EMBEDDING_MODEL") ?? defaults.embeddingModel,
     timeoutSeconds: good("AI_TIMEOUT_SECONDS") ?? defaults.timeoutSeconds,
     streamIdleTimeoutSeconds: good("AI_STREAM_IDLE_TIMEOUT_SECONDS") ?? DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS,
     maxRetries: good("AI_MAX_RETRIES") ?? defaults.maxRetries,

@@ -290,6 +290,15 @@ export class ChatGateway {
     return able;
   }
 
+  /**
+   * Runs `call` on `targets` in order with the same breakers, retry, timeout,
+   * key pools and failover as chat: the embeddings path (app/gateway/embed-gateway.ts).
+   * Throws {@link AllTargetsFailed} when none answered.
+   */
+  runTargets<T>(targets: readonly TargetSpec[], ctx: ChatContext, call: Call<T>): Promise<Served<T>> {
+    return this.route({ targets, skipped: [], config: this.store.get(), stream: false }, ctx, call);
+  }
+
   /** Circuit state and last outcome of every provider, for health checks. */
   providerStates(): ProviderState[] {
     return this.health.states(this.breakers, this.keys);
@@ -371,7 +380,7 @@ export class ChatGateway {
         return { value, target, attempts, upstreamMs, fallbackUsed: index + skipped > 0, failures };
       } catch (error) {
         if (ctx.signal.aborted) {
-          if (leftMidCall) {
+          if (leftMidCall && plan.request) {
             // Providers bill a prompt they were sent even if the caller leaves: so does the ledger.
             const fallbackUsed = index + skipped > 0;
             const outcome = this.outcome({

@@ -18,7 +18,8 @@ export interface Served<T> {
 
 // What route() runs: the targets able to take the request, those skipped before it.
 export interface RoutePlan {
-  readonly request: ChatRequest;
+  /** The chat request, billed by its prompt when the client leaves mid-call; absent for embeddings. */
+  readonly request?: ChatRequest;
   readonly targets: readonly TargetSpec[];
   readonly skipped: readonly TargetFailure[];
   readonly config: GatewayConfig;

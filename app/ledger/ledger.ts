@@ -218,6 +218,7 @@ export class CostLedger {
       stream: event.stream,
       status: event.status,
       estimated: event.estimated === true,
+      ...(event.kind ? { kind: event.kind } : {}),
     };
     this.writer.write(row);
     events?.emit("onCost", {

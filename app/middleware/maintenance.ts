@@ -10,7 +10,7 @@ export const DEFAULT_MAINTENANCE_MESSAGE =
 export const DEFAULT_MAINTENANCE_RETRY_AFTER_SECONDS = 300;
 
 /** The routes that start model work; everything else (health, metrics, usage, models, job polls) keeps working. */
-const REFUSED_ROUTES = ["/v1/chat/completions", "/v1/jobs", "/v1/batch"];
+const REFUSED_ROUTES = ["/v1/chat/completions", "/v1/responses", "/v1/embeddings", "/v1/jobs", "/v1/batch"];
 
 /** Options of {@link maintenanceMode}. */
 export interface MaintenanceOptions {

@@ -35,6 +35,8 @@ export interface ResponseEvent {
    * tokens are the gateway's tokenizer estimate (the ledger row says so).
    */
   readonly estimated?: boolean;
+  /** What was served; absent means a chat completion (`POST /v1/embeddings` sends `embedding`). */
+  readonly kind?: "chat" | "embedding";
 }
 
 /** A chat request failed. */

@@ -5,7 +5,8 @@ import { CACHE_STATUS_HEADER, CACHE_TTL_HEADER } from "../cache/directives";
 import type { ResponseCache } from "../cache/response-cache";
 import { completionToSse, SSE_DONE, sseFrame } from "../cache/sse";
 import type { CachedResponse } from "../cache/store";
-import { type CacheStatus, type ChatAnswer, runChat } from "../chat/pipeline";
+import { runChatN } from "../chat/fan-out";
+import type { CacheStatus, ChatAnswer } from "../chat/pipeline";
 import { type ChatRequest, parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
@@ -46,7 +47,7 @@ export function chatRoutes(options: ChatRoutesOptions): Router {
     const ctx = chatContext(req, res, startedAt);
     // 3-6. Cache, budget reservation, gateway, bill, answer: app/chat/pipeline.ts.
     const cacheHeaders = { cacheControl: header(req, "cache-control"), ttl: header(req, CACHE_TTL_HEADER) };
-    await runChat(options, { request, ctx, cacheHeaders }, httpAnswer(res, request));
+    await runChatN(options, { request, ctx, cacheHeaders }, httpAnswer(res, request));
   });
 
   return router;

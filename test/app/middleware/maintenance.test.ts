@@ -75,6 +75,8 @@ describe("maintenance mode", () => {
       ["/V1/Chat/Completions/", chatBody],
       ["/v1/jobs", chatBody],
       ["/v1/batch", { requests: [chatBody] }],
+      ["/v1/responses", { model: "gpt-4o", input: "hi" }],
+      ["/v1/embeddings", { model: "text-embedding-3-small", input: "hi" }],
     ] as const) {
       const refused = await call("POST", path, body);
       expect(refused.status, path).toBe(503);

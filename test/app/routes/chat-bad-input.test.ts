@@ -96,10 +96,10 @@ describe("POST /v1/chat/completions bad input", () => {
       "Invalid request: stop: must be a string or an array of up to 4 strings",
     ],
     [
-      "n other than 1",
-      JSON.stringify({ model: "gpt-4o", messages: user, n: 3 }),
+      "n over 128",
+      JSON.stringify({ model: "gpt-4o", messages: user, n: 129 }),
       400,
-      "Invalid request: n: only 1 is supported",
+      "Invalid request: n: must be at most 128",
     ],
     [
       "an unknown provider",
