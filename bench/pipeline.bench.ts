@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
 import { Client } from "pg";
@@ -21,13 +21,12 @@ import { renderSummary, summarizeProfile } from "./_profile-summary";
 // is shared, so ratios within one run are the headline, absolute figures are not.
 //
 //   npm run bench -- pipeline [--variant proxy|cache-hit|stream|batch] [--runs 3] [--seconds 10]
-//                             [--connections 50] [--profile]
+//                             [--connections 50] [--profile] [--bundle path/to/server.js]
 //
 // CPU is the process' utime+stime from /proc/<pid>/stat over the run divided by
 // the requests served; RSS is VmRSS after the run (peak VmHWM alongside).
 
 const ROOT = join(__dirname, "..");
-const SERVER = join(ROOT, "dist/app/server.js");
 const CLIENT_KEY = `sk-bench-client-${randomBytes(4).toString("hex")}`;
 const VARIANTS = ["proxy", "cache-hit", "stream", "batch"] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -39,9 +38,12 @@ const { values } = parseArgs({
     seconds: { type: "string", default: process.env["BENCH_SECONDS"] ?? "10" },
     connections: { type: "string", default: "50" },
     profile: { type: "boolean", default: false },
+    // Another build of the gateway (e.g. a copy of the base dist/ for before/after).
+    bundle: { type: "string" },
   },
   strict: true,
 });
+const SERVER = values.bundle ? resolve(values.bundle) : join(ROOT, "dist/app/server.js");
 const variant = values.variant as Variant;
 if (!VARIANTS.includes(variant)) {
   console.error(`--variant must be one of ${VARIANTS.join(", ")}; got "${values.variant}"`);

@@ -73,6 +73,20 @@ redis.call('EXPIRE', KEYS[2], ARGV[6])
 return 1
 `;
 
+// INCRBY and EXPIRE as one command (a MULTI/EXEC sends four, issue 17). INCRBY's
+// reply would become a Lua number, so the total comes back from a GET, as a string.
+const ADD = `
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return redis.call('GET', KEYS[1])
+`;
+
+/** The scripts as ioredis commands (`defineCommand`): EVAL once per connection, then EVALSHA. */
+interface BudgetCommands {
+  aiBudgetAdd(key: string, pico: string, ttlSeconds: string): Promise<unknown>;
+  aiBudgetReserve(spendKey: string, reservationsKey: string, ...args: string[]): Promise<unknown>;
+}
+
 function toNano(pico: bigint, round: "up" | "down"): string {
   const nano = pico / PICO_PER_NANO;
   return String(round === "up" && nano * PICO_PER_NANO < pico ? nano + 1n : nano);
@@ -85,16 +99,23 @@ function toNano(pico: bigint, round: "up" | "down"): string {
 export class RedisSpendCounter implements SpendCounter {
   readonly kind = "redis";
 
+  private readonly scripts: BudgetCommands;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // ioredis sends a defined command as EVAL the first time on each connection
+    // and as EVALSHA after that, in order with every other command on it (only
+    // the retry after a NOSCRIPT, Redis having lost its scripts, goes later): the
+    // script text (hundreds of bytes) is no longer written with every request.
+    redis.defineCommand("aiBudgetAdd", { numberOfKeys: 1, lua: ADD });
+    redis.defineCommand("aiBudgetReserve", { numberOfKeys: 2, lua: RESERVE });
+    this.scripts = redis as unknown as BudgetCommands;
+  }
 
   async add(day: string, pico: bigint): Promise<bigint> {
-    const key = this.key(day);
-    const result = await this.redis.multi().incrby(key, pico.toString()).expire(key, DAY_TTL_SECONDS).exec();
-    const [error, total] = result?.[0] ?? [new Error("budget counter transaction aborted"), null];
-    if (error) throw error;
+    const total = await this.scripts.aiBudgetAdd(this.key(day), pico.toString(), String(DAY_TTL_SECONDS));
     return BigInt(String(total));
   }
 
@@ -118,11 +139,9 @@ export class RedisSpendCounter implements SpendCounter {
   }
 
   async reserve({ day, id, pico, limitPico, ttlMs, nowMs }: ReserveRequest): Promise<boolean> {
-    // Plain EVAL, not EVALSHA-then-EVAL: on this one connection it stays in
-    // order with the INCRBY that records spend, so a release never overtakes it.
-    const result = await this.redis.eval(
-      RESERVE,
-      2,
+    // A defined command stays in order with the script that records spend on
+    // this one connection (see the constructor), so a release never overtakes it.
+    const result = await this.scripts.aiBudgetReserve(
       this.key(day),
       this.reservationsKey(day),
       id,

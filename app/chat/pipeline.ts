@@ -82,7 +82,8 @@ export async function runChat<T>(
     // HTTP callers go through the cache whenever there is one (their directives may bypass it);
     // jobs and batch only while caching is on.
     const useCache = input.cacheHeaders !== undefined || config.cachingEnabled;
-    if (!deps.cache || !useCache) {
+    // Neither looked up nor stored (e.g. `no-store`): no cache key to compute (issue 17).
+    if (!deps.cache || !useCache || (!directives.lookup && !directives.write)) {
       await reservation.reserve();
       return (await produce()).value;
     }

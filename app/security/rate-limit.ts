@@ -29,6 +29,8 @@ export interface ClientRateLimiterOptions {
  */
 export class ClientRateLimiter {
   private readonly limiters = new Map<string, Limiter>();
+  /** The in-process limiter standing in for each Redis one while Redis fails. */
+  private readonly insurance = new Map<string, RateLimiterMemory>();
 
   constructor(private readonly options: ClientRateLimiterOptions) {}
 
@@ -38,6 +40,7 @@ export class ClientRateLimiter {
     if (!limiter) {
       const keyPrefix = `${this.options.keyPrefix ?? "ai-gateway:rl"}:${kind}`;
       const memory = new RateLimiterMemory({ points, duration: 60, keyPrefix });
+      this.insurance.set(name, memory);
       limiter = this.options.redis
         ? new RateLimiterRedis({
             storeClient: this.options.redis,
@@ -60,14 +63,13 @@ export class ClientRateLimiter {
     const headers: Record<string, string> = {};
     const limits = limitsOf(this.options.config.get());
     if (limits.tokensPerMinute !== undefined) {
-      const used = await this.limiter("tokens", limits.tokensPerMinute).get(tenant);
-      if (used && used.consumedPoints >= limits.tokensPerMinute) {
-        throw this.refuse("tokens", used.msBeforeNext, `${limits.tokensPerMinute} tokens per minute`);
+      const used = await this.tokensUsed(tenant, limits.tokensPerMinute);
+      if (used >= limits.tokensPerMinute) {
+        const state = await this.limiter("tokens", limits.tokensPerMinute).get(tenant);
+        throw this.refuse("tokens", state?.msBeforeNext ?? 0, `${limits.tokensPerMinute} tokens per minute`);
       }
       headers["x-ratelimit-limit-tokens"] = String(limits.tokensPerMinute);
-      headers["x-ratelimit-remaining-tokens"] = String(
-        Math.max(0, limits.tokensPerMinute - (used?.consumedPoints ?? 0)),
-      );
+      headers["x-ratelimit-remaining-tokens"] = String(Math.max(0, limits.tokensPerMinute - used));
     }
     if (limits.requestsPerMinute !== undefined) {
       try {
@@ -84,6 +86,26 @@ export class ClientRateLimiter {
       }
     }
     return headers;
+  }
+
+  /**
+   * Tokens a tenant used in the current window. With Redis a single GET of the
+   * limiter's key (rate-limiter-flexible's `get` sends MULTI, GET, PTTL, EXEC:
+   * four commands per request for a TTL only a refusal needs, issue 17); the
+   * in-process insurance limiter when Redis fails, as the library's `get` does.
+   */
+  private async tokensUsed(tenant: string, limit: number): Promise<number> {
+    const limiter = this.limiter("tokens", limit);
+    if (this.options.redis && limiter instanceof RateLimiterRedis) {
+      try {
+        const value = await this.options.redis.get(limiter.getKey(tenant));
+        return value === null ? 0 : Number(value);
+      } catch {
+        // As the library's get does on a Redis error: ask the insurance limiter.
+        return (await this.insurance.get(`tokens:${limit}`)?.get(tenant))?.consumedPoints ?? 0;
+      }
+    }
+    return (await limiter.get(tenant))?.consumedPoints ?? 0;
   }
 
   /** Charges tokens a tenant used (fed from `onResponse`); later requests are refused once over. */
