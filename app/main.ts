@@ -64,7 +64,7 @@ export async function buildDeps(
     alert,
     rollupRetentionDays: config.ledgerRollupRetentionDays,
   });
-  ledger.attach(events);
+  // Billed by the chat pipeline's bill step (app/chat/pipeline.ts), not through the hooks.
   hooks.push(() => ledger.close());
   // Partitions ahead of midnight and retention export-then-drop (issue 18); stops before the ledger closes.
   const maintenance = new LedgerMaintenance({
@@ -106,7 +106,7 @@ export async function buildDeps(
     metrics,
     details: { ledger: () => ledger.health() },
     alert,
-    ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
+    ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events, ledger }),
   });
   hooks.push(...ops.hooks);
   const deps: AppDeps = {

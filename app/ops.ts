@@ -45,6 +45,7 @@ export function resolveOps(deps: AppDeps): ResolvedOps {
     gatewayComplete(deps.gateway, deps.config, clock, deps.budget, {
       cache: deps.cache,
       events: deps.events,
+      ledger: deps.ledger,
     });
   const jobs =
     ops.jobs ??

@@ -48,6 +48,7 @@ export function createApp(deps: AppDeps): Express {
       events: deps.events,
       cache: deps.cache,
       budget: deps.budget,
+      ledger: deps.ledger,
     }),
   );
   mountJobRoutes(app, deps, ops);

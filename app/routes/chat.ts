@@ -5,7 +5,7 @@ import { CACHE_STATUS_HEADER, CACHE_TTL_HEADER } from "../cache/directives";
 import type { ResponseCache } from "../cache/response-cache";
 import { completionToSse, SSE_DONE, sseFrame } from "../cache/sse";
 import type { CachedResponse } from "../cache/store";
-import { type CacheStatus, type ChatAnswer, runChat } from "../chat/pipeline";
+import { type Biller, type CacheStatus, type ChatAnswer, runChat } from "../chat/pipeline";
 import { type ChatRequest, parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
@@ -24,6 +24,8 @@ export interface ChatRoutesOptions {
   readonly cache?: ResponseCache;
   /** Daily budget, checked before every paid call. */
   readonly budget?: Budget;
+  /** The ledger the pipeline's bill step records into. */
+  readonly ledger?: Biller;
 }
 
 export type { CacheStatus } from "../chat/pipeline";
