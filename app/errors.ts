@@ -101,3 +101,48 @@ export class UpstreamError extends ProviderError {
   override readonly name = "UpstreamError";
   readonly kind = "upstream";
 }
+
+/*
+ * Domain errors of the chat path. The gateway throws these; the status, body
+ * and headers a client (or a job or batch item) sees come from one mapping,
+ * `toHttpError` in app/middleware/error-handler.ts (docs/design.md section 5).
+ */
+
+/** One target given up on, as an {@link AllTargetsFailedError} reports it. */
+export interface FailedTarget {
+  readonly provider: string;
+  readonly model: string;
+  readonly kind: UpstreamFailureKind | "circuit_open";
+  readonly message: string;
+}
+
+/** Every target failed (the last one's kind decides 502 or 504). */
+export class AllTargetsFailedError extends Error {
+  override readonly name: string = "AllTargetsFailedError";
+  constructor(
+    readonly failures: readonly FailedTarget[],
+    /** Upstream attempts made across all targets. */
+    readonly attempts: number,
+  ) {
+    const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
+    super(`All providers failed: ${tried}`);
+  }
+
+  /** The last target tried, whose failure the client sees. */
+  get last(): FailedTarget | undefined {
+    return this.failures.at(-1);
+  }
+}
+
+/** The client hung up before an answer was sent. */
+export class ClientClosedError extends Error {
+  override readonly name = "ClientClosedError";
+  constructor() {
+    super("Client closed the request");
+  }
+}
+
+/** No target's vendor can take the request's content (the message names the part and the provider). */
+export class UnsupportedContentError extends Error {
+  override readonly name = "UnsupportedContentError";
+}

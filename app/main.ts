@@ -1,24 +1,11 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
-import { createBudget } from "./budget";
-import { createResponseCache } from "./cache";
-import { ConfigStore } from "./config/config-store";
+import { buildDeps } from "./compose";
 import { ConfigError, type GatewayConfig, loadConfig } from "./config/load-config";
-import type { ConfigReloader } from "./config/reload";
 import type { AppDeps } from "./deps";
-import { ChatGateway } from "./gateway/chat-gateway";
 import { createHttpServer } from "./http-server";
-import { gatewayOps } from "./jobs/gateway-complete";
-import { openCostLedger } from "./ledger/ledger";
-import { LedgerMaintenance } from "./ledger/maintenance";
-import type { ShutdownHook } from "./lifecycle";
-import { createAlertSink } from "./observability/alerts";
-import { GatewayEvents } from "./observability/events";
 import { createLogger } from "./observability/logger";
 import { METRIC } from "./observability/metric-names";
-import { createMetrics } from "./observability/metrics";
-import { buildOps } from "./ops-build";
-import { systemClock } from "./resilience/clock";
 import { createApp } from "./server";
 import { drainDeadlineMs } from "./shutdown-budget";
 
@@ -33,95 +20,9 @@ export interface RunningGateway {
   reloadConfig(reason: string): void;
 }
 
+// Built in the composition root (app/compose.ts); re-exported where callers import it from.
+export { buildDeps } from "./compose";
 export type { ShutdownHook } from "./lifecycle";
-
-/** Builds the dependencies from the configuration. Later subsystems register their own shutdown hooks. */
-export async function buildDeps(
-  config: GatewayConfig,
-  logger: Logger,
-  env: Readonly<Record<string, string | undefined>> = process.env,
-): Promise<{ deps: AppDeps; hooks: ShutdownHook[]; reloader: ConfigReloader }> {
-  const hooks: ShutdownHook[] = [];
-  const events = new GatewayEvents((error, hook) =>
-    logger.error({ err: error, hook }, "event listener failed"),
-  );
-  const store = new ConfigStore(config);
-  // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
-  const metrics = createMetrics({ events, config: store });
-  // Built before the ledger, whose start-up replay may already dead-letter a row.
-  const alert = createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
-
-  // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
-  // shutdown: the cache disconnects, the budget settles, then the ledger drains
-  // every buffered row to the database (or the spool) before the process exits.
-  const ledger = await openCostLedger({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    logger,
-    prices: () => store.get().file.prices,
-    clock: systemClock,
-    metrics,
-    alert,
-    rollupRetentionDays: config.ledgerRollupRetentionDays,
-  });
-  ledger.attach(events);
-  hooks.push(() => ledger.close());
-  // Partitions ahead of midnight and retention export-then-drop (issue 18); stops before the ledger closes.
-  const maintenance = new LedgerMaintenance({
-    db: ledger.db,
-    logger,
-    retentionDays: config.ledgerRetentionDays,
-    rollupRetentionDays: config.ledgerRollupRetentionDays,
-    archiveDir: config.ledgerArchiveDir,
-  });
-  maintenance.start();
-  hooks.push(() => maintenance.stop());
-  const budget = await createBudget({
-    config: store,
-    logger,
-    clock: systemClock,
-    ledgerSpent: (day) => ledger.spentPico(day),
-    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
-    metrics,
-  });
-  budget.budget.attach(events);
-  hooks.push(budget.close);
-  const cache = await createResponseCache({
-    redisUrl: config.cacheRedisUrl ?? config.redisUrl,
-    logger,
-    metrics,
-  });
-  hooks.push(cache.close);
-
-  const gateway = new ChatGateway({ config: store, logger, events, alert });
-  hooks.push(() => gateway.close());
-  // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
-  // Registered after the gateway, so at shutdown jobs drain before it closes.
-  const ops = await buildOps({
-    store,
-    env,
-    logger,
-    events,
-    clock: systemClock,
-    metrics,
-    details: { ledger: () => ledger.health() },
-    alert,
-    ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events }),
-  });
-  hooks.push(...ops.hooks);
-  const deps: AppDeps = {
-    config: store,
-    logger,
-    events,
-    clock: systemClock,
-    gateway,
-    cache: cache.cache,
-    ledger,
-    budget: budget.budget,
-    ops: ops.ops,
-  };
-  return { deps, hooks, reloader: ops.reloader };
-}
 
 /** Starts the gateway on the configured address. */
 export async function startGateway(

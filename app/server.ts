@@ -1,12 +1,12 @@
 import express, { type Express } from "express";
+import { resolveOps } from "./compose";
 import type { AppDeps } from "./deps";
 import { errorHandler, notFound } from "./middleware/error-handler";
 import { jsonDepth } from "./middleware/json-depth";
 import { maintenanceMode } from "./middleware/maintenance";
 import { pathEncoding } from "./middleware/path-encoding";
 import { requestId } from "./middleware/request-id";
-import { mountClientGuards, mountJobRoutes, mountPromptChecks, resolveOps, securityHeaders } from "./ops";
-import { systemClock } from "./resilience/clock";
+import { mountClientGuards, mountJobRoutes, mountPromptChecks, securityHeaders } from "./ops";
 import { chatRoutes } from "./routes/chat";
 import { embeddingRoutes } from "./routes/embeddings";
 import { healthRoutes } from "./routes/health";
@@ -21,7 +21,11 @@ export { type Clock, systemClock } from "./resilience/clock";
 /** Default JSON body limit when `limits.maxBodyBytes` is not configured. */
 export const DEFAULT_MAX_BODY_BYTES = 1_048_576;
 
-/** Builds the Express gateway: middleware in the order of docs/design.md section 5, error handler last. */
+/**
+ * Mounts the Express gateway: middleware in the order of docs/design.md
+ * section 5, error handler last. Builds nothing itself: the parts come from
+ * the composition root (app/compose.ts `resolveOps`, defaults for a partial `deps`).
+ */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable("x-powered-by");
@@ -42,18 +46,9 @@ export function createApp(deps: AppDeps): Express {
   // With the other /v1 routes, so client auth in front of them covers usage too.
   if (deps.ledger && deps.budget)
     app.use(usageRoutes({ ledger: deps.ledger, budget: deps.budget, clock: deps.clock }));
-  app.use(
-    chatRoutes({
-      gateway: deps.gateway,
-      config: deps.config,
-      clock: deps.clock ?? systemClock,
-      events: deps.events,
-      cache: deps.cache,
-      budget: deps.budget,
-    }),
-  );
-  app.use(responsesRoutes({ ...deps, clock: deps.clock ?? systemClock }));
-  app.use(embeddingRoutes({ ...deps, clock: deps.clock ?? systemClock }));
+  app.use(chatRoutes(ops.pipeline));
+  app.use(responsesRoutes(ops.pipeline));
+  app.use(embeddingRoutes(ops.pipeline));
   mountJobRoutes(app, deps, ops);
 
   app.use(notFound());

@@ -7,8 +7,8 @@ import type { ConfigStore } from "../config/config-store";
 import type { ProviderName } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
 import type { ChatContext, ChatGateway, CompletionResult, StreamResult } from "../gateway/chat-gateway";
-import { requestCacheKey } from "../gateway/routing";
-import type { GatewayEvents } from "../observability/events";
+import { type Resolution, requestCacheKey } from "../gateway/routing";
+import type { GatewayEvents, ResponseEvent } from "../observability/events";
 import type { Clock } from "../resilience/clock";
 import type { ChatRequest } from "./schema";
 import { type ChatCompletion, type ChatCompletionChunk, fromOpenAIUsage, toOpenAIUsage } from "./types";
@@ -27,6 +27,13 @@ export interface ChatPipelineDeps {
   readonly cache?: ResponseCache;
   /** Daily budget; a miss reserves its worst case before it goes upstream. */
   readonly budget?: Budget;
+  /** The bill step's ledger (app/ledger/ledger.ts `CostLedger`); absent: nothing is recorded. */
+  readonly ledger?: Biller;
+}
+
+/** Records what a call cost: one row per billed call, priced, `onCost` emitted on `events`. */
+export interface Biller {
+  record(event: ResponseEvent, events?: GatewayEvents): unknown;
 }
 
 /** One validated request and who asks; what every caller (HTTP chat, jobs, batch, later routes) passes. */
@@ -55,12 +62,15 @@ export interface ChatAnswer<T> {
 
 /**
  * The chat request path after validation (docs/design.md section 5), top to bottom:
- * 1. cache key of the target the model resolves to (app/gateway/routing.ts),
+ * 1. the model resolved to its targets once (app/gateway/routing.ts via
+ *    `ChatGateway.resolve`), which key the cache and go to the gateway,
  * 2. cache lookup under single-flight (app/cache/response-cache.ts),
  * 3. on a miss: budget reservation of the worst case (app/budget),
  * 4. the gateway: routing, retry, breakers, failover (app/gateway/chat-gateway.ts),
- * 5. bill: the gateway's `onResponse` hook is what the ledger records (app/ledger,
- *    attached in app/main.ts) and the reservation is released once it is,
+ * 5. bill ({@link bill}): the gateway calls `ctx.bill` once it knows what a call
+ *    cost (a completion, a stream's end, a stream cut short by the client or
+ *    the upstream); a hit is billed at zero cost. The ledger records it
+ *    (app/ledger/ledger.ts) and the reservation is released once it is,
  * 6. answer through the caller's {@link ChatAnswer}; a complete answer is stored,
  *    a hit is answered from the store and reported as a zero-cost hit.
  */
@@ -69,15 +79,22 @@ export async function runChat<T>(
   input: ChatInput,
   answer: ChatAnswer<T>,
 ): Promise<T> {
-  const { request, ctx } = input;
+  const { request } = input;
+  const ctx: ChatContext = { ...input.ctx, bill: (event) => bill(deps, event) };
   const config = deps.config.get();
+  // Targets resolved once: the cache key and the gateway use the same ones.
+  const resolution = deps.gateway.resolve(
+    request,
+    ctx,
+    request.stream === true && answer.stream !== undefined,
+  );
   const reservation = reserveOnMiss(request, config, deps.budget);
   const directives = cacheDirectives(input.cacheHeaders ?? {}, {
     enabled: config.cachingEnabled && deps.cache !== undefined,
     defaultTtlSeconds: config.cacheTtlSeconds,
   });
   const status: CacheStatus = directives.bypassed ? "bypass" : "miss";
-  const produce = () => callGateway(deps.gateway, input, answer, status);
+  const produce = () => callGateway(deps.gateway, { ...input, ctx }, resolution, answer, status);
   try {
     // HTTP callers go through the cache whenever there is one (their directives may bypass it);
     // jobs and batch only while caching is on.
@@ -88,7 +105,7 @@ export async function runChat<T>(
       return (await produce()).value;
     }
     const resolved = await deps.cache.resolve(
-      requestCacheKey(request, ctx.tenant, config),
+      requestCacheKey(request, ctx.tenant, resolution, config),
       directives,
       produce,
       {
@@ -105,6 +122,11 @@ export async function runChat<T>(
     // The bill step: the gateway's onResponse has been recorded by now; the reservation goes.
     await reservation.release();
   }
+}
+
+/** The bill step: the ledger records the call (a hit at zero cost) and emits `onCost`. */
+function bill(deps: ChatPipelineDeps, event: ResponseEvent): void {
+  deps.ledger?.record(event, deps.events);
 }
 
 /**
@@ -127,16 +149,17 @@ function reserveOnMiss(request: ChatRequest, config: GatewayConfig, budget: Budg
 async function callGateway<T>(
   gateway: ChatGateway,
   input: ChatInput,
+  resolution: Resolution,
   answer: ChatAnswer<T>,
   status: CacheStatus,
 ): Promise<{ value: T; entry?: CachedResponse }> {
   const { request, ctx } = input;
   if (!request.stream || !answer.stream) {
-    const result = await gateway.complete(request, ctx);
+    const result = await gateway.complete(request, ctx, resolution);
     const value = answer.completion(result, status);
     return { value, entry: result.degraded ? undefined : entryOf(result, result.response) };
   }
-  const result = await gateway.stream(request, ctx);
+  const result = await gateway.stream(request, ctx, resolution);
   const seen: ChatCompletionChunk[] = [];
   let complete = false;
   async function* tap(): AsyncGenerator<ChatCompletionChunk> {
@@ -158,7 +181,7 @@ function entryOf(result: CompletionResult | StreamResult, completion: ChatComple
   return { provider: result.provider, model: result.model, completion, storedAt: Date.now() };
 }
 
-/** Reports a cache hit through the hooks: metrics count it, the ledger records it at zero cost. */
+/** Reports a cache hit through the hooks (metrics count it) and bills it at zero cost. */
 function reportHit(deps: ChatPipelineDeps, input: ChatInput, entry: CachedResponse): void {
   const { request, ctx } = input;
   const usage = fromOpenAIUsage(entry.completion.usage);
@@ -169,7 +192,7 @@ function reportHit(deps: ChatPipelineDeps, input: ChatInput, entry: CachedRespon
     stream: request.stream === true,
     startedAt: ctx.startedAt,
   });
-  deps.events?.emit("onResponse", {
+  const event: ResponseEvent = {
     requestId: ctx.requestId,
     tenant: ctx.tenant,
     provider: entry.provider as ProviderName,
@@ -183,5 +206,7 @@ function reportHit(deps: ChatPipelineDeps, input: ChatInput, entry: CachedRespon
     cacheHit: true,
     stream: request.stream === true,
     status: 200,
-  });
+  };
+  bill(deps, event);
+  deps.events?.emit("onResponse", event);
 }

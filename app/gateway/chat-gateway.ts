@@ -6,26 +6,26 @@ import { type ChatCompletionChunk, type OpenAIUsage, toOpenAIUsage, type Usage }
 import type { ConfigStore } from "../config/config-store";
 import type { ProviderName, TargetSpec } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
-import { BadRequestError, HttpError, ProviderError, TimeoutError, UpstreamError } from "../errors";
+import {
+  BadRequestError,
+  ClientClosedError,
+  ProviderError,
+  TimeoutError,
+  UnsupportedContentError,
+  UpstreamError,
+} from "../errors";
+import { toHttpError } from "../middleware/error-handler";
 import type { AlertSink } from "../observability/alerts";
-import type { GatewayEvents } from "../observability/events";
+import type { GatewayEvents, ResponseEvent } from "../observability/events";
 import { closeProviders, createProviders, KeyPools, type ProviderRegistry } from "../providers";
 import { type ResilienceClock, realClock } from "../resilience/clock";
 import { executeResilient, ProviderBreakers } from "../resilience/policies";
 import { AllTargetsFailed, degradedCompletion, degradedStream } from "./degraded";
-import {
-  allFailed,
-  badRequest,
-  type Call,
-  clientClosed,
-  describeFailure,
-  type RoutePlan,
-  type Served,
-} from "./failover";
+import { type Call, describeFailure, type RoutePlan, type Served } from "./failover";
 import { type KeyRotation, rotateKeyOnFailure } from "./key-rotation";
 import { logGatewayEvents } from "./log-hooks";
 import { ProviderHealthBook } from "./provider-health";
-import { Router } from "./routing";
+import { type Resolution, Router } from "./routing";
 import type {
   ChatContext,
   ChatOutcome,
@@ -132,10 +132,13 @@ export class ChatGateway {
     );
   }
 
-  /** Answers a non-streaming request. Throws an {@link HttpError} the error handler can send. */
-  async complete(request: ChatRequest, ctx: ChatContext): Promise<CompletionResult> {
+  /**
+   * Answers a non-streaming request. Throws a domain error (app/errors.ts);
+   * app/middleware/error-handler.ts maps it to what the client sees.
+   */
+  async complete(request: ChatRequest, ctx: ChatContext, resolved?: Resolution): Promise<CompletionResult> {
     try {
-      const served = await this.serve(request, ctx, false, (adapter, target, signal, apiKey) =>
+      const served = await this.serve(request, ctx, resolved, false, (adapter, target, signal, apiKey) =>
         adapter.complete(request, { model: target.model, apiKey, signal, requestId: ctx.requestId }),
       );
       if (served instanceof AllTargetsFailed) {
@@ -160,19 +163,25 @@ export class ChatGateway {
    * failover are over before the caller sends a byte; a failure after that
    * surfaces as an error thrown from `chunks`.
    */
-  async stream(request: ChatRequest, ctx: ChatContext): Promise<StreamResult> {
+  async stream(request: ChatRequest, ctx: ChatContext, resolved?: Resolution): Promise<StreamResult> {
     try {
-      const served = await this.serve(request, ctx, true, async (adapter, target, signal, apiKey) => {
-        const upstream = await adapter.stream(request, {
-          model: target.model,
-          apiKey,
-          signal,
-          requestId: ctx.requestId,
-        });
-        const iterator = upstream[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        return { upstream, iterator, first };
-      });
+      const served = await this.serve(
+        request,
+        ctx,
+        resolved,
+        true,
+        async (adapter, target, signal, apiKey) => {
+          const upstream = await adapter.stream(request, {
+            model: target.model,
+            apiKey,
+            signal,
+            requestId: ctx.requestId,
+          });
+          const iterator = upstream[Symbol.asyncIterator]();
+          const first = await iterator.next();
+          return { upstream, iterator, first };
+        },
+      );
       if (served instanceof AllTargetsFailed) {
         this.emitDegraded(ctx, served, true);
         this.logDegraded(ctx, served);
@@ -205,16 +214,19 @@ export class ChatGateway {
           finished = true;
           if (ctx.signal.aborted) {
             // The client hung up mid-stream (its signal aborted the upstream call): bill what was produced.
-            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true);
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true, 499);
             throw error;
           }
           await gateway.streamFailed(error, ctx, outcome);
+          // The upstream failed (or went idle) after sending part of an answer: the provider bills
+          // what it produced, so the ledger does too (status 502), estimated when it reported less.
+          gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true, 502);
           throw error;
         } finally {
           if (!finished) {
             // The client stopped reading: stop the upstream, then bill what it produced.
             await iterator.return?.();
-            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true);
+            gateway.emitAbandoned(ctx, outcome, request, upstream.usage(), streamed, true, 499);
           }
         }
       }
@@ -224,11 +236,33 @@ export class ChatGateway {
     }
   }
 
-  // What complete and stream share: the onRequest hook, routing, the content
-  // check and failover. Returns the failure when the degraded reply should be sent.
+  /**
+   * The ordered targets of the request's model (app/gateway/routing.ts); the
+   * pipeline resolves once and passes them to the cache key and to
+   * `complete` / `stream`. An unknown model is reported (`onRequest`, then
+   * `onError` with its 404) like any failed request, then thrown.
+   */
+  resolve(request: ChatRequest, ctx: ChatContext, stream: boolean): Resolution {
+    try {
+      return this.router.resolve(request.model, this.store.get());
+    } catch (error) {
+      this.events.emit("onRequest", {
+        ...this.who(ctx),
+        model: request.model,
+        stream,
+        startedAt: ctx.startedAt,
+      });
+      throw this.fail(error, ctx, request.model);
+    }
+  }
+
+  // What complete and stream share: the onRequest hook, routing (unless the
+  // caller resolved already), the content check and failover. Returns the
+  // failure when the degraded reply should be sent.
   private async serve<T>(
     request: ChatRequest,
     ctx: ChatContext,
+    resolved: Resolution | undefined,
     stream: boolean,
     call: Call<T>,
   ): Promise<Served<T> | AllTargetsFailed> {
@@ -239,7 +273,7 @@ export class ChatGateway {
       stream,
       startedAt: ctx.startedAt,
     });
-    const { targets } = this.router.resolve(request.model, config);
+    const { targets } = resolved ?? this.router.resolve(request.model, config);
     const failures: TargetFailure[] = [];
     const able = this.ableTargets(request, ctx, targets, failures);
     try {
@@ -281,11 +315,7 @@ export class ChatGateway {
     }
     if (!able) return targets;
     if (able.length === 0) {
-      throw new HttpError(400, {
-        message: failures[0]!.message,
-        type: "invalid_request_error",
-        code: "unsupported_content",
-      });
+      throw new UnsupportedContentError(failures[0]!.message);
     }
     return able;
   }
@@ -391,11 +421,11 @@ export class ChatGateway {
               fallbackUsed,
               failures,
             });
-            this.emitAbandoned(ctx, outcome, plan.request, undefined, "", stream);
+            this.emitAbandoned(ctx, outcome, plan.request, undefined, "", stream, 499);
           }
-          throw clientClosed();
+          throw new ClientClosedError();
         }
-        if (error instanceof BadRequestError) throw badRequest(error);
+        if (error instanceof BadRequestError) throw error;
         const failure = describeFailure(target, error);
         failures.push(failure);
         const next = targets[index + 1];
@@ -510,7 +540,7 @@ export class ChatGateway {
     stream: boolean,
     billed: { status: number; estimated: boolean } = { status: 200, estimated: false },
   ): void {
-    this.events.emit("onResponse", {
+    const event: ResponseEvent = {
       ...this.who(ctx),
       provider: outcome.provider,
       model: outcome.model,
@@ -524,11 +554,15 @@ export class ChatGateway {
       stream,
       status: billed.status,
       ...(billed.estimated ? { estimated: true } : {}),
-    });
+    };
+    ctx.bill?.(event);
+    // A stream the upstream broke is reported by onError (streamFailed); only billed here.
+    if (billed.status !== 502) this.events.emit("onResponse", event);
   }
 
   /**
-   * Bills a call the client left (status 499): the usage the provider
+   * Bills a call cut short: the client left (status 499) or the upstream
+   * failed mid-stream (502). The usage the provider
    * reported when it covers what was streamed, else an estimate (the prompt
    * and the text streamed so far, with a real tokenizer), flagged `estimated`.
    * A call left before any answer (`streamed` empty) is billed its prompt.
@@ -540,6 +574,7 @@ export class ChatGateway {
     reported: Usage | undefined,
     streamed: string,
     stream: boolean,
+    status: 499 | 502,
   ): void {
     const output = estimateTextTokens(streamed);
     const usage: Usage =
@@ -549,27 +584,22 @@ export class ChatGateway {
             inputTokens: reported?.inputTokens || estimatePromptTokens(request.messages),
             outputTokens: output,
           };
-    this.emitResponse(ctx, outcome, usage, stream, { status: 499, estimated: usage !== reported });
+    this.emitResponse(ctx, outcome, usage, stream, { status, estimated: usage !== reported });
   }
 
-  // Turns any failure into the HttpError the client sees, and reports it.
-  private fail(error: unknown, ctx: ChatContext, model: string): HttpError {
-    let httpError: HttpError;
+  // Reports a failure as `onError` with the status the client sees (mapped in
+  // app/middleware/error-handler.ts) and returns it to rethrow unchanged.
+  private fail(error: unknown, ctx: ChatContext, model: string): unknown {
     let attempts = 0;
     let provider: ProviderName | undefined;
     if (error instanceof AllTargetsFailed) {
-      httpError = allFailed(error.failures, error.attempts);
       attempts = error.attempts;
       // The last target tried gave the error the client sees.
       provider = error.failures.at(-1)?.provider;
-    } else if (error instanceof HttpError) httpError = error;
-    else {
+    }
+    const httpError = toHttpError(error);
+    if (httpError.status >= 500 && httpError.cause === error) {
       this.logger.error({ err: error, requestId: ctx.requestId }, "chat request failed unexpectedly");
-      httpError = new HttpError(500, {
-        message: "Internal gateway error",
-        type: "server_error",
-        cause: error,
-      });
     }
     this.events.emit("onError", {
       ...this.who(ctx),
@@ -581,7 +611,7 @@ export class ChatGateway {
       attempts,
       durationMs: this.clock.now() - ctx.startedAt,
     });
-    return httpError;
+    return error;
   }
 
   private logDegraded(ctx: ChatContext, error: AllTargetsFailed): void {

@@ -1,21 +1,23 @@
 import type { ChatRequest } from "../chat/schema";
 import { type ChatCompletionChunk, toOpenAIUsage } from "../chat/types";
 import type { TargetSpec } from "../config/defaults";
+import { AllTargetsFailedError } from "../errors";
 import type { ChatContext, ChatOutcome, CompletionResult, StreamResult, TargetFailure } from "./types";
 
 /** The reply sent when every target failed and `AI_DEGRADED_REPLY` is on (after the guide). */
 export const DEGRADED_REPLY =
   "I apologize, but I'm experiencing technical difficulties. Please try again in a moment or contact support if the issue persists.";
 
-/** Every target failed: what a degraded reply (or the 502/504) is built from. */
-export class AllTargetsFailed extends Error {
+/** Every target failed: what a degraded reply (or the 502/504, app/middleware/error-handler.ts) is built from. */
+export class AllTargetsFailed extends AllTargetsFailedError {
+  override readonly name = "AllTargetsFailed";
   constructor(
     /** The first target, which a degraded reply names. */
     readonly target: TargetSpec,
-    readonly failures: readonly TargetFailure[],
-    readonly attempts: number,
+    override readonly failures: readonly TargetFailure[],
+    attempts: number,
   ) {
-    super("every target failed");
+    super(failures, attempts);
   }
 }
 

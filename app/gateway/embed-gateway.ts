@@ -3,13 +3,13 @@ import { ENVIRONMENT_DEFAULTS, PROVIDER_NAMES, type ProviderName, type TargetSpe
 import type { GatewayConfig } from "../config/load-config";
 import type { EmbeddingsRequest } from "../embeddings/schema";
 import { HttpError } from "../errors";
-import type { GatewayEvents } from "../observability/events";
+import { toHttpError } from "../middleware/error-handler";
+import type { GatewayEvents, ResponseEvent } from "../observability/events";
 import { EMBEDDING_PROVIDERS, embeddingAdapter } from "../providers/embeddings";
 import type { EmbeddingsResponse, ProviderEmbeddings } from "../providers/types";
 import type { Clock } from "../resilience/clock";
 import type { ChatGateway } from "./chat-gateway";
 import { AllTargetsFailed } from "./degraded";
-import { allFailed } from "./failover";
 import type { ChatContext, ChatOutcome } from "./types";
 
 /** Options of {@link EmbedGateway}. */
@@ -114,7 +114,7 @@ export class EmbedGateway {
         fallbackUsed: served.fallbackUsed,
         upstreamMs: Math.round(served.upstreamMs * 1000) / 1000,
       };
-      events.emit("onResponse", {
+      const event: ResponseEvent = {
         requestId: ctx.requestId,
         tenant: ctx.tenant,
         provider: result.provider,
@@ -130,22 +130,20 @@ export class EmbedGateway {
         status: 200,
         kind: "embedding",
         ...(result.estimated ? { estimated: true } : {}),
-      });
+      };
+      // The bill step (the ledger prices input tokens), then the event metrics and rate limits count.
+      ctx.bill?.(event);
+      events.emit("onResponse", event);
       return result;
     } catch (error) {
-      let httpError: HttpError;
+      // Domain errors are mapped to HTTP only by the error handler; the event carries the status it will send.
       if (error instanceof AllTargetsFailed) {
-        httpError = allFailed(error.failures, error.attempts);
         attempts = error.attempts;
         provider = error.failures.at(-1)?.provider;
-      } else if (error instanceof HttpError) httpError = error;
-      else {
+      }
+      const httpError = toHttpError(error);
+      if (httpError.status >= 500 && httpError.cause === error) {
         this.options.logger?.error({ err: error, requestId: ctx.requestId }, "embeddings request failed");
-        httpError = new HttpError(500, {
-          message: "Internal gateway error",
-          type: "server_error",
-          cause: error,
-        });
       }
       events.emit("onError", {
         requestId: ctx.requestId,
@@ -158,7 +156,7 @@ export class EmbedGateway {
         attempts,
         durationMs: this.options.clock.now() - ctx.startedAt,
       });
-      throw httpError;
+      throw error;
     }
   }
 

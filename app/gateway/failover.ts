@@ -1,7 +1,7 @@
 import type { ChatRequest } from "../chat/schema";
 import type { TargetSpec } from "../config/defaults";
 import type { GatewayConfig } from "../config/load-config";
-import { type BadRequestError, HttpError, ProviderError } from "../errors";
+import { ProviderError } from "../errors";
 import type { ProviderAdapter } from "../providers/types";
 import { isCircuitOpen } from "../resilience/policies";
 import type { TargetFailure } from "./types";
@@ -43,35 +43,4 @@ export function describeFailure(target: TargetSpec, error: unknown): TargetFailu
     return { ...target, kind: error.kind, status: error.status, message: error.message };
   }
   return { ...target, kind: "upstream", message: `${target.provider}: failed` };
-}
-
-export function clientClosed(): HttpError {
-  return new HttpError(499, {
-    message: "Client closed the request",
-    type: "invalid_request_error",
-    code: "client_closed_request",
-  });
-}
-
-export function badRequest(error: BadRequestError): HttpError {
-  if (error.status === 404) {
-    return new HttpError(404, { message: error.message, type: "not_found_error", code: "model_not_found" });
-  }
-  return new HttpError(400, {
-    message: error.message,
-    type: "invalid_request_error",
-    code: "upstream_bad_request",
-  });
-}
-
-export function allFailed(failures: readonly TargetFailure[], attempts: number): HttpError {
-  const last = failures.at(-1);
-  const timedOut = last?.kind === "timeout";
-  const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
-  return new HttpError(timedOut ? 504 : 502, {
-    message: `All providers failed: ${tried}`,
-    type: timedOut ? "timeout_error" : "upstream_error",
-    code: timedOut ? "upstream_timeout" : "all_providers_failed",
-    headers: { "x-ai-attempts": String(attempts) },
-  });
 }

@@ -131,21 +131,30 @@ export class Router {
 }
 
 /**
- * The target a request's answer is keyed by, resolved without side effects (a
- * round-robin alias must not advance): an alias keys by its name and its route
- * definition, `<provider>/<model>` by that target, anything else by the primary
- * provider with that model.
+ * The target a request's answer is keyed by, from the targets it resolved to
+ * (docs/design.md section 5: resolved once, for the key and the gateway): an
+ * alias keys by its name and its route definition (so a round-robin or
+ * weighted pick does not split the cache), anything else by its first target.
  */
-export function cacheTarget(model: string, config: GatewayConfig): { provider: string; model: string } {
-  const route = config.file.routes[model];
-  if (route) return { provider: "route", model: `${model}=${canonicalJson(route)}` };
-  const slash = model.indexOf("/");
-  if (slash > 0) return { provider: model.slice(0, slash), model: model.slice(slash + 1) };
-  return { provider: config.provider, model };
+export function cacheTarget(
+  resolution: Resolution,
+  config: GatewayConfig,
+): { provider: string; model: string } {
+  const route = resolution.alias === undefined ? undefined : config.file.routes[resolution.alias];
+  if (resolution.alias !== undefined && route) {
+    return { provider: "route", model: `${resolution.alias}=${canonicalJson(route)}` };
+  }
+  const first = resolution.targets[0];
+  return first ? { provider: first.provider, model: first.model } : { provider: "none", model: "" };
 }
 
-/** The cache key of a request for this tenant, under the target it resolves to now. */
-export function requestCacheKey(request: ChatRequest, tenant: string, config: GatewayConfig): string {
-  const target = cacheTarget(request.model, config);
+/** The cache key of a request for this tenant, under the targets it resolved to. */
+export function requestCacheKey(
+  request: ChatRequest,
+  tenant: string,
+  resolution: Resolution,
+  config: GatewayConfig,
+): string {
+  const target = cacheTarget(resolution, config);
   return cacheKey({ tenant, provider: target.provider, model: target.model, request });
 }

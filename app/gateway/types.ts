@@ -1,6 +1,7 @@
 import type { ChatCompletion, ChatCompletionChunk, Usage } from "../chat/types";
 import type { ProviderName } from "../config/defaults";
 import type { UpstreamFailureKind } from "../errors";
+import type { ResponseEvent } from "../observability/events";
 import type { CircuitStateName } from "../resilience/policies";
 
 /** Who is asking, and how to stop. */
@@ -12,6 +13,13 @@ export interface ChatContext {
   readonly signal: AbortSignal;
   /** Epoch milliseconds when the request arrived. */
   readonly startedAt: number;
+  /**
+   * The pipeline's bill step (app/chat/pipeline.ts): called once per call the
+   * provider charges for, when its usage is known (a completion, a stream's
+   * end, a stream cut short by the client or the upstream). Absent: nothing
+   * is billed, the hooks still report it.
+   */
+  readonly bill?: (event: ResponseEvent) => void;
 }
 
 /** Why one target was given up on. */

@@ -1,6 +1,6 @@
 import type { Budget } from "../budget/budget";
 import type { ResponseCache } from "../cache/response-cache";
-import { type ChatAnswer, runChat } from "../chat/pipeline";
+import { type Biller, type ChatAnswer, runChat } from "../chat/pipeline";
 import { parseChatRequest } from "../chat/schema";
 import type { ChatCompletion } from "../chat/types";
 import type { ConfigStore } from "../config/config-store";
@@ -11,10 +11,11 @@ import type { Clock } from "../resilience/clock";
 import { checkPromptLimits, limitsOf } from "../security/limits";
 import type { CompleteFn } from "./types";
 
-/** The response cache jobs and batch share with chat, and the hooks a hit is reported on. */
+/** The response cache jobs and batch share with chat, the hooks a hit is reported on, and the ledger that bills. */
 export interface CompleteCache {
   readonly cache?: ResponseCache;
   readonly events?: GatewayEvents;
+  readonly ledger?: Biller;
 }
 
 /**
@@ -32,7 +33,15 @@ export function gatewayComplete(
   budget?: Budget,
   cached: CompleteCache = {},
 ): CompleteFn {
-  const options = { gateway, config, clock, budget, cache: cached.cache, events: cached.events };
+  const options = {
+    gateway,
+    config,
+    clock,
+    budget,
+    cache: cached.cache,
+    events: cached.events,
+    ledger: cached.ledger,
+  };
   return async (body, ctx) => {
     const request = parseChatRequest(body);
     // The same check as at submit, with the limits in force now (a reload may have lowered them).

@@ -126,6 +126,8 @@ export class CostLedger {
   private readonly metrics: MetricsSink;
   private readonly clock: { now(): number };
   private readonly flagged = new Set<string>();
+  // Events recorded by record(), so attach() never bills the same call twice.
+  private readonly billed = new WeakSet<ResponseEvent>();
   private priceTable: { source: FileConfig["prices"] | undefined; table: PriceTable } | undefined;
 
   constructor(
@@ -169,15 +171,21 @@ export class CostLedger {
     }
   }
 
-  /** Subscribes to `onResponse`; returns the unsubscribe function. */
+  /**
+   * Records every `onResponse` not already billed through {@link record} (the
+   * chat pipeline's bill step, app/chat/pipeline.ts, records before the hook is
+   * emitted); returns the unsubscribe function. The gateway itself does not
+   * attach: it bills through the pipeline.
+   */
   attach(events: GatewayEvents): () => void {
     return events.on("onResponse", (event) => {
-      this.record(event, events);
+      if (!this.billed.has(event)) this.record(event, events);
     });
   }
 
   /** Prices a served request, buffers its row and emits `onCost`. Cache hits cost nothing. */
   record(event: ResponseEvent, events?: GatewayEvents): LedgerRow {
+    this.billed.add(event);
     const now = this.clock.now();
     const priced = event.cacheHit
       ? { costPico: 0n, unpriced: false }

@@ -1,6 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from "express";
 import type { Logger } from "pino";
-import { HttpError } from "../errors";
+import {
+  AllTargetsFailedError,
+  BadRequestError,
+  ClientClosedError,
+  HttpError,
+  UnsupportedContentError,
+} from "../errors";
 
 /** Answers routes nobody serves with an OpenAI-shaped 404. */
 export function notFound(): RequestHandler {
@@ -43,9 +49,15 @@ export function errorHandler(options: { logger: Logger }): ErrorRequestHandler {
   };
 }
 
-/** Maps body-parser and unknown errors to client-facing errors; never exposes a stack. */
+/**
+ * Maps domain, body-parser and unknown errors to client-facing errors; never
+ * exposes a stack. The one place a chat failure gets its status, body and
+ * headers (HTTP, jobs and batch items alike; docs/design.md section 5).
+ */
 export function toHttpError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
+  const domain = fromDomainError(error);
+  if (domain) return domain;
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case "entity.parse.failed":
@@ -78,4 +90,43 @@ export function toHttpError(error: unknown): HttpError {
     return new HttpError(parserError.status, { message: "Bad request", type: "invalid_request_error" });
   }
   return new HttpError(500, { message: "Internal gateway error", type: "server_error", cause: error });
+}
+
+// The chat path's domain errors (app/errors.ts).
+function fromDomainError(error: unknown): HttpError | undefined {
+  if (error instanceof AllTargetsFailedError) {
+    const timedOut = error.last?.kind === "timeout";
+    return new HttpError(timedOut ? 504 : 502, {
+      message: error.message,
+      type: timedOut ? "timeout_error" : "upstream_error",
+      code: timedOut ? "upstream_timeout" : "all_providers_failed",
+      headers: { "x-ai-attempts": String(error.attempts) },
+    });
+  }
+  if (error instanceof ClientClosedError) {
+    return new HttpError(499, {
+      message: error.message,
+      type: "invalid_request_error",
+      code: "client_closed_request",
+    });
+  }
+  if (error instanceof UnsupportedContentError) {
+    return new HttpError(400, {
+      message: error.message,
+      type: "invalid_request_error",
+      code: "unsupported_content",
+    });
+  }
+  // The upstream refused the request itself: neither retried nor failed over.
+  if (error instanceof BadRequestError) {
+    if (error.status === 404) {
+      return new HttpError(404, { message: error.message, type: "not_found_error", code: "model_not_found" });
+    }
+    return new HttpError(400, {
+      message: error.message,
+      type: "invalid_request_error",
+      code: "upstream_bad_request",
+    });
+  }
+  return undefined;
 }

@@ -6,7 +6,7 @@ import type { ResponseCache } from "../cache/response-cache";
 import { completionToSse, SSE_DONE, sseFrame } from "../cache/sse";
 import type { CachedResponse } from "../cache/store";
 import { runChatN } from "../chat/fan-out";
-import type { CacheStatus, ChatAnswer } from "../chat/pipeline";
+import type { Biller, CacheStatus, ChatAnswer } from "../chat/pipeline";
 import { type ChatRequest, parseChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import { HttpError } from "../errors";
@@ -25,6 +25,8 @@ export interface ChatRoutesOptions {
   readonly cache?: ResponseCache;
   /** Daily budget, checked before every paid call. */
   readonly budget?: Budget;
+  /** The ledger the pipeline's bill step records into. */
+  readonly ledger?: Biller;
 }
 
 export type { CacheStatus } from "../chat/pipeline";

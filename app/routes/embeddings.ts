@@ -1,11 +1,12 @@
 import { Router } from "express";
 import type { Budget } from "../budget/budget";
+import type { Biller } from "../chat/pipeline";
 import type { ChatRequest } from "../chat/schema";
 import type { ConfigStore } from "../config/config-store";
 import { embeddingInputs, parseEmbeddingsRequest } from "../embeddings/schema";
 import type { ChatGateway } from "../gateway/chat-gateway";
 import { EmbedGateway } from "../gateway/embed-gateway";
-import type { GatewayEvents } from "../observability/events";
+import { GatewayEvents, type ResponseEvent } from "../observability/events";
 import type { Clock } from "../resilience/clock";
 import { chatContext, sendJson } from "./chat";
 
@@ -14,7 +15,9 @@ export interface EmbeddingRoutesOptions {
   readonly gateway: ChatGateway;
   readonly config: ConfigStore;
   readonly clock: Clock;
-  readonly events: GatewayEvents;
+  readonly events?: GatewayEvents;
+  /** The bill step's ledger (as for chat, app/chat/pipeline.ts); absent: nothing is recorded. */
+  readonly ledger?: Biller;
   /** Daily budget: an embeddings call reserves its worst case like a chat call. */
   readonly budget?: Budget;
 }
@@ -29,14 +32,17 @@ export function embeddingRoutes(options: EmbeddingRoutesOptions): Router {
   const router = Router();
   const embedder = new EmbedGateway({
     gateway: options.gateway,
-    events: options.events,
+    events: options.events ?? new GatewayEvents(),
     clock: options.clock,
   });
 
   router.post("/v1/embeddings", async function embeddings(req, res) {
     const startedAt = options.clock.now();
     const request = parseEmbeddingsRequest(req.body);
-    const ctx = chatContext(req, res, startedAt);
+    const ctx = {
+      ...chatContext(req, res, startedAt),
+      bill: (event: ResponseEvent) => options.ledger?.record(event, options.events),
+    };
     const config = options.config.get();
     const reservation = await options.budget?.reserve(budgetView(request.model, request), config);
     try {

@@ -143,3 +143,29 @@ describe("a call the client leaves before any answer", () => {
     expect((await suite.gateway.budget.spentPico()) - spentBefore).toBe(usdStringToPico(rows[0].cost_usd));
   });
 });
+
+describe("a stream the upstream breaks after its first chunk", () => {
+  // Issue 16: the provider bills what it produced before failing, so the ledger bills it once (502).
+  it("is billed once with tokens, estimated, and the budget is charged what the ledger billed", async () => {
+    suite.fakes.openai.script({
+      kind: "stream_error",
+      chunks: ["alpha ", "beta "],
+      message: "upstream reset",
+    });
+    const spentBefore = await suite.gateway.budget.spentPico();
+    const text = await readUntil("upstream-broke", "event: error");
+    expect(text).toContain("beta");
+    const rows = await rowsOf("upstream-broke");
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      status: 502,
+      estimated: true,
+      stream: true,
+      input_tokens: estimatePromptTokens([{ role: "user", content: CONTENT }]),
+      output_tokens: estimateTextTokens("alpha beta "),
+    });
+    expect(usdStringToPico(rows[0].cost_usd)).toBeGreaterThan(0n);
+    await suite.gateway.settle();
+    expect((await suite.gateway.budget.spentPico()) - spentBefore).toBe(usdStringToPico(rows[0].cost_usd));
+  });
+});

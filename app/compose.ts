@@ -1,17 +1,33 @@
+/**
+ * The composition root (docs/design.md section 5): everything the gateway is
+ * built from is assembled here, once. `buildDeps` builds the process's parts
+ * from the configuration (app/main.ts starts them); `resolveOps` fills the
+ * defaults of a partial `AppDeps` (tests) and builds the one chat pipeline
+ * every route shares; app/server.ts `createApp` only mounts what it is given.
+ */
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import pg from "pg";
 import type { Logger } from "pino";
 import { version } from "../package.json";
-import type { ConfigStore } from "./config/config-store";
+import { createBudget } from "./budget";
+import { createResponseCache } from "./cache";
+import type { ChatPipelineDeps } from "./chat/pipeline";
+import { ConfigStore } from "./config/config-store";
+import type { GatewayConfig } from "./config/load-config";
 import { ConfigReloader } from "./config/reload";
 import { SecretsError, SecretsRefresher, secretsProblems } from "./config/secrets";
 import { createRedis } from "./data/redis";
+import type { AppDeps, OpsDeps } from "./deps";
+import { ChatGateway } from "./gateway/chat-gateway";
 import { BullJobQueue } from "./jobs/bullmq-queue";
+import { gatewayComplete, gatewayOps, gatewayProviderStates } from "./jobs/gateway-complete";
 import { MemoryJobQueue } from "./jobs/memory-queue";
 import type { CompleteFn, JobQueue } from "./jobs/types";
+import { openCostLedger } from "./ledger/ledger";
+import { LedgerMaintenance } from "./ledger/maintenance";
 import { Lifecycle, type ShutdownHook } from "./lifecycle";
 import { type AlertSink, createAlertSink } from "./observability/alerts";
-import type { GatewayEvents } from "./observability/events";
+import { GatewayEvents } from "./observability/events";
 import {
   chromaCheck,
   type HealthCheck,
@@ -24,9 +40,8 @@ import {
   writableDirCheck,
 } from "./observability/health";
 import { createMetrics, type Metrics } from "./observability/metrics";
-import type { OpsDeps } from "./ops";
-import type { Clock } from "./resilience/clock";
-import { routedProviders } from "./routes/health";
+import { type Clock, systemClock } from "./resilience/clock";
+import { type HealthRouteOptions, routedProviders } from "./routes/health";
 import { ClientRateLimiter } from "./security/rate-limit";
 import { LEDGER_FLUSH_SECONDS } from "./shutdown-budget";
 
@@ -200,4 +215,160 @@ export async function buildOps(options: BuildOpsOptions): Promise<BuiltOps> {
     ...(options.complete ? { complete: options.complete } : {}),
   };
   return { ops, alert, reloader, hooks };
+}
+
+/** Builds the dependencies from the configuration. Later subsystems register their own shutdown hooks. */
+export async function buildDeps(
+  config: GatewayConfig,
+  logger: Logger,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<{ deps: AppDeps; hooks: ShutdownHook[]; reloader: ConfigReloader }> {
+  const hooks: ShutdownHook[] = [];
+  const events = new GatewayEvents((error, hook) =>
+    logger.error({ err: error, hook }, "event listener failed"),
+  );
+  const store = new ConfigStore(config);
+  // One registry for every subsystem: the ledger, budget and cache record into it by METRIC name.
+  const metrics = createMetrics({ events, config: store });
+  // Built before the ledger, whose start-up replay may already dead-letter a row.
+  const alert = createAlertSink({ logger, metrics, webhookUrl: () => store.get().alertWebhookUrl });
+
+  // Cost ledger, budget and response cache (issue 4). Hooks run in reverse on
+  // shutdown: the cache disconnects, the budget settles, then the ledger drains
+  // every buffered row to the database (or the spool) before the process exits.
+  const ledger = await openCostLedger({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger,
+    prices: () => store.get().file.prices,
+    clock: systemClock,
+    metrics,
+    alert,
+    rollupRetentionDays: config.ledgerRollupRetentionDays,
+  });
+  // Billed by the chat pipeline's bill step (app/chat/pipeline.ts), not through the hooks.
+  hooks.push(() => ledger.close());
+  // Partitions ahead of midnight and retention export-then-drop (issue 18); stops before the ledger closes.
+  const maintenance = new LedgerMaintenance({
+    db: ledger.db,
+    logger,
+    retentionDays: config.ledgerRetentionDays,
+    rollupRetentionDays: config.ledgerRollupRetentionDays,
+    archiveDir: config.ledgerArchiveDir,
+  });
+  maintenance.start();
+  hooks.push(() => maintenance.stop());
+  const budget = await createBudget({
+    config: store,
+    logger,
+    clock: systemClock,
+    ledgerSpent: (day) => ledger.spentPico(day),
+    price: (provider, model, input, output) => ledger.price(provider, model, input, output),
+    metrics,
+  });
+  budget.budget.attach(events);
+  hooks.push(budget.close);
+  const cache = await createResponseCache({
+    redisUrl: config.cacheRedisUrl ?? config.redisUrl,
+    logger,
+    metrics,
+  });
+  hooks.push(cache.close);
+
+  const gateway = new ChatGateway({ config: store, logger, events, alert });
+  hooks.push(() => gateway.close());
+  // Operations: metrics, health, client guards, jobs, secrets refresh and config reload.
+  // Registered after the gateway, so at shutdown jobs drain before it closes.
+  const ops = await buildOps({
+    store,
+    env,
+    logger,
+    events,
+    clock: systemClock,
+    metrics,
+    details: { ledger: () => ledger.health() },
+    alert,
+    ...gatewayOps(gateway, store, systemClock, budget.budget, { cache: cache.cache, events, ledger }),
+  });
+  hooks.push(...ops.hooks);
+  const deps: AppDeps = {
+    config: store,
+    logger,
+    events,
+    clock: systemClock,
+    gateway,
+    cache: cache.cache,
+    ledger,
+    budget: budget.budget,
+    ops: ops.ops,
+  };
+  return { deps, hooks, reloader: ops.reloader };
+}
+
+/** The operations parts resolved, defaults filled in. */
+export interface ResolvedOps {
+  readonly metrics: Metrics;
+  /** The gateway's completion unless another was injected. */
+  readonly complete: CompleteFn;
+  /** The injected queue, or an in-process one. */
+  readonly jobs: JobQueue;
+  readonly limiter: ClientRateLimiter;
+  readonly lifecycle: Lifecycle;
+  readonly health: HealthRouteOptions;
+  /** The one chat pipeline (app/chat/pipeline.ts) HTTP chat and the default jobs/batch completion share. */
+  readonly pipeline: ChatPipelineDeps;
+}
+
+/** Fills the defaults: metrics on the app's events, an in-process rate limiter, a fresh lifecycle. */
+export function resolveOps(deps: AppDeps): ResolvedOps {
+  const ops = deps.ops ?? {};
+  const metrics = ops.metrics ?? createMetrics({ events: deps.events, config: deps.config });
+  let limiter = ops.limiter;
+  if (!limiter) {
+    limiter = new ClientRateLimiter({ config: deps.config, logger: deps.logger, metrics });
+    limiter.subscribe(deps.events);
+  }
+  const lifecycle = ops.lifecycle ?? new Lifecycle();
+  const clock = deps.clock ?? systemClock;
+  const pipeline: ChatPipelineDeps = {
+    gateway: deps.gateway,
+    config: deps.config,
+    clock,
+    events: deps.events,
+    cache: deps.cache,
+    budget: deps.budget,
+    ledger: deps.ledger,
+  };
+  const complete =
+    ops.complete ??
+    gatewayComplete(pipeline.gateway, pipeline.config, clock, pipeline.budget, {
+      cache: pipeline.cache,
+      events: pipeline.events,
+      ledger: pipeline.ledger,
+    });
+  const jobs =
+    ops.jobs ??
+    new MemoryJobQueue({
+      complete,
+      logger: deps.logger,
+      metrics,
+      clock,
+      callbackAllowHosts: deps.config.get().callbackAllowHosts,
+    });
+  // Injected health options are used as given; by default providers come from the gateway.
+  const health: HealthRouteOptions = ops.health
+    ? { clock, ...ops.health, lifecycle }
+    : {
+        clock,
+        lifecycle,
+        providers: {
+          states: gatewayProviderStates(deps.gateway),
+          probe: new ProviderProbe({
+            clock,
+            listModels: (provider, signal) => deps.gateway.listModels(provider, signal),
+          }),
+          routed: () => routedProviders(deps.config.get()),
+        },
+      };
+  return { metrics, limiter, lifecycle, complete, jobs, health, pipeline };
 }
