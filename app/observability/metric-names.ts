@@ -34,6 +34,11 @@ export const METRIC = {
   upstreamErrors: "ai_gateway_upstream_errors_total",
   /** gauge {provider}: 0 closed, 1 half-open, 2 open. */
   circuitState: "ai_gateway_circuit_state",
+  /**
+   * counter {provider}: upstream attempts answered 429 (rate limited). Counted apart from
+   * health failures: a 429 rotates the key and backs off but never counts against the breaker.
+   */
+  upstreamRateLimited: "ai_gateway_upstream_rate_limited_total",
   /** counter {provider}: key rotations after 401/429. */
   keyRotations: "ai_gateway_key_rotations_total",
   /** counter {store=redis|memory}. */
