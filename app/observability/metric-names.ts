@@ -45,6 +45,11 @@ export const METRIC = {
   cacheHits: "ai_gateway_cache_hits_total",
   /** counter {store=redis|memory}. */
   cacheMisses: "ai_gateway_cache_misses_total",
+  /**
+   * counter {store=redis|memory}: expired cached answers served because every provider failed
+   * (`AI_CACHE_STALE_IF_ERROR_SECONDS`, `x-ai-cache: stale`).
+   */
+  cacheStaleServed: "ai_gateway_cache_stale_served_total",
   /** counter {store, operation}: cache operations that failed (Redis down). */
   cacheErrors: "ai_gateway_cache_errors_total",
   /** gauge: USD spent today (UTC), read from the budget at scrape time (so it drops to 0 at midnight). */

@@ -190,6 +190,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["store"],
     registers,
   });
+  new Counter({
+    name: METRIC.cacheStaleServed,
+    help: "Expired cached answers served because every provider failed (stale-if-error)",
+    labelNames: ["store"],
+    registers,
+  });
   const cacheMisses = new Counter({
     name: METRIC.cacheMisses,
     help: "Response cache misses",
