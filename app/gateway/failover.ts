@@ -4,6 +4,7 @@ import type { GatewayConfig } from "../config/load-config";
 import { type BadRequestError, HttpError, ProviderError } from "../errors";
 import type { ProviderAdapter } from "../providers/types";
 import { isCircuitOpen } from "../resilience/policies";
+import { setupHint } from "./setup-hint";
 import type { TargetFailure } from "./types";
 
 /** What one target answered, and what it took. */
@@ -68,7 +69,7 @@ export function allFailed(failures: readonly TargetFailure[], attempts: number):
   const timedOut = last?.kind === "timeout";
   const tried = failures.map((f) => `${f.provider}/${f.model}: ${f.kind} (${f.message})`).join("; ");
   return new HttpError(timedOut ? 504 : 502, {
-    message: `All providers failed: ${tried}`,
+    message: `All providers failed: ${tried}${setupHint(failures)}`,
     type: timedOut ? "timeout_error" : "upstream_error",
     code: timedOut ? "upstream_timeout" : "all_providers_failed",
     headers: { "x-ai-attempts": String(attempts) },
