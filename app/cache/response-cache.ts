@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import { METRIC } from "../observability/metric-names";
 import { type MetricsSink, noopMetrics } from "../observability/metrics-sink";
 import type { CacheDirectives } from "./directives";
+import { isOutage } from "./stale";
 import type { CachedResponse, CacheStore } from "./store";
 
 /** Options of {@link ResponseCache}. */
@@ -9,12 +10,17 @@ export interface ResponseCacheOptions {
   readonly store: CacheStore;
   readonly logger: Logger;
   readonly metrics?: MetricsSink;
+  /** The time entries are stamped and judged fresh or stale by. @default Date.now */
+  readonly clock?: { now(): number };
 }
 
 /** What {@link ResponseCache.resolve} did. */
 export interface Resolved<T> {
-  /** `hit`: from the cache; `miss`: produced (or shared from an identical request in flight); `bypass`: lookup skipped. */
-  readonly outcome: "hit" | "miss" | "bypass";
+  /**
+   * `hit`: from the cache; `miss`: produced (or shared from an identical request in flight); `bypass`: lookup skipped;
+   * `stale`: every provider failed and an expired entry within the stale-if-error window answered.
+   */
+  readonly outcome: "hit" | "miss" | "bypass" | "stale";
   /** The cached entry on a hit. */
   readonly cached?: CachedResponse;
   /** The produced value on a miss or bypass. */
@@ -42,11 +48,12 @@ export class ResponseCache {
     return this.options.store.kind;
   }
 
-  /** The entry for a key, or undefined on a miss or a store error. */
+  /** The fresh entry for a key, or undefined on a miss (an expired entry is one) or a store error. */
   async get(key: string): Promise<CachedResponse | undefined> {
     const store = this.options.store.kind;
     try {
-      const entry = await this.options.store.get(key);
+      const found = await this.options.store.get(key);
+      const entry = found && this.isFresh(found) ? found : undefined;
       this.healthy();
       this.metrics.inc(entry ? METRIC.cacheHits : METRIC.cacheMisses, { store });
       return entry;
@@ -57,11 +64,37 @@ export class ResponseCache {
     }
   }
 
-  /** Stores an entry; a store error is reported and swallowed. */
-  async set(key: string, value: CachedResponse, ttlSeconds: number): Promise<void> {
-    if (ttlSeconds <= 0) return;
+  /**
+   * An entry past its TTL but within its stale-if-error window, for when every
+   * provider failed; undefined otherwise (a store error included). Counted in
+   * `ai_gateway_cache_stale_served_total` when found.
+   */
+  async stale(key: string): Promise<CachedResponse | undefined> {
     try {
-      await this.options.store.set(key, value, ttlSeconds);
+      const entry = await this.options.store.get(key);
+      if (!entry || entry.staleUntil === undefined || this.now() >= entry.staleUntil) return undefined;
+      this.metrics.inc(METRIC.cacheStaleServed, { store: this.options.store.kind });
+      return entry;
+    } catch (error) {
+      this.failed("get", error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Stores an entry, fresh for `ttlSeconds` and kept `staleSeconds` longer for
+   * outages; a store error is reported and swallowed.
+   */
+  async set(key: string, value: CachedResponse, ttlSeconds: number, staleSeconds = 0): Promise<void> {
+    if (ttlSeconds <= 0) return;
+    const now = this.now();
+    const stamped: CachedResponse = {
+      ...value,
+      expiresAt: now + ttlSeconds * 1000,
+      staleUntil: now + (ttlSeconds + Math.max(0, staleSeconds)) * 1000,
+    };
+    try {
+      await this.options.store.set(key, stamped, ttlSeconds + Math.max(0, staleSeconds));
       this.healthy();
     } catch (error) {
       this.failed("set", error);
@@ -87,12 +120,18 @@ export class ResponseCache {
        * waiting ones then go upstream themselves. @default always
        */
       readonly shareError?: (error: unknown) => boolean;
+      /**
+       * `AI_CACHE_STALE_IF_ERROR_SECONDS`: entries are kept this long past their TTL, and one is
+       * served (outcome `stale`) when `produce` throws the all-providers-failed error. @default 0 (off)
+       */
+      readonly staleIfErrorSeconds?: number;
     } = {},
   ): Promise<Resolved<T>> {
     if (!directives.lookup) {
       await options.onMiss?.();
       const result = await produce();
-      if (directives.write && result.entry) await this.set(key, result.entry, directives.ttlSeconds);
+      if (directives.write && result.entry)
+        await this.set(key, result.entry, directives.ttlSeconds, options.staleIfErrorSeconds);
       return { outcome: "bypass", produced: result.value, shared: false };
     }
     // Wait for an identical request in flight (looking up or producing); its
@@ -103,7 +142,7 @@ export class ResponseCache {
     // a second upstream call.
     for (let flight = this.flights.get(key); flight; flight = this.flights.get(key)) {
       const entry = await flight;
-      if (entry) return { outcome: "miss", cached: entry, shared: true };
+      if (entry) return { outcome: this.isFresh(entry) ? "miss" : "stale", cached: entry, shared: true };
     }
 
     let settle: { resolve(entry: CachedResponse | undefined): void; reject(error: unknown): void } = {
@@ -124,16 +163,31 @@ export class ResponseCache {
       }
       await options.onMiss?.();
       const result = await produce();
-      if (directives.write && result.entry) await this.set(key, result.entry, directives.ttlSeconds);
+      if (directives.write && result.entry)
+        await this.set(key, result.entry, directives.ttlSeconds, options.staleIfErrorSeconds);
       settle.resolve(directives.write ? result.entry : undefined);
       return { outcome: "miss", produced: result.value, shared: false };
     } catch (error) {
+      const stale =
+        (options.staleIfErrorSeconds ?? 0) > 0 && isOutage(error) ? await this.stale(key) : undefined;
+      if (stale) {
+        settle.resolve(stale);
+        return { outcome: "stale", cached: stale, shared: false };
+      }
       if (options.shareError?.(error) ?? true) settle.reject(error);
       else settle.resolve(undefined);
       throw error;
     } finally {
       if (this.flights.get(key) === flight) this.flights.delete(key);
     }
+  }
+
+  private isFresh(entry: CachedResponse): boolean {
+    return entry.expiresAt === undefined || this.now() < entry.expiresAt;
+  }
+
+  private now(): number {
+    return this.options.clock?.now() ?? Date.now();
   }
 
   private failed(operation: "get" | "set", error: unknown): void {

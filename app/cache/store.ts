@@ -9,9 +9,22 @@ export interface CachedResponse {
   readonly completion: ChatCompletion;
   /** Epoch milliseconds when it was stored. */
   readonly storedAt: number;
+  /**
+   * Epoch milliseconds when it stops being fresh. The store keeps it until
+   * `staleUntil` (TTL + `AI_CACHE_STALE_IF_ERROR_SECONDS`); in between it is
+   * served only when every provider fails. Absent on entries written before
+   * stale serving: fresh while the store holds them.
+   */
+  readonly expiresAt?: number;
+  /** Epoch milliseconds after which not even an outage serves it. */
+  readonly staleUntil?: number;
 }
 
-/** Where entries live: Redis (shared by replicas) or this process's memory. */
+/**
+ * Where entries live: Redis (shared by replicas) or this process's memory.
+ * `ttlSeconds` is how long the store keeps an entry: its TTL plus the
+ * stale-if-error window (the response cache decides freshness from `expiresAt`).
+ */
 export interface CacheStore {
   readonly kind: "redis" | "memory";
   get(key: string): Promise<CachedResponse | undefined>;

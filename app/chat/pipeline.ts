@@ -14,7 +14,7 @@ import type { ChatRequest } from "./schema";
 import { type ChatCompletion, type ChatCompletionChunk, fromOpenAIUsage, toOpenAIUsage } from "./types";
 
 /** `x-ai-cache` values (docs/design.md section 3). */
-export type CacheStatus = "hit" | "miss" | "bypass";
+export type CacheStatus = "hit" | "miss" | "bypass" | "stale";
 
 /** What the pipeline is built on; the same for every route that calls it. */
 export interface ChatPipelineDeps {
@@ -56,8 +56,8 @@ export interface ChatInput {
 export interface ChatAnswer<T> {
   completion(result: CompletionResult, cache: CacheStatus): T;
   stream?(result: StreamResult, cache: CacheStatus): Promise<T>;
-  /** A cached or shared in-flight answer. */
-  hit(entry: CachedResponse): T;
+  /** A cached or shared in-flight answer; `stale`: an expired one served because every provider failed. */
+  hit(entry: CachedResponse, status?: "hit" | "stale"): T;
 }
 
 /**
@@ -112,10 +112,11 @@ export async function runChat<T>(
         onMiss: reservation.reserve,
         // This client hanging up is no reason to fail the identical requests waiting on it.
         shareError: () => !ctx.signal.aborted,
+        staleIfErrorSeconds: config.cacheStaleIfErrorSeconds,
       },
     );
     if (!resolved.cached) return resolved.produced as T;
-    const answered = answer.hit(resolved.cached);
+    const answered = answer.hit(resolved.cached, resolved.outcome === "stale" ? "stale" : "hit");
     reportHit(deps, input, resolved.cached);
     return answered;
   } finally {

@@ -47,6 +47,8 @@ export interface GatewayConfig {
   readonly degradedReply: boolean;
   readonly cachingEnabled: boolean;
   readonly cacheTtlSeconds: number;
+  /** Seconds past its TTL a cached answer may still be served when every provider fails; 0 = off. */
+  readonly cacheStaleIfErrorSeconds: number;
   readonly monitoringEnabled: boolean;
   readonly dailyBudgetUsd: number;
   readonly budgetEnforce: boolean;
@@ -366,6 +368,15 @@ export const envSchema = z.object({
     description: "Response cache TTL; a request's `x-ai-cache-ttl` header overrides it.",
     defaultPerEnvironment: "cacheTtlSeconds",
   }),
+  AI_CACHE_STALE_IF_ERROR_SECONDS: number("AI_CACHE_STALE_IF_ERROR_SECONDS", {
+    min: 0,
+    integer: true,
+    what: "a whole number of seconds, 0 or more",
+  }).meta({
+    description:
+      "Serve stale on outage: cached answers are kept this long past their TTL and served (`x-ai-cache: stale`, billed at zero) when every provider fails; 0 turns it off.",
+    default: "0",
+  }),
   AI_MONITORING_ENABLED: boolean().meta({
     description:
       "The guide's per-environment monitoring switch; validated and kept in the configuration (`/metrics` is served either way).",
@@ -642,6 +653,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     degradedReply: good("AI_DEGRADED_REPLY") ?? false,
     cachingEnabled: good("AI_CACHE_ENABLED") ?? defaults.cachingEnabled,
     cacheTtlSeconds: good("AI_CACHE_TTL_SECONDS") ?? defaults.cacheTtlSeconds,
+    cacheStaleIfErrorSeconds: good("AI_CACHE_STALE_IF_ERROR_SECONDS") ?? 0,
     monitoringEnabled: good("AI_MONITORING_ENABLED") ?? defaults.monitoringEnabled,
     dailyBudgetUsd: good("AI_DAILY_BUDGET") ?? defaults.dailyBudgetUsd,
     budgetEnforce: good("AI_BUDGET_ENFORCE") ?? false,

@@ -9,6 +9,7 @@ interface ProviderHealth {
   success?: number;
   failure?: number;
   kind?: UpstreamFailureKind;
+  rateLimited?: number;
 }
 
 /** When each provider last answered or failed, and how; read by `/health` (docs/design.md section 5). */
@@ -20,9 +21,16 @@ export class ProviderHealthBook {
     this.entry(provider).success = at;
   }
 
-  /** Records a failed attempt at `at` (epoch ms) and its kind. */
+  /**
+   * Records a failed attempt at `at` (epoch ms) and its kind. A 429 is kept
+   * apart (`lastRateLimitedAt`): one key's quota, not a sign the provider is unwell.
+   */
   failed(provider: ProviderName, kind: UpstreamFailureKind, at: number): void {
     const health = this.entry(provider);
+    if (kind === "rate_limit") {
+      health.rateLimited = at;
+      return;
+    }
     health.failure = at;
     health.kind = kind;
   }
@@ -37,6 +45,7 @@ export class ProviderHealthBook {
         lastSuccessAt: health?.success,
         lastFailureAt: health?.failure,
         lastErrorKind: health?.kind,
+        lastRateLimitedAt: health?.rateLimited,
         key: keys.describe(provider),
       };
     });

@@ -73,6 +73,8 @@ export interface ProviderState {
   readonly lastSuccessAt?: number;
   readonly lastFailureAt?: number;
   readonly lastErrorKind?: UpstreamFailureKind;
+  /** Epoch ms of the last 429 (kept apart from failures: it does not count against the breaker). */
+  readonly lastRateLimitedAt?: number;
   /** The key in use as "n of m" (never the key). */
   readonly key: { key: number; of: number };
 }

@@ -7,6 +7,7 @@ import {
   HttpError,
   UnsupportedContentError,
 } from "../errors";
+import { setupHint } from "../gateway/setup-hint";
 
 /** Answers routes nobody serves with an OpenAI-shaped 404. */
 export function notFound(): RequestHandler {
@@ -97,7 +98,7 @@ function fromDomainError(error: unknown): HttpError | undefined {
   if (error instanceof AllTargetsFailedError) {
     const timedOut = error.last?.kind === "timeout";
     return new HttpError(timedOut ? 504 : 502, {
-      message: error.message,
+      message: `${error.message}${setupHint(error.failures)}`,
       type: timedOut ? "timeout_error" : "upstream_error",
       code: timedOut ? "upstream_timeout" : "all_providers_failed",
       headers: { "x-ai-attempts": String(error.attempts) },

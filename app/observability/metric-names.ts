@@ -34,12 +34,22 @@ export const METRIC = {
   upstreamErrors: "ai_gateway_upstream_errors_total",
   /** gauge {provider}: 0 closed, 1 half-open, 2 open. */
   circuitState: "ai_gateway_circuit_state",
+  /**
+   * counter {provider}: upstream attempts answered 429 (rate limited). Counted apart from
+   * health failures: a 429 rotates the key and backs off but never counts against the breaker.
+   */
+  upstreamRateLimited: "ai_gateway_upstream_rate_limited_total",
   /** counter {provider}: key rotations after 401/429. */
   keyRotations: "ai_gateway_key_rotations_total",
   /** counter {store=redis|memory}. */
   cacheHits: "ai_gateway_cache_hits_total",
   /** counter {store=redis|memory}. */
   cacheMisses: "ai_gateway_cache_misses_total",
+  /**
+   * counter {store=redis|memory}: expired cached answers served because every provider failed
+   * (`AI_CACHE_STALE_IF_ERROR_SECONDS`, `x-ai-cache: stale`).
+   */
+  cacheStaleServed: "ai_gateway_cache_stale_served_total",
   /** counter {store, operation}: cache operations that failed (Redis down). */
   cacheErrors: "ai_gateway_cache_errors_total",
   /** gauge: USD spent today (UTC), read from the budget at scrape time (so it drops to 0 at midnight). */

@@ -166,6 +166,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
     labelNames: ["provider", "type"],
     registers,
   });
+  const upstreamRateLimited = new Counter({
+    name: METRIC.upstreamRateLimited,
+    help: "Upstream attempts answered 429, by provider (not counted against the circuit breaker)",
+    labelNames: ["provider"],
+    registers,
+  });
   const circuitState = new Gauge({
     name: METRIC.circuitState,
     help: "Circuit breaker state per provider: 0 closed, 1 half-open, 2 open",
@@ -181,6 +187,12 @@ export function createMetrics(options: MetricsOptions): Metrics {
   const cacheHits = new Counter({
     name: METRIC.cacheHits,
     help: "Response cache hits",
+    labelNames: ["store"],
+    registers,
+  });
+  new Counter({
+    name: METRIC.cacheStaleServed,
+    help: "Expired cached answers served because every provider failed (stale-if-error)",
     labelNames: ["store"],
     registers,
   });
@@ -347,9 +359,10 @@ export function createMetrics(options: MetricsOptions): Metrics {
       degradedReplies.inc({ provider: provider(event.provider) });
     }),
     // Each failed upstream attempt, once, with the provider that failed and its classification.
-    events.on("onUpstreamError", (event) =>
-      upstreamErrors.inc({ provider: provider(event.provider), type: event.type }),
-    ),
+    events.on("onUpstreamError", (event) => {
+      upstreamErrors.inc({ provider: provider(event.provider), type: event.type });
+      if (event.type === "rate_limit") upstreamRateLimited.inc({ provider: provider(event.provider) });
+    }),
     events.on("onKeyRotation", (event) => keyRotations.inc({ provider: provider(event.provider) })),
     events.on("onRetry", (event) => {
       retries.inc({ provider: provider(event.provider), reason: event.reason });

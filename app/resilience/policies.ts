@@ -32,12 +32,21 @@ export interface RetryOptions {
   readonly retryAfterCapMs?: number;
 }
 
-/** Failures that say the provider is unwell: they count towards its breaker and are retried. */
+/** Failures another attempt on the same target may get past: they are retried. */
 const TRANSIENT: ReadonlySet<UpstreamFailureKind> = new Set(["upstream", "timeout", "rate_limit"]);
 
-/** True when the error counts against the provider's breaker. */
+/**
+ * Failures that say the provider is unwell: they count towards its breaker. A
+ * 429 is not one: it is one key's quota (the key pool rotates and the retry
+ * backs off), and a rate-limit storm on one key must not open the provider's
+ * circuit for every caller (issue 14 finding 7; counted apart in
+ * `ai_gateway_upstream_rate_limited_total`).
+ */
+const UNWELL: ReadonlySet<UpstreamFailureKind> = new Set(["upstream", "timeout"]);
+
+/** True when the error counts against the provider's breaker (never a 429). */
 export function countsAgainstBreaker(error: unknown): boolean {
-  return error instanceof ProviderError && TRANSIENT.has(error.kind);
+  return error instanceof ProviderError && UNWELL.has(error.kind);
 }
 
 /**

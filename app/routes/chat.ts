@@ -85,14 +85,19 @@ export function httpAnswer(res: Response, request: ChatRequest): ChatAnswer<void
       sendJson(res, result.response);
     },
     stream: (result, cache) => sendStream(res, result, cache),
-    hit: (entry) => sendHit(res, request, entry),
+    hit: (entry, status) => sendHit(res, request, entry, status),
   };
 }
 
-/** Serves a cached (or shared in-flight) answer as JSON, or as SSE when the request streams. */
-function sendHit(res: Response, request: ChatRequest, entry: CachedResponse): void {
+/** Serves a cached (or shared in-flight, or stale) answer as JSON, or as SSE when the request streams. */
+function sendHit(
+  res: Response,
+  request: ChatRequest,
+  entry: CachedResponse,
+  status: "hit" | "stale" = "hit",
+): void {
   res.setHeader("x-ai-provider", entry.provider);
-  res.setHeader(CACHE_STATUS_HEADER, "hit");
+  res.setHeader(CACHE_STATUS_HEADER, status);
   res.setHeader("x-ai-attempts", "0");
   if (!request.stream) {
     sendJson(res, entry.completion);
@@ -133,13 +138,22 @@ export function wantsNoCache(req: Request): boolean {
   return typeof header === "string" && /\bno-(cache|store)\b/i.test(header);
 }
 
-/** Sets `x-ai-provider`, `x-ai-cache`, `x-ai-attempts` (and `x-ai-degraded`). */
+/**
+ * Sets `x-ai-provider`, `x-ai-cache`, `x-ai-attempts` (and `x-ai-degraded`),
+ * and `x-ai-fallback: <provider>` naming the target that failed first when a
+ * fallback answered (docs/design.md section 3; never on cache hits).
+ */
 export function setChatHeaders(res: Response, outcome: ChatOutcome, cache: CacheStatus): void {
   res.setHeader("x-ai-provider", outcome.degraded ? "none" : outcome.provider);
   res.setHeader("x-ai-cache", cache);
   res.setHeader("x-ai-attempts", String(outcome.attempts));
   if (outcome.degraded) res.setHeader("x-ai-degraded", "true");
+  const from = outcome.fallbackUsed && !outcome.degraded ? outcome.failures[0]?.provider : undefined;
+  if (from) res.setHeader(FALLBACK_HEADER, from);
 }
+
+/** Names the provider that failed first when a fallback answered. */
+export const FALLBACK_HEADER = "x-ai-fallback";
 
 /**
  * Writes a stream as OpenAI SSE ending with `data: [DONE]`. A failure after the
