@@ -1,4 +1,4 @@
-import { HttpError } from "../errors";
+import { AllTargetsFailedError, HttpError } from "../errors";
 
 /**
  * True for the error the gateway throws when every target failed (502
@@ -8,6 +8,9 @@ import { HttpError } from "../errors";
  * hung up are not outages.
  */
 export function isOutage(error: unknown): boolean {
+  // The gateway throws the domain error (mapped to 502/504 by the error handler); an HttpError with
+  // the same codes is the mapped form, as jobs and batch carry it.
+  if (error instanceof AllTargetsFailedError) return true;
   return (
     error instanceof HttpError && (error.code === "all_providers_failed" || error.code === "upstream_timeout")
   );

@@ -36,6 +36,8 @@ describe("secrets never leak", () => {
       CLAUDE_API_KEY: CANARIES.CLAUDE_API_KEY,
       GROQ_API_KEY: CANARIES.GROQ_API_KEY,
       GATEWAY_API_KEYS: CANARIES.GATEWAY_API_KEYS,
+      // The client key is also an admin key, so /health shows its detail (dependency error text) below.
+      GATEWAY_ADMIN_KEYS: CANARIES.GATEWAY_API_KEYS,
       // Dead ports: the checks fail, so their error messages are exercised too.
       REDIS_URL: `redis://default:${CANARIES.REDIS_PASSWORD}@127.0.0.1:${await deadPort()}`,
       DATABASE_URL: `postgres://postgres:${CANARIES.DB_PASSWORD}@127.0.0.1:${await deadPort()}/test`,
@@ -58,6 +60,7 @@ describe("secrets never leak", () => {
       return response.status;
     };
     expect(await call("/health")).toBe(503);
+    expect(await call("/health", { headers: good })).toBe(503);
     // Readiness never depends on Redis, Postgres or Chroma; /health above reports them down.
     expect(await call("/health/ready")).toBe(200);
     expect(
