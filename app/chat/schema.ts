@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { HttpError } from "../errors";
 import { MAX_STORED_TEXT, storableText } from "../ledger/storable";
+import { parseBody, requireObjectBody } from "./parse-body";
 
 // The OpenAI chat request, validated before anything else sees it. Known
 // fields are checked strictly; unknown top-level fields are kept (newer OpenAI
@@ -180,12 +180,6 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 /** One validated message. */
 export type ChatMessage = ChatRequest["messages"][number];
 
-function describePath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
-  return out || "body";
-}
-
 /**
  * Validates a parsed JSON body. Throws a 400 `invalid_request_error` whose
  * message names the field and what is wrong; nothing invalid reaches a
@@ -193,26 +187,8 @@ function describePath(path: readonly PropertyKey[]): string {
  * `checkPromptLimits` (app/security/limits.ts).
  */
 export function parseChatRequest(body: unknown): ChatRequest {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, {
-      message: "Request body must be a JSON object with model and messages",
-      type: "invalid_request_error",
-      code: "invalid_body",
-    });
-  }
-  const result = chatRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new HttpError(400, {
-      message: `Invalid request: ${describePath(issue.path)}: ${issue.message}`,
-      type: "invalid_request_error",
-      code:
-        issue.path.length === 1 && issue.code === "invalid_type"
-          ? "missing_or_invalid_field"
-          : "invalid_value",
-    });
-  }
-  return result.data;
+  requireObjectBody(body, "model and messages");
+  return parseBody(chatRequestSchema, body);
 }
 
 /** The text of a message's content, parts joined; images and files are skipped. */

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { HttpError } from "../errors";
+import { parseBody, requireObjectBody } from "../chat/parse-body";
 import { MAX_STORED_TEXT, storableText } from "../ledger/storable";
 
 // The OpenAI embeddings request (POST /v1/embeddings), validated before any
@@ -144,35 +144,11 @@ export function embeddingInputs(request: Pick<EmbeddingsRequest, "input">): stri
   return typeof value[0] === "string" ? [...(value as string[])] : [...(value as number[][])];
 }
 
-function describePath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
-  return out || "body";
-}
-
 /**
  * Validates a parsed JSON body. Throws a 400 `invalid_request_error` naming
  * the field and what is wrong, so nothing invalid reaches a provider.
  */
 export function parseEmbeddingsRequest(body: unknown): EmbeddingsRequest {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, {
-      message: "Request body must be a JSON object with model and input",
-      type: "invalid_request_error",
-      code: "invalid_body",
-    });
-  }
-  const result = embeddingsRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new HttpError(400, {
-      message: `Invalid request: ${describePath(issue.path)}: ${issue.message}`,
-      type: "invalid_request_error",
-      code:
-        issue.path.length === 1 && issue.code === "invalid_type"
-          ? "missing_or_invalid_field"
-          : "invalid_value",
-    });
-  }
-  return result.data;
+  requireObjectBody(body, "model and input");
+  return parseBody(embeddingsRequestSchema, body);
 }

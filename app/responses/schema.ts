@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseBody, requireObjectBody } from "../chat/parse-body";
 import { HttpError } from "../errors";
 import { MAX_STORED_TEXT, storableText } from "../ledger/storable";
 
@@ -212,12 +213,6 @@ export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
 /** One validated input item. */
 export type ResponsesInputItem = Exclude<ResponsesRequest["input"], string>[number];
 
-function describePath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) out += typeof key === "number" ? `[${key}]` : out ? `.${String(key)}` : String(key);
-  return out || "body";
-}
-
 const STATELESS =
   "this gateway is stateless and keeps no responses: send the whole conversation in input (with store unset or false)";
 
@@ -227,14 +222,8 @@ const STATELESS =
  * (`previous_response_id`, `store: true`, `conversation`).
  */
 export function parseResponsesRequest(body: unknown): ResponsesRequest {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw new HttpError(400, {
-      message: "Request body must be a JSON object with model and input",
-      type: "invalid_request_error",
-      code: "invalid_body",
-    });
-  }
-  const fields = body as Record<string, unknown>;
+  requireObjectBody(body, "model and input");
+  const fields = body;
   const stateful: [string, boolean][] = [
     [
       "previous_response_id",
@@ -252,17 +241,5 @@ export function parseResponsesRequest(body: unknown): ResponsesRequest {
       });
     }
   }
-  const result = responsesRequestSchema.safeParse(body);
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    throw new HttpError(400, {
-      message: `Invalid request: ${describePath(issue.path)}: ${issue.message}`,
-      type: "invalid_request_error",
-      code:
-        issue.path.length === 1 && issue.code === "invalid_type"
-          ? "missing_or_invalid_field"
-          : "invalid_value",
-    });
-  }
-  return result.data;
+  return parseBody(responsesRequestSchema, body);
 }
