@@ -68,9 +68,12 @@ export default defineConfig({
           // Builds dist/app/server.js once, before any process test, when it is
           // missing or older than app/ or scripts/.
           globalSetup: ["test/global-setup.ts"],
-          // Starting a gateway takes ~40 s at a load of 20 on two cores.
-          testTimeout: 120_000,
-          hookTimeout: 180_000,
+          // Starting a gateway takes ~40 s at a load of 20 on two cores, a
+          // preflight run with terraform over 120 s; a test file sets no
+          // shorter timeout of its own. These only bound a hang: no test
+          // asserts on time.
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
         },
       },
     ],
