@@ -6,7 +6,15 @@ import {
   type TerraformConstructor,
   toBeValidTerraform,
 } from "cdktf/lib/testing/matchers";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
+import { createFileDataDir } from "./helpers/data-dir";
+
+// Each test file runs with a DATA_DIR of its own (helpers/data-dir.ts), so
+// PGlite, spool and journal files never collide between files; child
+// processes that inherit the environment inherit it too.
+const dataDir = createFileDataDir();
+process.env["DATA_DIR"] = dataDir.dir;
+afterAll(() => dataDir.cleanup());
 
 // cdktf ships its matchers for Jest; the evaluation below is the Jest
 // adapter's, expressed with vitest's asymmetric matchers.

@@ -38,7 +38,7 @@ beforeAll(async () => {
     OPENAI_BASE_URL: `${openai.origin}/v1`,
   });
   child = gateway.child;
-}, 180_000);
+});
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill("SIGKILL");
   await openai?.close();

@@ -17,7 +17,7 @@ const children: ChildProcess[] = [];
 beforeAll(async () => {
   ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
   openai = await startOpenAIFake();
-}, 180_000);
+});
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
 });
@@ -122,7 +122,7 @@ describe("SIGTERM with busy keep-alive sockets", () => {
     const [code] = await once(gateway.child, "exit");
     expect(code).toBe(0);
     for (const agent of agents) agent.destroy();
-  }, 120_000);
+  });
 
   it("answers a request arriving on a streamed response's keep-alive socket 503 with Connection: close", async () => {
     const gateway = await start();
@@ -158,7 +158,7 @@ describe("SIGTERM with busy keep-alive sockets", () => {
       ),
     ).toBe(false);
     for (const agent of agents) agent.destroy();
-  }, 120_000);
+  });
 });
 
 /** Opens a raw TCP connection; resolves once connected. */
@@ -222,7 +222,7 @@ describe("socket-level limits", () => {
       clearInterval(drip);
     }
     expect((await fetch(`${gateway.url}/health/live`)).status).toBe(200);
-  }, 60_000);
+  });
 
   it("refuses connections beyond GATEWAY_MAX_CONNECTIONS and keeps serving the open ones", async () => {
     const gateway = await start({ GATEWAY_MAX_CONNECTIONS: "3" });
@@ -251,7 +251,7 @@ describe("socket-level limits", () => {
     }
     expect(served).toBe(true);
     for (const socket of held) socket.destroy();
-  }, 60_000);
+  });
 });
 
 describe("malformed requests", () => {
@@ -293,5 +293,5 @@ describe("malformed requests", () => {
       http.server.closeAllConnections();
       http.server.close();
     }
-  }, 30_000);
+  });
 });

@@ -9,6 +9,8 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { startOpenAIFake } from "../fakes";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
+import { ROOT } from "../helpers/built";
+import { freshDataDir } from "../helpers/data-dir";
 
 interface Child {
   readonly process: ChildProcess;
@@ -18,14 +20,14 @@ interface Child {
 }
 
 function start(env: Record<string, string>): Child {
-  // tsx as a loader, not its CLI: the CLI's wrapper process would not relay SIGHUP.
-  const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+  // The built bundle (test/global-setup.ts builds it), run by node itself so signals reach it.
+  const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
     env: {
       PATH: process.env["PATH"] ?? "",
       PORT: "0",
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
-      DATA_DIR: ".data/test",
+      DATA_DIR: freshDataDir(),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -201,5 +203,6 @@ describe("main: operations", () => {
       "openai API key: missing; routing uses openai, and neither the environment nor the secret prod/keyless has one",
     );
     expect(incompleteErr).not.toContain("gsk-canary-unused");
-  });
+    // Three gateway starts in one test on a loaded machine.
+  }, 600_000);
 });

@@ -1,13 +1,22 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
-
-const TSX = require.resolve("tsx/cli");
+import { ROOT } from "../helpers/built";
+import { freshDataDir } from "../helpers/data-dir";
 
 function start(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [TSX, "app/main.ts"], {
-    env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+  // The built bundle (test/global-setup.ts builds it), with a DATA_DIR of its own.
+  return spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      DATA_DIR: freshDataDir(),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
 }

@@ -11,6 +11,7 @@ import { METRIC } from "../../app/observability/metric-names";
 import { keyId } from "../../app/security/auth";
 import { FakeSecretsManager } from "../fakes/secrets-manager";
 import { type GatewayHarness, startHarness } from "../helpers/gateway";
+import { sample } from "../helpers/metrics";
 
 async function configFile(content: unknown): Promise<string> {
   const path = join(await mkdtemp(join(tmpdir(), "ops-e2e-")), "config.json");
@@ -19,16 +20,6 @@ async function configFile(content: unknown): Promise<string> {
 }
 
 const hello = { model: "gpt-4o", messages: [{ role: "user" as const, content: "Hello" }] };
-
-/** The value of one sample line, by metric name and exact label set. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const rendered = Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(",");
-  const prefix = rendered ? `${name}{${rendered}} ` : `${name} `;
-  const line = text.split("\n").find((candidate) => candidate.startsWith(prefix));
-  return line === undefined ? undefined : Number(line.slice(prefix.length));
-}
 
 describe("operations end to end, through the gateway and fake upstreams", () => {
   let h: GatewayHarness | undefined;

@@ -6,19 +6,10 @@ import { createApp } from "../../app/server";
 import { LogCapture, testConfig } from "../helpers/deps";
 import { type Listening, listen } from "../helpers/http";
 import { fakeEnv, startVendorFakes, type VendorFakes } from "../helpers/ledger-gateway";
+import { sample } from "../helpers/metrics";
 import { tempDir } from "../helpers/real-services";
 
 const hello = { model: "gpt-4o", messages: [{ role: "user", content: "Hello" }] };
-
-/** The value of one sample line, by metric name and exact label set. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const rendered = Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(",");
-  const prefix = rendered ? `${name}{${rendered}} ` : `${name} `;
-  const line = text.split("\n").find((candidate) => candidate.startsWith(prefix));
-  return line === undefined ? undefined : Number(line.slice(prefix.length));
-}
 
 // The gateway as main.ts builds it (ledger on PGlite, in-process cache and
 // budget, operations surface), in front of the vendor fakes.

@@ -59,7 +59,7 @@ describe("the built gateway under SIGTERM with a long request in flight", () => 
   beforeAll(async () => {
     ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
     openai = await startOpenAIFake();
-  }, 180_000);
+  });
   afterAll(async () => {
     if (child && child.exitCode === null) child.kill("SIGKILL");
     await openai.close();
@@ -101,5 +101,5 @@ describe("the built gateway under SIGTERM with a long request in flight", () => 
     expect(
       records.some((record) => record["msg"] === "shutdown deadline reached; closing remaining connections"),
     ).toBe(false);
-  }, 120_000);
+  });
 });

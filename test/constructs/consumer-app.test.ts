@@ -29,7 +29,7 @@ describe("a consumer's cdktf app built from the README example", () => {
       stdio: "pipe",
     });
     stack = JSON.parse(readFileSync(join(outdir, "stacks/ai/cdk.tf.json"), "utf8")) as typeof stack;
-  }, 180_000);
+  });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it("is the README's example, verbatim", () => {
@@ -68,12 +68,12 @@ describe("a consumer's cdktf app built from the README example", () => {
     } finally {
       rmSync(broken, { recursive: true, force: true });
     }
-  }, 120_000);
+  });
 
   it("synthesizes and passes the Kubernetes schema check", () => {
     expect(Object.keys(stack.resource ?? {})).toContain("kubernetes_deployment_v1");
     expect(kubernetesSchemaProblems({ ai: stack })).toEqual([]);
-  }, 120_000);
+  });
 
   itWithTerraform(
     "passes npm run validate's Terraform check",

@@ -5,29 +5,8 @@ import { METRIC } from "../../app/observability/metric-names";
 import { AiGatewayService } from "../../constructs/kubernetes/ai-gateway-service";
 import { GatewayMonitoring } from "../../constructs/kubernetes/gateway-monitoring";
 import { type GatewayHarness, startHarness } from "../helpers/gateway";
+import { parseExposition, type Sample } from "../helpers/metrics";
 import { promqlUses, type SelectorUse, TARGET_LABELS } from "./_promql";
-
-/** One sample of the exposition text. */
-interface Sample {
-  readonly name: string;
-  readonly labels: Readonly<Record<string, string>>;
-  readonly value: number;
-}
-
-function parseExposition(text: string): Sample[] {
-  const samples: Sample[] = [];
-  for (const line of text.split("\n")) {
-    if (!line || line.startsWith("#")) continue;
-    const match = /^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
-    if (!match) throw new Error(`unparsable exposition line: ${line}`);
-    const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? "").matchAll(/([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
-      labels[pair[1] ?? ""] = pair[2] ?? "";
-    }
-    samples.push({ name: match[1] ?? "", labels, value: Number(match[3]) });
-  }
-  return samples;
-}
 
 /** Whether a scraped sample satisfies a selector; target labels (added by Prometheus) are not in the scrape. */
 function selects(selector: SelectorUse, sample: Sample): boolean {

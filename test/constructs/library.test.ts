@@ -46,7 +46,7 @@ describe("ai-deploy-kit/constructs", () => {
       "app/config",
       "app/observability",
     ]);
-  }, 120_000);
+  });
 
   it("is importable by package name and synthesizes a user's stack", () => {
     const outdir = join(ROOT, "dist", "library-test.out");

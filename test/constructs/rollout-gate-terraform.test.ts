@@ -74,5 +74,5 @@ describeWithTerraform("the rollout gate's precondition, evaluated by terraform",
     expect(passes(deployment(3, { ...done, updatedReplicas: 2 }))).toBe(false);
     expect(passes(deployment(3, { ...done, observedGeneration: 6 }))).toBe(false);
     expect(passes(deployment(0, { observedGeneration: 7 }))).toBe(false);
-  }, 120_000);
+  });
 });

@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { freshDataDir } from "./data-dir";
 
 /** The repository root. */
 export const ROOT = join(__dirname, "../..");
@@ -21,6 +22,13 @@ export function ensureBuilt(output: string, script: string, sources: readonly st
   execFileSync(process.execPath, [join(ROOT, script)], { cwd: ROOT, stdio: "pipe" });
 }
 
+/** The gateway bundle: its output, the script that builds it and the directories it is built from. */
+export const GATEWAY_BUNDLE = {
+  output: "dist/app/server.js",
+  script: "scripts/bundle.mjs",
+  sources: ["app", "scripts"],
+} as const;
+
 /** A built gateway (`dist/app/server.js`) running as a child process. */
 export interface BuiltGateway {
   readonly child: import("node:child_process").ChildProcess;
@@ -31,14 +39,22 @@ export interface BuiltGateway {
 
 /**
  * Builds the bundle if needed and starts it on an ephemeral loopback port with
- * only `env` (plus PATH) in its environment; resolves once it listens.
+ * only `env` (plus PATH and a DATA_DIR of its own) in its environment;
+ * resolves once it listens.
  */
 export async function startBuiltGateway(env: Readonly<Record<string, string>>): Promise<BuiltGateway> {
   const { spawn } = await import("node:child_process");
   const { createInterface } = await import("node:readline");
-  ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
-  const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
-    env: { PATH: process.env["PATH"] ?? "", PORT: "0", HOST: "127.0.0.1", LOG_LEVEL: "info", ...env },
+  ensureBuilt(GATEWAY_BUNDLE.output, GATEWAY_BUNDLE.script, GATEWAY_BUNDLE.sources);
+  const child = spawn(process.execPath, [join(ROOT, GATEWAY_BUNDLE.output)], {
+    env: {
+      PATH: process.env["PATH"] ?? "",
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "info",
+      DATA_DIR: freshDataDir(),
+      ...env,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const records: Record<string, unknown>[] = [];

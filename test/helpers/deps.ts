@@ -5,6 +5,7 @@ import { ChatGateway, type ChatGatewayOptions } from "../../app/gateway/chat-gat
 import { GatewayEvents } from "../../app/observability/events";
 import { createLogger } from "../../app/observability/logger";
 import type { AppDeps } from "../../app/server";
+import { fileDataDir } from "./data-dir";
 
 /** Log lines captured in memory, parsed. */
 export class LogCapture extends Writable {
@@ -21,7 +22,7 @@ export class LogCapture extends Writable {
 
 /** A config loaded from `env` on top of an empty environment. */
 export function testConfig(env: Record<string, string> = {}): GatewayConfig {
-  return loadConfig({ ENVIRONMENT: "development", DATA_DIR: ".data/test", ...env });
+  return loadConfig({ ENVIRONMENT: "development", DATA_DIR: fileDataDir(), ...env });
 }
 
 /** Dependencies for `createApp` with a capturing logger. */

@@ -5,6 +5,7 @@ import { createApp } from "../../app/server";
 import { type FakeUpstream, startAnthropicFake, startGeminiFake, startOpenAIFake } from "../fakes";
 import type { FakeOptions } from "../fakes/_fake-server";
 import { ManualClock } from "./clock";
+import { fileDataDir } from "./data-dir";
 import { type LogCapture, testDeps } from "./deps";
 import { type Listening, listen } from "./http";
 
@@ -76,7 +77,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Gatewa
     fakes: { openai, claude, gemini, groq, ollama },
     deps,
     clock,
-    env: { ENVIRONMENT: "development", DATA_DIR: ".data/test", ...env },
+    env: { ENVIRONMENT: "development", DATA_DIR: fileDataDir(), ...env },
     async close() {
       await server.close();
       await gateway.close();

@@ -15,25 +15,36 @@ export function uniqueId(): string {
   return randomBytes(5).toString("hex");
 }
 
+/** Deletes every Redis key matching `pattern` (a test's own keys, never anyone else's). */
+async function deleteMatching(pattern: string): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /** A unique Redis key prefix and the function that deletes every key under it. */
 export function redisPrefix(): { prefix: string; cleanup(): Promise<void> } {
   const prefix = `test:${uniqueId()}:`;
-  return {
-    prefix,
-    cleanup: async () => {
-      const redis = new Redis(REDIS_URL);
-      try {
-        let cursor = "0";
-        do {
-          const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
-          cursor = next;
-          if (keys.length > 0) await redis.del(...keys);
-        } while (cursor !== "0");
-      } finally {
-        redis.disconnect();
-      }
-    },
-  };
+  return { prefix, cleanup: () => deleteMatching(`${prefix}*`) };
+}
+
+/** A unique key prefix (no trailing colon) for one test's Redis keys, named after the test. */
+export function uniquePrefix(name: string): string {
+  return `test:${name}:${uniqueId()}`;
+}
+
+/** Deletes every key under `prefix` (as `uniquePrefix` returns it). */
+export function deleteKeys(prefix: string): Promise<void> {
+  return deleteMatching(`${prefix}:*`);
 }
 
 /** A unique Postgres schema name and the function that drops it. */

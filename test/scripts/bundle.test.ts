@@ -15,7 +15,7 @@ describe("the bundled gateway", () => {
 
   beforeAll(() => {
     ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
-  }, 120_000);
+  });
 
   afterAll(() => {
     if (child && child.exitCode === null) child.kill("SIGKILL");

@@ -51,7 +51,7 @@ beforeAll(async () => {
     DATABASE_URL: databaseUrl.toString(),
     DATA_DIR: dataDir,
   });
-}, 180_000);
+});
 
 afterAll(async () => {
   if (gateway && gateway.child.exitCode === null) {
@@ -62,7 +62,7 @@ afterAll(async () => {
   await fake?.close();
   await schema.cleanup();
   rmSync(dataDir, { recursive: true, force: true });
-}, 60_000);
+});
 
 describe("scripts/loadtest.ts", () => {
   it("sends rate × duration requests with the mix and reports latency, statuses, headers and the cost from /v1/usage", async () => {
@@ -105,7 +105,7 @@ describe("scripts/loadtest.ts", () => {
       settled: true,
     });
     expect(report.thresholds).toEqual([{ name: "error rate", limit: 0, actual: 0, ok: true }]);
-  }, 120_000);
+  });
 
   it("exits 1 when the p99 threshold is missed, and prints the report as text", async () => {
     const result = await loadtest([
@@ -124,7 +124,7 @@ describe("scripts/loadtest.ts", () => {
     expect(result.stdout).toContain("requests: 5 sent, 5 answered, 5 2xx, 0 streamed; error rate 0.00 %");
     expect(result.stdout).toMatch(/FAIL p99 latency ms: [\d.]+ \(limit 0\.001\)/);
     expect(result.stderr).toMatch(/loadtest: threshold missed: p99 latency ms [\d.]+ > 0\.001/);
-  }, 60_000);
+  });
 
   it("counts errors by status and exits 1 when the error rate is over the limit", async () => {
     const result = await loadtest([
@@ -146,7 +146,7 @@ describe("scripts/loadtest.ts", () => {
     expect(report.usage).toEqual({ error: "GET /v1/usage answered 401" });
     expect(report.thresholds).toEqual([{ name: "error rate", limit: 0.5, actual: 1, ok: false }]);
     expect(result.stderr).toContain("loadtest: threshold missed: error rate 1 > 0.5");
-  }, 60_000);
+  });
 
   it("fails when a required argument is missing, naming it", async () => {
     const result = await loadtest(["--url", gateway.url, "--key", KEY, "--duration", "1"]);

@@ -512,7 +512,7 @@ describe("preflight checks values the way Terraform will", () => {
     expect(line(output, "image repository set")).toBe(
       `FAIL  image repository set: imageRepository "ghcr.io/example/ai-gateway" is the kit's placeholder; set your registry's repository for production in stacks/environments.ts`,
     );
-  }, 60_000);
+  });
 });
 
 describe("preflight command", () => {

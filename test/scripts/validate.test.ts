@@ -17,14 +17,14 @@ describeWithTerraform("terraform check of synthesized stacks", () => {
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), "validate-test-"));
     buildApp({ outdir }, {}).synth();
-  }, 120_000);
+  });
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it("accepts every stack the project synthesizes", () => {
     const checks = checkOutdir(outdir);
     expect(checks.map((check) => check.stack)).toEqual(["development", "production", "staging"]);
     for (const check of checks) expect(check, renderChecks([check])).toMatchObject({ ok: true });
-  }, 120_000);
+  });
 
   it("fails on an interpolated depends_on with Terraform's own message", () => {
     const [check] = checkOutdir(join(fixtures, "interpolated-depends-on"));
@@ -34,7 +34,7 @@ describeWithTerraform("terraform check of synthesized stacks", () => {
     expect(renderChecks(check ? [check] : [])).toMatch(
       /^FAIL {2}broken +terraform init rejected the configuration\n/,
     );
-  }, 60_000);
+  });
 
   it("runs terraform validate when the providers are at hand (a built-in one here)", () => {
     const [check] = checkOutdir(join(fixtures, "static-depends-on"));
@@ -44,7 +44,7 @@ describeWithTerraform("terraform check of synthesized stacks", () => {
       depth: "validate",
       detail: "terraform validate: valid",
     });
-  }, 60_000);
+  });
 
   it("fails with --require-providers when the providers cannot be downloaded", () => {
     const check = checkStack("development", join(outdir, "stacks", "development"), {
@@ -74,5 +74,5 @@ describe("validate without terraform", () => {
     );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("validate: terraform not found (terraform): install Terraform >= 1.5");
-  }, 60_000);
+  });
 });

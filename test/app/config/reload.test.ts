@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ConfigReloader } from "../../../app/config/reload";
+import { fileDataDir } from "../../helpers/data-dir";
 import { testDeps } from "../../helpers/deps";
 
 const route = (model: string) => ({ routes: { smart: { targets: [{ provider: "openai", model }] } } });
@@ -17,7 +18,7 @@ describe("config reload", () => {
     const dir = await mkdtemp(join(tmpdir(), "reload-"));
     const file = join(dir, "config.json");
     await writeFile(file, JSON.stringify(content));
-    const env = { ENVIRONMENT: "development", DATA_DIR: ".data/test", AI_CONFIG_FILE: file };
+    const env = { ENVIRONMENT: "development", DATA_DIR: fileDataDir(), AI_CONFIG_FILE: file };
     const deps = testDeps(env);
     const reloader = new ConfigReloader({ store: deps.config, env, logger: deps.logger, debounceMs: 20 });
     reloaders.push(reloader);
@@ -89,7 +90,7 @@ describe("config reload", () => {
       expect(deps.config.get()).toBe(first);
       const poller = new ConfigReloader({
         store: deps.config,
-        env: { ENVIRONMENT: "development", DATA_DIR: ".data/test", AI_CONFIG_FILE: file },
+        env: { ENVIRONMENT: "development", DATA_DIR: fileDataDir(), AI_CONFIG_FILE: file },
         logger: deps.logger,
       });
       reloaders.push(poller);

@@ -8,13 +8,14 @@ import { SecretsRefresher, secretsProblems } from "../../../app/config/secrets";
 import { createAlertSink } from "../../../app/observability/alerts";
 import { createMetrics } from "../../../app/observability/metrics";
 import { FakeSecretsManager } from "../../fakes/secrets-manager";
+import { fileDataDir } from "../../helpers/data-dir";
 import { testConfig, testDeps } from "../../helpers/deps";
 
 const ENV = {
   ENVIRONMENT: "production",
   GATEWAY_API_KEYS: "gk-canary-client",
   AI_SECRETS_ID: "prod/ai-gateway",
-  DATA_DIR: ".data/test",
+  DATA_DIR: fileDataDir(),
 };
 
 describe("secrets from AWS Secrets Manager", () => {

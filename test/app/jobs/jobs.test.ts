@@ -10,7 +10,7 @@ import { createApp } from "../../../app/server";
 import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
-import { deleteKeys, REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { deleteKeys, REDIS_URL, uniquePrefix } from "../../helpers/real-services";
 import { deadPort } from "../../helpers/tcp-proxy";
 
 type Kind = "memory" | "redis";

@@ -52,7 +52,7 @@ beforeAll(async () => {
   await sql.query(`CREATE SCHEMA ${schema}`);
   [live, idle] = await Promise.all([startOpenAIFake(), startOpenAIFake()]);
   [liveUrl, idleUrl] = await Promise.all([startSlot("blue", live), startSlot("green", idle)]);
-}, 180_000);
+});
 
 afterAll(async () => {
   await Promise.all(
@@ -78,7 +78,7 @@ afterAll(async () => {
     redis.disconnect();
   }
   for (const cleanup of dirs) cleanup();
-}, 60_000);
+});
 
 const submit = async (base: string, content: string) => {
   const response = await fetch(`${base}/v1/jobs`, {
@@ -121,7 +121,7 @@ describe("blue-green slot isolation of async jobs (two real processes sharing Re
       const rows = await sql.query(`SELECT count(*)::int AS n FROM ${schema}.ledger_requests`);
       expect(rows.rows[0].n).toBe(count);
     });
-  }, 120_000);
+  });
 
   it("a job submitted to the preview slot (a smoke test) runs there, never on the live slot", async () => {
     idle.script({ kind: "answer", text: "from the preview slot" });
@@ -134,5 +134,5 @@ describe("blue-green slot isolation of async jobs (two real processes sharing Re
     expect((await poll(liveUrl, jobId)).response?.choices[0]?.message.content).toBe("from the preview slot");
     expect(live.chatRequests()).toHaveLength(before);
     expect(idle.chatRequests()).toHaveLength(1);
-  }, 60_000);
+  });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { BullJobQueue } from "../../../app/jobs/bullmq-queue";
 import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
-import { deleteKeys, REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { deleteKeys, REDIS_URL, uniquePrefix } from "../../helpers/real-services";
 
 // At SIGTERM the worker stops picking up jobs at once (the ops wiring calls
 // stopTaking when shutdown begins), while the running job finishes and submit

@@ -158,5 +158,5 @@ describe("ledger retention on Postgres: export, then drop", () => {
     // The quoted tenant spans two physical lines; 5 rows + header + that newline + the final newline.
     expect(text.split("\n")).toHaveLength(8);
     expect(text).toContain('"ten,""ant""\nzwei ünï 😀"');
-  }, 60_000);
+  });
 });

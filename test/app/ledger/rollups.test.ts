@@ -66,7 +66,7 @@ describe("ledger rollups on Postgres", () => {
     const report = await verifyDay(db, DAY);
     expect(report.differences).toEqual([]);
     expect(report.ok).toBe(true);
-  }, 120_000);
+  });
 
   it("agree with the raw rows after a writer process is SIGKILLed mid-write", async () => {
     const before = await counts(db);
@@ -86,7 +86,7 @@ describe("ledger rollups on Postgres", () => {
     expect(after.rolled).toBe(after.raw);
     expect(after.legacy).toBe(after.raw);
     expect((await verifyDay(db, DAY)).differences).toEqual([]);
-  }, 120_000);
+  });
 
   it("agree with the raw rows when the writer's connection dies between its insert and its commit", async () => {
     const before = await counts(db);
@@ -141,5 +141,5 @@ describe("ledger rollups on Postgres", () => {
     const bad = await runScript(["scripts/ledger-verify.ts", "--day", "2026-02-30"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("usage: npm run ledger:verify -- --day YYYY-MM-DD");
-  }, 60_000);
+  });
 });

@@ -25,7 +25,7 @@ beforeAll(async () => {
   sql = new Client({ connectionString: DATABASE_URL });
   await sql.connect();
   await sql.query(`CREATE SCHEMA ${schema}`);
-}, 120_000);
+});
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill("SIGKILL");
   await fakes.close();
@@ -102,5 +102,5 @@ describe("SIGKILL", () => {
     const exit = once(second.child, "exit");
     second.child.kill("SIGTERM");
     await exit;
-  }, 120_000);
+  });
 });

@@ -1,12 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { once } from "node:events";
+import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "../../helpers/built";
 import { gatewayProcessEnv, postChat, watchLogs } from "../../helpers/gateway-process";
 import { startVendorFakes, type VendorFakes } from "../../helpers/ledger-gateway";
 import { DATABASE_URL, pgSchema, tempDir } from "../../helpers/real-services";
 
-const TSX = require.resolve("tsx/cli");
 const { schema, cleanup: dropSchema } = pgSchema();
 const data = tempDir();
 let fakes: VendorFakes;
@@ -29,7 +30,7 @@ afterAll(async () => {
 
 describe("SIGTERM", () => {
   it("drains requests in flight and writes every one of their ledger rows before exiting", async () => {
-    child = spawn(process.execPath, [TSX, "app/main.ts"], {
+    child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
       env: gatewayProcessEnv(fakes, schema, data.dir),
       stdio: ["ignore", "pipe", "pipe"],
     });

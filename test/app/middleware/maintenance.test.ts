@@ -18,7 +18,7 @@ const configFile = join(data.dir, "gateway.json");
 beforeAll(async () => {
   ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
   openai = await startOpenAIFake();
-}, 180_000);
+});
 afterAll(async () => {
   if (child && child.exitCode === null) child.kill("SIGKILL");
   await openai.close();
@@ -115,5 +115,5 @@ describe("maintenance mode", () => {
     child.kill("SIGTERM");
     const [code] = await once(child, "exit");
     expect(code).toBe(0);
-  }, 120_000);
+  });
 });

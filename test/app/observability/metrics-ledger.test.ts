@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ledgerGatewaySuite } from "../../helpers/ledger-gateway";
+import { total as sample } from "../../helpers/metrics";
 
 // Issue 10 item 8: the metrics count what the ledger counts.
 
 const suite = ledgerGatewaySuite({ redis: true });
-
-function sample(text: string, name: string, labels: Record<string, string>): number {
-  let total = 0;
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const inside = line.slice(line.indexOf("{") + 1, line.lastIndexOf("}"));
-    if (Object.entries(labels).every(([key, value]) => inside.includes(`${key}="${value}"`))) {
-      total += Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return total;
-}
 
 async function post(body: unknown): Promise<number> {
   const response = await fetch(`${suite.gateway.url}/v1/chat/completions`, {

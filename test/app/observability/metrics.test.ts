@@ -5,16 +5,7 @@ import { createApp } from "../../../app/server";
 import { testDeps } from "../../helpers/deps";
 import { type GatewayHarness, startHarness } from "../../helpers/gateway";
 import { type Listening, listen } from "../../helpers/http";
-
-/** The value of one sample line, by metric name and exact label set. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const rendered = Object.entries(labels)
-    .map(([key, value]) => `${key}="${value}"`)
-    .join(",");
-  const prefix = rendered ? `${name}{${rendered}} ` : `${name} `;
-  const line = text.split("\n").find((candidate) => candidate.startsWith(prefix));
-  return line === undefined ? undefined : Number(line.slice(prefix.length));
-}
+import { registrySamples, sample } from "../../helpers/metrics";
 
 describe("metrics", () => {
   let server: Listening | undefined;
@@ -126,9 +117,9 @@ describe("metrics", () => {
   it("follows the budget limit through a config reload", async () => {
     const deps = testDeps({ AI_DAILY_BUDGET: "40" });
     const metrics = createMetrics({ events: deps.events, config: deps.config, processMetrics: false });
-    expect(sample(await metrics.render(), METRIC.budgetLimit)).toBe(40);
+    expect(sample(await registrySamples(metrics.registry), METRIC.budgetLimit)).toBe(40);
     deps.config.set({ ...deps.config.get(), dailyBudgetUsd: 75 });
-    expect(sample(await metrics.render(), METRIC.budgetLimit)).toBe(75);
+    expect(sample(await registrySamples(metrics.registry), METRIC.budgetLimit)).toBe(75);
   });
 });
 
@@ -147,12 +138,16 @@ describe("metrics fed by a real gateway", () => {
     h.fakes.openai.script({ kind: "error", status: 401 });
     const ask = { model: "gpt-4o", messages: [{ role: "user" as const, content: "hi" }] };
     await expect(h.client.chat.completions.create(ask)).rejects.toThrow("All providers failed");
-    expect(sample(await metrics.render(), METRIC.keyRotations, { provider: "openai" })).toBe(1);
+    expect(sample(await registrySamples(metrics.registry), METRIC.keyRotations, { provider: "openai" })).toBe(
+      1,
+    );
 
     // The second key answers: no further rotation.
     await h.client.chat.completions.create(ask);
     expect(h.fakes.openai.chatRequests().map((r) => r.apiKey)).toEqual(["sk-pool-first", "sk-pool-second"]);
-    expect(sample(await metrics.render(), METRIC.keyRotations, { provider: "openai" })).toBe(1);
+    expect(sample(await registrySamples(metrics.registry), METRIC.keyRotations, { provider: "openai" })).toBe(
+      1,
+    );
     metrics.close();
   });
 });

@@ -17,7 +17,7 @@ import { createApp } from "../../../app/server";
 import { type ChromaServer, startChroma } from "../../helpers/chroma";
 import { testDeps } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
-import { DATABASE_URL, REDIS_URL } from "../../helpers/services";
+import { DATABASE_URL, REDIS_URL } from "../../helpers/real-services";
 import { deadPort, startBlackHole, TcpProxy } from "../../helpers/tcp-proxy";
 
 interface HealthBody {

@@ -3,6 +3,7 @@ import { buildDeps, type ShutdownHook } from "../../../app/main";
 import { createLogger } from "../../../app/observability/logger";
 import { createApp } from "../../../app/server";
 import { chat, standInComplete } from "../../helpers/complete";
+import { fileDataDir } from "../../helpers/data-dir";
 import { LogCapture, testConfig } from "../../helpers/deps";
 import { type Listening, listen } from "../../helpers/http";
 import { deadPort } from "../../helpers/tcp-proxy";
@@ -29,7 +30,7 @@ describe("secrets never leak", () => {
   it("keeps canary key values out of every response, log line and the metrics", async () => {
     const env = {
       ENVIRONMENT: "development",
-      DATA_DIR: ".data/test",
+      DATA_DIR: fileDataDir(),
       AI_PROVIDER: "openai",
       OPENAI_API_KEY: CANARIES.OPENAI_API_KEY,
       OPENAI_API_KEY_2: CANARIES.OPENAI_API_KEY_2,

@@ -13,7 +13,7 @@ import { createApp } from "../../../app/server";
 import { chat, standInComplete } from "../../helpers/complete";
 import { testDeps } from "../../helpers/deps";
 import { listen } from "../../helpers/http";
-import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { REDIS_URL, uniquePrefix } from "../../helpers/real-services";
 import { deadPort } from "../../helpers/tcp-proxy";
 
 async function configFile(content: unknown): Promise<string> {
