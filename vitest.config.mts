@@ -31,6 +31,8 @@ const PROCESS_TESTS = [
   "test/constructs/redis-roles.test.ts",
   "test/constructs/rollout-gate-terraform.test.ts",
   "test/constructs/secrets-hash.test.ts",
+  "test/constructs/gateway-monitoring-promtool.test.ts",
+  "test/stacks/main.test.ts",
   "test/scripts/**/*.test.ts",
 ];
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RedisSpendCounter } from "../../../app/budget/spend-counter";
 import { createRedis } from "../../../app/data/redis";
 import { testDeps } from "../../helpers/deps";
-import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { REDIS_URL, uniquePrefix } from "../../helpers/real-services";
 
 // The counter's Redis scripts run as ioredis defined commands (EVAL once, then
 // EVALSHA on each connection; issue 17): totals stay exact past 2^53 and a

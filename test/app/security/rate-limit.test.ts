@@ -7,7 +7,7 @@ import { createRedis } from "../../../app/data/redis";
 import { HttpError } from "../../../app/errors";
 import { ClientRateLimiter } from "../../../app/security/rate-limit";
 import { testDeps } from "../../helpers/deps";
-import { REDIS_URL, uniquePrefix } from "../../helpers/services";
+import { REDIS_URL, uniquePrefix } from "../../helpers/real-services";
 import { deadPort } from "../../helpers/tcp-proxy";
 
 // The tokens-per-minute check reads the limiter's Redis key with one GET
