@@ -106,6 +106,39 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Socket, answere
   setTimeout(() => socket.destroy(), LINGER_MS).unref();
 }
 
+const EXPECTATION_FAILED_BODY = JSON.stringify({
+  error: {
+    message: "Unsupported Expect header: only 100-continue is understood",
+    type: "invalid_request_error",
+    code: "expectation_failed",
+  },
+});
+
+/**
+ * Answers a request whose `Expect` header is not `100-continue` with an OpenAI-shaped 417 and reads
+ * (discards) its body before ending the answer. Node's default answers 417 and closes at once: with the body still arriving,
+ * the kernel resets the connection and the client never reads the answer (the property test's
+ * `OPTIONS *` with `expect: nonsense` and a 512 KiB body got EPIPE).
+ */
+function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead(417, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(EXPECTATION_FAILED_BODY),
+    "cache-control": "no-store",
+  });
+  // End the answer once the body is read (or after a moment, for a client that waits before sending
+  // it): ending first lets Node close the socket on a body still arriving.
+  const end = () => {
+    clearTimeout(timer);
+    if (!res.writableEnded) res.end(EXPECTATION_FAILED_BODY);
+  };
+  const timer = setTimeout(end, LINGER_MS);
+  timer.unref();
+  req.once("end", end);
+  req.once("error", end);
+  req.resume();
+}
+
 /** Answers a request that arrived on an open socket after shutdown began, and closes the socket after it. */
 function refuseWhileDraining(req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
@@ -171,6 +204,7 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
     socket.once("close", () => sockets.delete(socket));
   });
   if (options.onRefused) server.on("drop", options.onRefused);
+  server.on("checkExpectation", refuseExpectation);
   const answered = new WeakSet<Socket>();
   server.on("clientError", (error: NodeJS.ErrnoException, socket: Socket) =>
     answerClientError(error, socket, answered),

@@ -82,7 +82,8 @@ return redis.call('GET', KEYS[1])
 `;
 
 /** The scripts as ioredis commands (`defineCommand`): EVAL once per connection, then EVALSHA. */
-interface BudgetCommands {
+/** The client once the two scripts are defined on it (ioredis adds one method per defined command). */
+interface BudgetCommands extends Redis {
   aiBudgetAdd(key: string, pico: string, ttlSeconds: string): Promise<unknown>;
   aiBudgetReserve(spendKey: string, reservationsKey: string, ...args: string[]): Promise<unknown>;
 }
@@ -111,7 +112,7 @@ export class RedisSpendCounter implements SpendCounter {
     // script text (hundreds of bytes) is no longer written with every request.
     redis.defineCommand("aiBudgetAdd", { numberOfKeys: 1, lua: ADD });
     redis.defineCommand("aiBudgetReserve", { numberOfKeys: 2, lua: RESERVE });
-    this.scripts = redis as unknown as BudgetCommands;
+    this.scripts = redis as BudgetCommands;
   }
 
   async add(day: string, pico: bigint): Promise<bigint> {
