@@ -70,6 +70,14 @@ function postgresDb(url: string, schema: string, max: number): LedgerDb {
     },
     withAdvisoryLock: async (lockKey, work) => {
       const client = await pool.connect();
+      // A checked-out client has no pool listener: a connection lost under the lock (the
+      // maintenance task holds one) emits 'error' here, which would otherwise crash the process.
+      // The failed query rejects on its own; the broken client is discarded on release.
+      let broken: Error | undefined;
+      const onError = (error: Error) => {
+        broken = error;
+      };
+      client.on("error", onError);
       try {
         await client.query("SELECT pg_advisory_lock($1)", [lockKey]);
         try {
@@ -86,7 +94,8 @@ function postgresDb(url: string, schema: string, max: number): LedgerDb {
           await client.query("SELECT pg_advisory_unlock($1)", [lockKey]);
         }
       } finally {
-        client.release();
+        client.off("error", onError);
+        client.release(broken);
       }
     },
     close: () => pool.end(),
