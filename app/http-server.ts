@@ -139,6 +139,24 @@ function refuseExpectation(req: IncomingMessage, res: ServerResponse): void {
   req.resume();
 }
 
+/**
+ * A lingering close (RFC 9112 section 9.6) for the last response on a connection: Node ends such a
+ * socket with `destroySoon()`, which destroys it once the answer is written; a request body still
+ * arriving (a route that answers without reading it: health, a 401, a 404) then makes the kernel
+ * reset the connection and the client never reads the answer. Instead, half-close after the
+ * answer, keep reading (and discarding) what the client sends, and close when it is done or after
+ * a moment.
+ */
+function lingerOnClose(socket: Socket): void {
+  socket.destroySoon = function lingeringClose(this: Socket) {
+    if (this.destroyed) return;
+    this.end();
+    this.resume();
+    this.once("end", () => this.destroy());
+    setTimeout(() => this.destroy(), LINGER_MS).unref();
+  };
+}
+
 /** Answers a request that arrived on an open socket after shutdown began, and closes the socket after it. */
 function refuseWhileDraining(req: IncomingMessage, res: ServerResponse): void {
   res.shouldKeepAlive = false;
@@ -201,6 +219,7 @@ export function createHttpServer(app: RequestListener, options: HttpServerOption
   server.maxConnections = options.maxConnections ?? 4096;
   server.on("connection", (socket: Socket) => {
     sockets.set(socket, { busy: 0, idleSince: Date.now() });
+    lingerOnClose(socket);
     socket.once("close", () => sockets.delete(socket));
   });
   if (options.onRefused) server.on("drop", options.onRefused);

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { writeFileSync } from "node:fs";
+import { renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeUpstream, startOpenAIFake } from "../../fakes";
@@ -14,6 +14,15 @@ let openai: FakeUpstream;
 let child: ChildProcess | undefined;
 const data = tempDir();
 const configFile = join(data.dir, "gateway.json");
+/**
+ * Replaces the config file in one step, as an operator's deploy tool or a ConfigMap update does:
+ * the gateway also reloads on file change, and a plain write could be read half-written
+ * ("not valid JSON") under load, which is what CI saw.
+ */
+function writeConfig(text: string): void {
+  writeFileSync(`${configFile}.tmp`, text);
+  renameSync(`${configFile}.tmp`, configFile);
+}
 
 beforeAll(async () => {
   ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
@@ -52,7 +61,7 @@ describe("maintenance mode", () => {
       /^ai_gateway_maintenance_mode (\d)/m.exec(await (await call("GET", "/metrics")).text())?.[1];
     const reload = async (content: unknown, msg: string) => {
       const before = logged(msg);
-      writeFileSync(configFile, JSON.stringify(content));
+      writeConfig(JSON.stringify(content));
       child!.kill("SIGHUP");
       while (logged(msg) === before) await new Promise((resolve) => setTimeout(resolve, 20));
     };
@@ -98,7 +107,7 @@ describe("maintenance mode", () => {
     expect(await gauge()).toBe("0");
 
     // An invalid switch is refused by the reload, keeping the last good configuration.
-    writeFileSync(configFile, JSON.stringify({ maintenance: { enabled: "yes" } }));
+    writeConfig(JSON.stringify({ maintenance: { enabled: "yes" } }));
     child.kill("SIGHUP");
     while (
       !gateway.records.some(
