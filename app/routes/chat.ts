@@ -195,7 +195,8 @@ export function sendJson(res: Response, value: unknown): void {
 
 // Chunks parsed from one upstream read leave in one socket write: cork on the
 // first, uncork once the current I/O callbacks are done.
-function write(res: Response, text: string): Promise<void> | undefined {
+/** Writes SSE text (corked per tick); a promise when the client's buffer is full, settled on drain or close. */
+export function write(res: Response, text: string): Promise<void> | undefined {
   if (!res.writableCorked) {
     res.cork();
     setImmediate(() => res.uncork());

@@ -19,7 +19,7 @@ import {
   toChatRequest,
   toResponse,
 } from "../responses";
-import { chatContext, sendJson, setChatHeaders } from "./chat";
+import { chatContext, sendJson, setChatHeaders, write } from "./chat";
 
 /** Options of {@link responsesRoutes}: what the chat pipeline runs on. */
 export interface ResponsesRoutesOptions {
@@ -130,17 +130,4 @@ async function sendEvents(
     res.write(translator.fail(`Stream interrupted: ${message}`).map(formatResponseEvent).join(""));
   }
   res.end();
-}
-
-function write(res: ExpressResponse, text: string): Promise<void> | undefined {
-  if (res.write(text)) return undefined;
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      res.off("drain", done);
-      res.off("close", done);
-      resolve();
-    };
-    res.on("drain", done);
-    res.on("close", done);
-  });
 }

@@ -2,8 +2,12 @@ import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createHttpServer, type GatewayHttpServer } from "../../app/http-server";
 
-/** Sends one request with `Expect: nonsense` and a large body; resolves with what came back, or the socket error. */
-function sendUnexpected(port: number, bodyBytes: number): Promise<{ answer: string; error?: string }> {
+/** Sends one request head and a body of `bodyBytes`; resolves with what came back, or the socket error. */
+function sendWithBody(
+  port: number,
+  head: string,
+  bodyBytes: number,
+): Promise<{ answer: string; error?: string }> {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1");
     let answer = "";
@@ -14,33 +18,23 @@ function sendUnexpected(port: number, bodyBytes: number): Promise<{ answer: stri
       resolve({ answer, error: error.code ?? error.message }),
     );
     socket.on("close", () => resolve({ answer }));
-    socket.write(
-      "OPTIONS * HTTP/1.1\r\nHost: gateway\r\nExpect: nonsense\r\nContent-Type: text/plain\r\n" +
-        `Content-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n`,
-    );
+    socket.write(`${head}Content-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n`);
     socket.write(Buffer.alloc(bodyBytes, 0x61), () => socket.end());
   });
 }
 
-/** Sends `GET /health/live` with a large body and `Connection: close`; resolves with the answer or the socket error. */
-function sendUnreadBody(port: number, bodyBytes: number): Promise<{ answer: string; error?: string }> {
-  return new Promise((resolve) => {
-    const socket = connect(port, "127.0.0.1");
-    let answer = "";
-    socket.on("data", (chunk) => {
-      answer += chunk.toString("latin1");
-    });
-    socket.on("error", (error: NodeJS.ErrnoException) =>
-      resolve({ answer, error: error.code ?? error.message }),
-    );
-    socket.on("close", () => resolve({ answer }));
-    socket.write(
-      "GET /health/live HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n" +
-        `Content-Length: ${bodyBytes}\r\nConnection: close\r\n\r\n`,
-    );
-    socket.write(Buffer.alloc(bodyBytes, 0x61), () => socket.end());
-  });
-}
+const sendUnreadBody = (port: number, bodyBytes: number) =>
+  sendWithBody(
+    port,
+    "GET /health/live HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n",
+    bodyBytes,
+  );
+const sendUnexpected = (port: number, bodyBytes: number) =>
+  sendWithBody(
+    port,
+    "OPTIONS * HTTP/1.1\r\nHost: gateway\r\nExpect: nonsense\r\nContent-Type: text/plain\r\n",
+    bodyBytes,
+  );
 
 describe("a last answer sent before the request body was read (lingering close)", () => {
   let gateway: GatewayHttpServer | undefined;
