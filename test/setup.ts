@@ -1,12 +1,4 @@
-import {
-  getToHaveDataSourceWithProperties,
-  getToHaveProviderWithProperties,
-  getToHaveResourceWithProperties,
-  returnMatcherToJest,
-  type TerraformConstructor,
-  toBeValidTerraform,
-} from "cdktf/lib/testing/matchers";
-import { afterAll, expect } from "vitest";
+import { afterAll } from "vitest";
 import { createFileDataDir } from "./helpers/data-dir";
 
 // Each test file runs with a DATA_DIR of its own (helpers/data-dir.ts), so
@@ -15,50 +7,3 @@ import { createFileDataDir } from "./helpers/data-dir";
 const dataDir = createFileDataDir();
 process.env["DATA_DIR"] = dataDir.dir;
 afterAll(() => dataDir.cleanup());
-
-// cdktf ships its matchers for Jest; the evaluation below is the Jest
-// adapter's, expressed with vitest's asymmetric matchers.
-function passEvaluation(items: unknown[], asserted: Record<string, unknown>): boolean {
-  if (Object.keys(asserted).length === 0) return items.length > 0;
-  return expect.arrayContaining([expect.objectContaining(asserted)]).asymmetricMatch(items);
-}
-
-const resourceWith = getToHaveResourceWithProperties(passEvaluation);
-const providerWith = getToHaveProviderWithProperties(passEvaluation);
-const dataSourceWith = getToHaveDataSourceWithProperties(passEvaluation);
-
-expect.extend({
-  toHaveResource(received: string, type: TerraformConstructor) {
-    return returnMatcherToJest(resourceWith(received, type, {}));
-  },
-  toHaveResourceWithProperties(
-    received: string,
-    type: TerraformConstructor,
-    properties: Record<string, unknown>,
-  ) {
-    return returnMatcherToJest(resourceWith(received, type, properties));
-  },
-  toHaveProvider(received: string, type: TerraformConstructor) {
-    return returnMatcherToJest(providerWith(received, type, {}));
-  },
-  toHaveProviderWithProperties(
-    received: string,
-    type: TerraformConstructor,
-    properties: Record<string, unknown>,
-  ) {
-    return returnMatcherToJest(providerWith(received, type, properties));
-  },
-  toHaveDataSource(received: string, type: TerraformConstructor) {
-    return returnMatcherToJest(dataSourceWith(received, type, {}));
-  },
-  toHaveDataSourceWithProperties(
-    received: string,
-    type: TerraformConstructor,
-    properties: Record<string, unknown>,
-  ) {
-    return returnMatcherToJest(dataSourceWith(received, type, properties));
-  },
-  toBeValidTerraform(received: string) {
-    return returnMatcherToJest(toBeValidTerraform(received));
-  },
-});

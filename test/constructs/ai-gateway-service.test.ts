@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { DeploymentV1 } from "@cdktf/provider-kubernetes/lib/deployment-v1";
 import { HorizontalPodAutoscalerV2 } from "@cdktf/provider-kubernetes/lib/horizontal-pod-autoscaler-v2";
 import { ServiceAccountV1 } from "@cdktf/provider-kubernetes/lib/service-account-v1";

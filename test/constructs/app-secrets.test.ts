@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { SecretV1 } from "@cdktf/provider-kubernetes/lib/secret-v1";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";

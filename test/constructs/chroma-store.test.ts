@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { NetworkPolicyV1 } from "@cdktf/provider-kubernetes/lib/network-policy-v1";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";

@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { Manifest } from "@cdktf/provider-kubernetes/lib/manifest";
 import { TerraformStack, Testing } from "cdktf";
 import { describe, expect, it } from "vitest";

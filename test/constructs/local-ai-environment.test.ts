@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

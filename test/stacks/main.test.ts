@@ -1,3 +1,4 @@
+import "../helpers/cdktf-matchers";
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
