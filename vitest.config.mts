@@ -10,6 +10,7 @@ import { defineConfig } from "vitest/config";
 const PROCESS_TESTS = [
   "test/app/main.test.ts",
   "test/app/main-ops.test.ts",
+  "test/app/main-secrets.test.ts",
   "test/app/readiness.test.ts",
   "test/app/ops-wiring.test.ts",
   "test/app/http-property.test.ts",
@@ -42,6 +43,9 @@ const PROCESS_TESTS = [
 export default defineConfig({
   test: {
     teardownTimeout: 60_000,
+    // vitest's default on two cores is one worker, so files ran one at a time
+    // while most of a process test's time is waiting on a child process.
+    maxWorkers: 3,
     projects: [
       {
         test: {
@@ -53,8 +57,10 @@ export default defineConfig({
           env: { CHECKPOINT_DISABLE: "1" },
           include: ["test/**/*.test.ts"],
           exclude: ["**/node_modules/**", ...PROCESS_TESTS],
-          // In-process tests; sized so PGlite start-up on a loaded machine fits.
-          testTimeout: 60_000,
+          // In-process tests; sized so two PGlite start-ups fit on a loaded
+          // machine (test/app/ledger/pglite.test.ts took 61 s at a load of 12
+          // with three workers). Only bounds a hang: no test asserts on time.
+          testTimeout: 180_000,
           hookTimeout: 120_000,
         },
       },
