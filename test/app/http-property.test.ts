@@ -4,6 +4,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
 import { type BuiltGateway, ensureBuilt, startBuiltGateway } from "../helpers/built";
+import { seedLedger } from "../helpers/data-dir";
 import { tempDir } from "../helpers/real-services";
 
 // Issue 14 "must show": a property test over the HTTP surface of the built gateway. Whatever a client
@@ -29,7 +30,7 @@ beforeAll(async () => {
   ensureBuilt("dist/app/server.js", "scripts/bundle.mjs", ["app", "scripts"]);
   openai = await startOpenAIFake();
   gateway = await startBuiltGateway({
-    DATA_DIR: data.dir,
+    DATA_DIR: seedLedger(data.dir),
     AI_PROVIDER: "openai",
     AI_MODEL: "gpt-4o",
     AI_MAX_RETRIES: "0",

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createHttpServer } from "../../app/http-server";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
 import { type BuiltGateway, ensureBuilt, startBuiltGateway } from "../helpers/built";
+import { seedLedger } from "../helpers/data-dir";
 import { tempDir } from "../helpers/real-services";
 
 // Issue 14 findings 5 (SIGTERM and keep-alive) and 6 (socket-level limits), against the built bundle.
@@ -28,7 +29,7 @@ afterAll(async () => {
 
 async function start(env: Record<string, string> = {}): Promise<BuiltGateway> {
   const gateway = await startBuiltGateway({
-    DATA_DIR: data.dir,
+    DATA_DIR: seedLedger(data.dir),
     AI_PROVIDER: "openai",
     AI_MODEL: "gpt-4o",
     AI_MAX_RETRIES: "0",

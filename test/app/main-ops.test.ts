@@ -1,65 +1,13 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, symlink, writeFile } from "node:fs/promises";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { afterEach, describe, expect, it } from "vitest";
 import { startOpenAIFake } from "../fakes";
-import { FakeSecretsManager } from "../fakes/secrets-manager";
-import { ROOT } from "../helpers/built";
-import { freshDataDir } from "../helpers/data-dir";
-
-interface Child {
-  readonly process: ChildProcess;
-  readonly lines: Record<string, unknown>[];
-  /** Resolves with the first log line matching. */
-  waitFor(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
-}
-
-function start(env: Record<string, string>): Child {
-  // The built bundle (test/global-setup.ts builds it), run by node itself so signals reach it.
-  const child = spawn(process.execPath, [join(ROOT, "dist/app/server.js")], {
-    env: {
-      PATH: process.env["PATH"] ?? "",
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      DATA_DIR: freshDataDir(),
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const lines: Record<string, unknown>[] = [];
-  const waiters: {
-    match: (line: Record<string, unknown>) => boolean;
-    resolve: (line: Record<string, unknown>) => void;
-  }[] = [];
-  createInterface({ input: child.stdout! }).on("line", (text) => {
-    const line = JSON.parse(text) as Record<string, unknown>;
-    lines.push(line);
-    for (const waiter of waiters.splice(0)) {
-      if (waiter.match(line)) waiter.resolve(line);
-      else waiters.push(waiter);
-    }
-  });
-  return {
-    process: child,
-    lines,
-    waitFor: (match) =>
-      new Promise((resolve, reject) => {
-        const found = lines.find(match);
-        if (found) return resolve(found);
-        waiters.push({ match, resolve });
-        child.once("exit", () => reject(new Error("gateway exited")));
-      }),
-  };
-}
-
-const listening = async (child: Child) =>
-  Number((await child.waitFor((line) => line["msg"] === "gateway listening"))["port"]);
+import { listening, start } from "../helpers/bundle-child";
 
 describe("main: operations", () => {
   const children: ChildProcess[] = [];
@@ -148,61 +96,4 @@ describe("main: operations", () => {
     child.process.kill("SIGTERM");
     expect((await once(child.process, "exit"))[0]).toBe(0);
   });
-
-  it("loads provider keys from Secrets Manager at start, and fails fast when the secret is unreadable", async () => {
-    const fake = await FakeSecretsManager.start();
-    cleanups.push(() => fake.close());
-    fake.createSecret("prod/gw", {
-      OPENAI_API_KEY: "sk-canary-from-secret",
-      CLAUDE_API_KEY: "sk-ant-canary-secret",
-    });
-    const aws = {
-      AWS_REGION: "us-east-1",
-      AWS_ACCESS_KEY_ID: "AKIAFAKE",
-      AWS_SECRET_ACCESS_KEY: "fake",
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: fake.endpoint,
-      AWS_MAX_ATTEMPTS: "1",
-    };
-    const env = {
-      ENVIRONMENT: "production",
-      GATEWAY_API_KEYS: "gk-main-test",
-      AI_SECRETS_ID: "prod/gw",
-      ...aws,
-    };
-    const good = start(env);
-    children.push(good.process);
-    await listening(good);
-    expect(good.lines.some((line) => line["msg"] === "provider keys loaded from secrets manager")).toBe(true);
-    expect(fake.calls("GetSecretValue")).toBe(1);
-    good.process.kill("SIGTERM");
-    await once(good.process, "exit");
-
-    const bad = start({ ...env, AI_SECRETS_ID: "prod/absent" });
-    children.push(bad.process);
-    let stderr = "";
-    bad.process.stderr!.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const [code] = await once(bad.process, "exit");
-    expect(code).toBe(1);
-    expect(stderr).toContain(
-      "gateway failed to start: cannot read secret prod/absent (ResourceNotFoundException)",
-    );
-    expect(JSON.stringify(good.lines) + stderr).not.toContain("sk-canary-from-secret");
-
-    // A secret without a key for the routed provider cannot serve: refuse to start.
-    fake.createSecret("prod/keyless", { GROQ_API_KEY: "gsk-canary-unused" });
-    const incomplete = start({ ...env, AI_SECRETS_ID: "prod/keyless" });
-    children.push(incomplete.process);
-    let incompleteErr = "";
-    incomplete.process.stderr!.on("data", (chunk: Buffer) => {
-      incompleteErr += chunk.toString();
-    });
-    expect((await once(incomplete.process, "exit"))[0]).toBe(1);
-    expect(incompleteErr).toContain(
-      "openai API key: missing; routing uses openai, and neither the environment nor the secret prod/keyless has one",
-    );
-    expect(incompleteErr).not.toContain("gsk-canary-unused");
-    // Three gateway starts in one test on a loaded machine.
-  }, 600_000);
 });

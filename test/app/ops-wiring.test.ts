@@ -3,6 +3,7 @@ import { buildDeps, type ShutdownHook } from "../../app/main";
 import { createLogger } from "../../app/observability/logger";
 import { METRIC } from "../../app/observability/metric-names";
 import { createApp } from "../../app/server";
+import { seedLedger } from "../helpers/data-dir";
 import { LogCapture, testConfig } from "../helpers/deps";
 import { type Listening, listen } from "../helpers/http";
 import { fakeEnv, startVendorFakes, type VendorFakes } from "../helpers/ledger-gateway";
@@ -30,7 +31,7 @@ describe("main's wiring: ledger, cache and budget with the operations surface", 
     fakes = await startVendorFakes();
     const data = tempDir();
     dirs.push(data.cleanup);
-    const all = { ENVIRONMENT: "development", ...fakeEnv(fakes), DATA_DIR: data.dir, ...env };
+    const all = { ENVIRONMENT: "development", ...fakeEnv(fakes), DATA_DIR: seedLedger(data.dir), ...env };
     const logger = createLogger({ level: "warn", destination: new LogCapture() });
     const built = await buildDeps(testConfig(all), logger, all);
     hooks = built.hooks;

@@ -3,6 +3,7 @@ import { buildDeps, type ShutdownHook } from "../../app/main";
 import { createLogger } from "../../app/observability/logger";
 import { METRIC } from "../../app/observability/metric-names";
 import { createApp } from "../../app/server";
+import { seedLedger } from "../helpers/data-dir";
 import { LogCapture, testConfig } from "../helpers/deps";
 import { type Listening, listen } from "../helpers/http";
 import { fakeEnv, startVendorFakes, type VendorFakes } from "../helpers/ledger-gateway";
@@ -38,7 +39,7 @@ describe("readiness with Redis cut (the gateway as main.ts builds it)", () => {
     const env = {
       ENVIRONMENT: "development",
       ...fakeEnv(fakes),
-      DATA_DIR: data.dir,
+      DATA_DIR: seedLedger(data.dir),
       REDIS_URL: proxy.rewrite(REDIS_URL),
       AI_CACHE_ENABLED: "false",
       AI_JOBS_QUEUE: `test-ready-${uniqueId()}`,

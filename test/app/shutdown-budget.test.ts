@@ -10,6 +10,7 @@ import {
 } from "../../app/shutdown-budget";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
 import { ensureBuilt, startBuiltGateway } from "../helpers/built";
+import { seedLedger } from "../helpers/data-dir";
 import { tempDir } from "../helpers/real-services";
 
 const settingsOf = (name: keyof typeof ENVIRONMENT_DEFAULTS): ShutdownSettings => ({
@@ -72,7 +73,7 @@ describe("the built gateway under SIGTERM with a long request in flight", () => 
     // The first attempt hangs to its per-attempt timeout, the retry answers slowly.
     openai.script({ kind: "hang" }, { kind: "answer", text: "finished while draining", delayMs: 1_000 });
     const gateway = await startBuiltGateway({
-      DATA_DIR: data.dir,
+      DATA_DIR: seedLedger(data.dir),
       AI_PROVIDER: "openai",
       AI_MODEL: "gpt-4o",
       OPENAI_API_KEY: "sk-test-shutdown",

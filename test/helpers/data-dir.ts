@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -14,13 +14,37 @@ export function fileDataDir(): string {
   return dir;
 }
 
-/** A fresh directory inside this file's DATA_DIR, for one gateway process or one store of its own. */
+/**
+ * A fresh directory inside this file's DATA_DIR, for one gateway process or
+ * one store of its own; in the "process" project it holds an initialized,
+ * empty embedded ledger (helpers/ledger-template.ts).
+ */
 export function freshDataDir(): string {
-  return mkdtempSync(join(fileDataDir(), "data-"));
+  return seedLedger(mkdtempSync(join(fileDataDir(), "data-")));
 }
 
 /** Creates a fresh temporary DATA_DIR for one test file; `cleanup` removes it. */
 export function createFileDataDir(): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), "ai-deploy-kit-test-"));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true, maxRetries: 3 }) };
+}
+
+/**
+ * The environment variable through which test/global-setup.ts hands workers
+ * the path of an embedded ledger (PGlite) already initialized and migrated by
+ * this checkout's code (helpers/ledger-template.ts).
+ */
+export const LEDGER_TEMPLATE_ENV = "TEST_LEDGER_TEMPLATE";
+
+/**
+ * Copies the template ledger into `dataDir/ledger` when a template exists and
+ * `dataDir` has no ledger yet, so a gateway started on `dataDir` opens an
+ * initialized, migrated database. Without a template (a file run outside the
+ * "process" project) the gateway initializes its own, as in production.
+ */
+export function seedLedger(dataDir: string): string {
+  const template = process.env[LEDGER_TEMPLATE_ENV];
+  const target = join(dataDir, "ledger");
+  if (template && existsSync(template) && !existsSync(target)) cpSync(template, target, { recursive: true });
+  return dataDir;
 }

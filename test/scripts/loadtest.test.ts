@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LoadtestReport } from "../../scripts/loadtest";
 import { type FakeUpstream, startOpenAIFake } from "../fakes";
 import { type BuiltGateway, ROOT, startBuiltGateway } from "../helpers/built";
+import { seedLedger } from "../helpers/data-dir";
 import { DATABASE_URL, pgSchema, REDIS_URL, uniqueId, withPostgres } from "../helpers/real-services";
 
 // scripts/loadtest.ts against the built gateway on loopback, in front of the
@@ -49,7 +50,7 @@ beforeAll(async () => {
     AI_CACHE_ENABLED: "true",
     REDIS_URL,
     DATABASE_URL: databaseUrl.toString(),
-    DATA_DIR: dataDir,
+    DATA_DIR: seedLedger(dataDir),
   });
 });
 

@@ -4,6 +4,7 @@ import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type FakeUpstream, startOpenAIFake } from "../../fakes";
 import { ensureBuilt, startBuiltGateway } from "../../helpers/built";
+import { seedLedger } from "../../helpers/data-dir";
 import { DATABASE_URL, pgSchema, REDIS_URL, tempDir, uniqueId } from "../../helpers/real-services";
 
 // Two slots of one environment as the construct deploys them: the same Redis
@@ -24,7 +25,7 @@ async function startSlot(slot: "blue" | "green", upstream: FakeUpstream): Promis
   const url = new URL(DATABASE_URL);
   url.searchParams.set("options", `-c search_path=${schema}`);
   const gateway = await startBuiltGateway({
-    DATA_DIR: data.dir,
+    DATA_DIR: seedLedger(data.dir),
     REDIS_URL,
     DATABASE_URL: url.toString(),
     AI_CACHE_ENABLED: "false",

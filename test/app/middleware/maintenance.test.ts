@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeUpstream, startOpenAIFake } from "../../fakes";
 import { type BuiltGateway, ensureBuilt, startBuiltGateway } from "../../helpers/built";
+import { seedLedger } from "../../helpers/data-dir";
 import { tempDir } from "../../helpers/real-services";
 
 // Issue 14, incident controls: maintenance mode switched by AI_CONFIG_FILE and a real SIGHUP reload
@@ -40,7 +41,7 @@ describe("maintenance mode", () => {
   it("answers chat, job submissions and batch 503 with the message and Retry-After while the rest keeps working", async () => {
     writeFileSync(configFile, JSON.stringify({ maintenance: { enabled: false } }));
     const gateway: BuiltGateway = await startBuiltGateway({
-      DATA_DIR: data.dir,
+      DATA_DIR: seedLedger(data.dir),
       AI_CONFIG_FILE: configFile,
       AI_PROVIDER: "openai",
       AI_MODEL: "gpt-4o",
